@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make dev` and `make test`. Everything they need is
+# installed from the lock files here, into .venv (and the SAM CLI into .venv-sam, whose
+# pins clash with ours).
+SHELL := /bin/bash
+PYTHON ?= $(shell scripts/find-python)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions
+
+.PHONY: dev test install lint typecheck templates unit integration e2e contract bench lock clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements/dev.lock
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt
+	touch $@
+
+## make dev: the whole service on http://localhost:8000 against the local cloud (Ctrl-C stops it)
+dev: install
+	$(BIN)/agent-tasks dev
+
+## make test: every check, as CI runs it
+test: install lint typecheck templates unit integration e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy $(SOURCES)
+
+templates: install $(SAM_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+unit: install
+	$(BIN)/pytest tests/unit tests/contract -q -n 2
+
+integration: install
+	$(BIN)/pytest tests/integration -q -n 2
+
+e2e: install
+	$(BIN)/pytest tests/e2e -q
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+## make lock: re-resolve requirements/dev.in into requirements/dev.lock
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install $(PIP_FLAGS) -r requirements/dev.in
+	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements/dev.lock
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

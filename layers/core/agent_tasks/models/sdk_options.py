@@ -1,0 +1,54 @@
+"""Model and loop options of a task (`sdk_options`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+
+
+class McpServer(BaseModel):
+    """A remote MCP server reached through the Messages API's MCP connector."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Used in tool names.")]
+    url: HttpUrl
+    authorization_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the server; never returned in answers."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https_only(cls, url: HttpUrl) -> HttpUrl:
+        if url.scheme != "https":
+            raise ValueError("MCP server URLs must use https")
+        return url
+
+
+class SdkOptions(BaseModel):
+    """How the agent loop runs. Unknown keys are rejected, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")] = (
+        "claude-sonnet-4-5"
+    )
+    max_turns: Annotated[int, Field(ge=1, le=200)] = 10
+    max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 4096
+    permission_mode: PermissionMode = "default"
+    system_prompt: Annotated[str | None, Field(max_length=100_000)] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    max_budget_usd: Annotated[float | None, Field(gt=0, le=10_000)] = None
+    timeout_seconds: Annotated[int, Field(ge=10, le=86_400)] = 900
+    mcp_servers: Annotated[list[McpServer], Field(max_length=10)] = Field(default_factory=list)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_server_names(cls, servers: list[McpServer]) -> list[McpServer]:
+        names = [s.name for s in servers]
+        if len(names) != len(set(names)):
+            raise ValueError("MCP server names must be unique")
+        return servers

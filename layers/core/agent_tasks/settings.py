@@ -1,0 +1,42 @@
+"""The one settings object: every environment variable the service reads is declared here."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
+
+
+class Settings(BaseSettings):
+    """Read once per process (cold start), validated, then passed around or fetched via `get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+
+    table_name: str = Field(default="agent-tasks", validation_alias="TABLE_NAME")
+    bucket_name: str = Field(default="agent-tasks-artifacts", validation_alias="BUCKET_NAME")
+    state_machine_arn: str = Field(default="", validation_alias="STATE_MACHINE_ARN")
+    event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    environment: str = Field(default="dev", validation_alias="ENVIRONMENT")
+    # Shards of the due-schedule index (GSI2); a task lands on one by a hash of its id.
+    due_shards: int = Field(default=4, ge=1, le=64, validation_alias="DUE_SHARDS")
+    # Model provider: `auto` picks anthropic when a key is configured, else scripted.
+    model_provider: ModelProviderName = Field(default="auto", validation_alias="MODEL_PROVIDER")
+    anthropic_api_key_parameter: str = Field(default="", validation_alias="ANTHROPIC_API_KEY_PARAMETER")
+    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    default_model: str = Field(default="claude-sonnet-4-5", validation_alias="DEFAULT_MODEL")
+    # How long an audit event is kept (DynamoDB TTL).
+    audit_retention_days: int = Field(default=400, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
+    # Lifetime of presigned report URLs.
+    report_url_ttl_seconds: int = Field(default=900, ge=60, le=3600, validation_alias="REPORT_URL_TTL_SECONDS")
+    # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
+    allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
