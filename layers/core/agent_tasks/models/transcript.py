@@ -1,0 +1,92 @@
+"""What an agent run produces: messages, tool calls, usage, cost and outcome.
+
+The agent loop writes these, the executor stores them, the API and the reporter read them.
+Message content is kept in the Messages API's own block format (text, tool_use, tool_result,
+server tool blocks) so a stored transcript can be sent back to the model unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
+
+Role = Literal["user", "assistant"]
+ProviderName = Literal["anthropic", "bedrock", "scripted"]
+AgentOutcome = Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"]
+
+
+class Usage(BaseModel):
+    """Token counts as the Messages API reports them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: NonNegativeInt = 0
+    output_tokens: NonNegativeInt = 0
+    cache_read_input_tokens: NonNegativeInt = 0
+    cache_creation_input_tokens: NonNegativeInt = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+        )
+
+
+class TranscriptMessage(BaseModel):
+    """One message of a session, in order (`seq` starts at 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1)
+    role: Role
+    content: list[dict[str, Any]]
+    created_at: datetime
+    usage: Usage | None = None  # on assistant messages: that model call's usage
+    model: str | None = None
+    stop_reason: str | None = None
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the model asked for, and what became of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool_use_id: str
+    name: str
+    is_error: bool = False
+    permission_denied: bool = False
+    duration_ms: NonNegativeInt = 0
+    turn: NonNegativeInt = 0
+
+
+class AgentRunState(BaseModel):
+    """Counters carried from one RunAgent invocation to the next (stored on the execution)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turns: NonNegativeInt = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+    tool_calls: NonNegativeInt = 0
+    permission_denials: list[ToolCallRecord] = Field(default_factory=list)
+    invocations: NonNegativeInt = 0
+
+
+class AgentResult(BaseModel):
+    """What one call of the loop did, and the totals so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: AgentOutcome
+    provider: ProviderName
+    model: str
+    final_text: str | None = None
+    state: AgentRunState
+    new_messages: NonNegativeInt = 0
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    cost_note: str | None = None  # why cost_usd is null, when it is
+    error: str | None = None
