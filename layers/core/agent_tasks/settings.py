@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Model provider: `auto` picks anthropic when a key is configured, else scripted.
     model_provider: ModelProviderName = Field(default="auto", validation_alias="MODEL_PROVIDER")
     anthropic_api_key_parameter: str = Field(default="", validation_alias="ANTHROPIC_API_KEY_PARAMETER")
+    # A key in the environment (local use); in AWS the key comes from the parameter above.
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
     default_model: str = Field(default="claude-sonnet-4-5", validation_alias="DEFAULT_MODEL")
     # How long an audit event is kept (DynamoDB TTL).
