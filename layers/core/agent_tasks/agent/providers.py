@@ -1,0 +1,212 @@
+"""Model providers: who answers a Messages API request.
+
+`anthropic` is imported only inside the anthropic and bedrock code paths (it costs most of
+a second to import), never when this module is imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent_tasks.agent.model_api import (
+    MAX_REQUEST_TIMEOUT_SECONDS,
+    ModelCallError,
+    ModelProvider,
+    ModelRequest,
+    ModelResponse,
+)
+from agent_tasks.agent.scripted import ScriptedProvider
+from agent_tasks.models.transcript import ProviderName, Usage
+from agent_tasks.settings import Settings
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The MCP connector's beta: `mcp_servers` on the request, `mcp_toolset` entries in `tools`.
+MCP_CONNECTOR_BETA = "mcp-client-2025-11-20"
+DEFAULT_MAX_RETRIES = 4
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def usage_from_api(usage: Any) -> Usage:
+    return Usage(
+        input_tokens=getattr(usage, "input_tokens", 0) or 0,
+        output_tokens=getattr(usage, "output_tokens", 0) or 0,
+        cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+        cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+    )
+
+
+class _MessagesApiProvider:
+    """Shared by the Anthropic API and Bedrock: both speak the Messages API through the SDK."""
+
+    max_retries: int
+
+    def _client(self) -> anthropic.Anthropic | Any:
+        raise NotImplementedError
+
+    def create_message(self, request: ModelRequest) -> ModelResponse:
+        import anthropic
+
+        client = self._client()
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": request.messages,
+            # Explicit, so the SDK's long-request check never applies and a call fits the budget.
+            "timeout": max(1.0, min(request.timeout_seconds, MAX_REQUEST_TIMEOUT_SECONDS)),
+        }
+        if request.system:
+            kwargs["system"] = request.system
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        try:
+            if request.mcp_servers:
+                kwargs["mcp_servers"] = request.mcp_servers
+                message = client.beta.messages.create(**kwargs, betas=[MCP_CONNECTOR_BETA])
+            else:
+                message = client.messages.create(**kwargs)
+        except anthropic.APIStatusError as err:
+            raise ModelCallError(self._describe_status(err), status=err.status_code) from err
+        except anthropic.APITimeoutError as err:
+            raise ModelCallError(
+                f"the model API did not answer in time (after {self.max_retries} retries)", timed_out=True
+            ) from err
+        except anthropic.APIConnectionError as err:
+            raise ModelCallError(
+                f"cannot reach the model API (after {self.max_retries} retries): {err.message}"
+            ) from err
+        except anthropic.AnthropicError as err:
+            raise ModelCallError(f"model call failed: {type(err).__name__}: {err}") from err
+        return ModelResponse(
+            content=[block.to_dict(mode="json") for block in message.content],
+            usage=usage_from_api(message.usage),
+            stop_reason=message.stop_reason,
+            model=message.model,
+        )
+
+    def _describe_status(self, err: anthropic.APIStatusError) -> str:
+        body = err.body if isinstance(err.body, dict) else {}
+        detail = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
+        kind = detail.get("type") or type(err).__name__
+        text = str(detail.get("message") or err.message)[:300]
+        if err.status_code in RETRYABLE_STATUSES:
+            return (
+                f"the model API answered {err.status_code} ({kind}) and still did after "
+                f"{self.max_retries} retries: {text}"
+            )
+        return f"the model API rejected the request with {err.status_code} ({kind}): {text}"
+
+
+def resolve_api_key(settings: Settings) -> str | None:
+    """The Anthropic API key: from the environment, else from SSM / Secrets Manager in AWS."""
+    if settings.anthropic_api_key is not None and settings.anthropic_api_key.get_secret_value():
+        return settings.anthropic_api_key.get_secret_value()
+    name = settings.anthropic_api_key_parameter
+    if not name:
+        return None
+    from aws_lambda_powertools.utilities import parameters
+
+    # Cached by Powertools for max_age seconds, so warm invocations do not call AWS again.
+    if name.startswith("arn:aws:secretsmanager:") or name.startswith("secretsmanager:"):
+        value = parameters.get_secret(name.removeprefix("secretsmanager:"), max_age=300)
+    else:
+        value = parameters.get_parameter(name, decrypt=True, max_age=300)
+    return value if isinstance(value, str) else str(value)
+
+
+class AnthropicProvider(_MessagesApiProvider):
+    """The Anthropic API through the official client, with its retries (backoff and jitter)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        settings: Settings | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url
+        self._settings = settings
+        self.max_retries = max_retries
+        self._sdk_client: anthropic.Anthropic | None = None
+
+    @property
+    def name(self) -> ProviderName:
+        return "anthropic"
+
+    def _client(self) -> anthropic.Anthropic:
+        if self._sdk_client is None:
+            import anthropic
+
+            api_key = self._api_key
+            base_url = self._base_url
+            if self._settings is not None:
+                api_key = api_key or resolve_api_key(self._settings)
+                base_url = base_url or self._settings.anthropic_base_url
+            if not api_key:
+                raise ModelCallError("no Anthropic API key is configured")
+            self._sdk_client = anthropic.Anthropic(
+                api_key=api_key, base_url=base_url, max_retries=self.max_retries
+            )
+        return self._sdk_client
+
+
+class BedrockProvider(_MessagesApiProvider):
+    """Claude on Amazon Bedrock (AnthropicBedrock), signed with the function's IAM credentials."""
+
+    def __init__(
+        self,
+        *,
+        aws_region: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        self._aws_region = aws_region
+        self._base_url = base_url
+        self.max_retries = max_retries
+        self._sdk_client: Any = None
+
+    @property
+    def name(self) -> ProviderName:
+        return "bedrock"
+
+    def _client(self) -> Any:
+        if self._sdk_client is None:
+            from anthropic.lib.bedrock import AnthropicBedrock
+
+            self._sdk_client = AnthropicBedrock(
+                aws_region=self._aws_region, base_url=self._base_url, max_retries=self.max_retries
+            )
+        return self._sdk_client
+
+
+def select_provider(settings: Settings) -> ModelProvider:
+    """The provider settings ask for; `auto` is anthropic when a key is configured, else scripted."""
+    choice = settings.model_provider
+    if choice == "auto":
+        has_key = bool(settings.anthropic_api_key_parameter) or (
+            settings.anthropic_api_key is not None and bool(settings.anthropic_api_key.get_secret_value())
+        )
+        choice = "anthropic" if has_key else "scripted"
+    if choice == "anthropic":
+        return AnthropicProvider(settings=settings)
+    if choice == "bedrock":
+        return BedrockProvider(aws_region=settings.aws_region)
+    return ScriptedProvider()
+
+
+__all__ = [
+    "AnthropicProvider",
+    "BedrockProvider",
+    "ModelCallError",
+    "ModelProvider",
+    "ModelRequest",
+    "ModelResponse",
+    "ScriptedProvider",
+    "resolve_api_key",
+    "select_provider",
+]

@@ -1,0 +1,147 @@
+"""The http_request tool: public http(s) URLs only, checked after DNS and again on every redirect.
+
+The connection goes to the address that was checked (never a second DNS lookup), with TLS
+still verified against the host name.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Annotated, Literal
+from urllib.parse import urljoin
+
+from pydantic import Field
+
+from agent_tasks.agent.tools.base import LocalTool, ToolContext, ToolError, ToolInput, cap_text
+from agent_tasks.netguard import CheckedUrl, UnsafeUrlError, ensure_public_url
+
+MAX_REDIRECTS = 5
+MAX_RESPONSE_BYTES = 1_000_000
+MAX_SHOWN_CHARS = 30_000
+DEFAULT_TIMEOUT_SECONDS = 30
+MAX_TIMEOUT_SECONDS = 120
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+SHOWN_HEADERS = ("content-type", "content-length", "location", "last-modified", "etag")
+
+UrlCheck = Callable[[str], CheckedUrl]
+
+
+class HttpRequestInput(ToolInput):
+    url: Annotated[str, Field(min_length=1, max_length=8192, description="An http or https URL.")]
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    headers: Annotated[dict[str, str], Field(description="Request headers.")] = Field(default_factory=dict)
+    body: Annotated[str | None, Field(max_length=1_000_000, description="Request body (text).")] = None
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)] = DEFAULT_TIMEOUT_SECONDS
+
+
+class HttpResult:
+    def __init__(
+        self, status: int, reason: str, headers: dict[str, str], body: bytes, truncated: bool
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.truncated = truncated
+
+
+def _connection(target: CheckedUrl, timeout: float) -> http.client.HTTPConnection:
+    address = str(target.addresses[0])
+    conn: http.client.HTTPConnection
+    if target.scheme == "https":
+        conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout)
+    else:
+        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+
+    # Connect to the checked address; the Host header and TLS name stay the URL's host.
+    def connect_checked(
+        _address: tuple[str, int], timeout: float | None = None, source: tuple[str, int] | None = None
+    ) -> socket.socket:
+        return socket.create_connection((address, target.port), timeout, source)
+
+    conn._create_connection = connect_checked  # type: ignore[attr-defined]
+    return conn
+
+
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    check: UrlCheck,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> HttpResult:
+    """One request, following at most MAX_REDIRECTS redirects, each target checked by `check` first."""
+    give_up_at = time.monotonic() + timeout
+    for _hop in range(MAX_REDIRECTS + 1):
+        target = check(url)
+        remaining = give_up_at - time.monotonic()
+        if remaining <= 0:
+            raise ToolError(f"timed out after {timeout:.0f} s")
+        conn = _connection(target, remaining)
+        try:
+            conn.request(method, target.target, body=body, headers=headers or {})
+            response = conn.getresponse()
+            location = response.getheader("location")
+            if response.status in REDIRECT_STATUSES and location:
+                response.close()
+                url = urljoin(url, location)
+                if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                    method, body = "GET", None
+                continue
+            data = response.read(max_bytes + 1) if method != "HEAD" else b""
+            return HttpResult(
+                status=response.status,
+                reason=response.reason,
+                headers={k.lower(): v for k, v in response.getheaders()},
+                body=data[:max_bytes],
+                truncated=len(data) > max_bytes,
+            )
+        except TimeoutError as err:
+            raise ToolError(f"timed out after {timeout:.0f} s") from err
+        except (OSError, http.client.HTTPException, ssl.SSLError) as err:
+            raise ToolError(f"request failed: {type(err).__name__}: {err}") from err
+        finally:
+            conn.close()
+    raise ToolError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def run_http_request(args: HttpRequestInput, ctx: ToolContext) -> str:
+    def check(url: str) -> CheckedUrl:
+        try:
+            return ensure_public_url(url, allow_private=ctx.allow_private_network)
+        except UnsafeUrlError as err:
+            raise ToolError(f"refused: {err.message}") from err
+
+    timeout = min(float(args.timeout_seconds), ctx.deadline() - 5.0)
+    if timeout < 1:
+        raise ToolError("no time left in this invocation for a request")
+    result = fetch(
+        args.url,
+        method=args.method,
+        headers=args.headers,
+        body=args.body.encode() if args.body is not None else None,
+        timeout=timeout,
+        check=check,
+    )
+    shown = "\n".join(f"{name}: {result.headers[name]}" for name in SHOWN_HEADERS if name in result.headers)
+    text = result.body.decode("utf-8", errors="replace")
+    if result.truncated:
+        text += f"\n[body truncated at {MAX_RESPONSE_BYTES} bytes]"
+    head = f"HTTP {result.status} {result.reason}\n{shown}".rstrip()
+    return cap_text(f"{head}\n\n{text}", MAX_SHOWN_CHARS)
+
+
+HTTP_REQUEST = LocalTool(
+    "http_request",
+    "Make an HTTP(S) request to a public address and return status, main headers and body (capped). "
+    "Private, loopback and link-local addresses are refused.",
+    HttpRequestInput,
+    run_http_request,
+)
