@@ -100,7 +100,9 @@ def tool_use_reply(
     """The model asks for `calls` ((name, input) pairs); input may be anything, even a bad value."""
     content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     for name, tool_input in calls:
-        content.append({"type": "tool_use", "id": f"toolu_local_{next(_ids):06d}", "name": name, "input": tool_input})
+        content.append(
+            {"type": "tool_use", "id": f"toolu_local_{next(_ids):06d}", "name": name, "input": tool_input}
+        )
     return Reply(body=message_body(content, stop_reason="tool_use", usage=usage))
 
 
@@ -175,7 +177,9 @@ class MessagesServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> MessagesServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="messages-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="messages-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -226,7 +230,9 @@ class MessagesServer:
                     body=json.loads(raw or b"{}"),
                 )
                 if not self.path.split("?", 1)[0].endswith("/v1/messages"):
-                    self._send(Reply(status=404, body={"type": "error", "error": {"type": "not_found_error"}}))
+                    self._send(
+                        Reply(status=404, body={"type": "error", "error": {"type": "not_found_error"}})
+                    )
                     return
                 reply = server._next_reply(recorded)
                 if reply.delay_seconds and server._release.wait(reply.delay_seconds):

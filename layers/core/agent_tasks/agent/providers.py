@@ -81,7 +81,7 @@ class _MessagesApiProvider:
         except anthropic.AnthropicError as err:
             raise ModelCallError(f"model call failed: {type(err).__name__}: {err}") from err
         return ModelResponse(
-            content=[block.to_dict(mode="json") for block in message.content],
+            content=[block.to_dict(mode="json", warnings=False) for block in message.content],
             usage=usage_from_api(message.usage),
             stop_reason=message.stop_reason,
             model=message.model,
