@@ -40,7 +40,7 @@ typecheck: install
 
 templates: install $(SAM_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
-	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 unit: install
 	$(BIN)/pytest tests/unit tests/contract -q -n 2

@@ -1,0 +1,106 @@
+"""The one place where errors become HTTP answers, all in one shape:
+
+    {"error": {"code": "...", "message": "...", "details": [...]}}
+
+No stack trace or internal message ever reaches a client.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from agent_tasks import errors
+from agent_tasks.observability import logger
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
+    errors.BadRequestError: HTTPStatus.BAD_REQUEST,
+    errors.UnauthorizedError: HTTPStatus.UNAUTHORIZED,
+    errors.ForbiddenError: HTTPStatus.FORBIDDEN,
+    errors.NotFoundError: HTTPStatus.NOT_FOUND,
+    errors.ConflictError: HTTPStatus.CONFLICT,
+    errors.PreconditionFailedError: HTTPStatus.PRECONDITION_FAILED,
+    errors.ValidationFailedError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
+}
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(
+        default_factory=list, description="Where the problem is, e.g. ['body', 'name']."
+    )
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorBody
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, details: list[dict[str, Any]]
+) -> Response[str]:
+    body = ErrorResponse(
+        error=ErrorBody(code=code, message=message, details=[ErrorDetail(**d) for d in details])
+    )
+    return Response(
+        status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
+        details.append(
+            {"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", "invalid"))}
+        )
+    return details
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    """Map domain, validation and unexpected errors to the one error shape."""
+
+    @app.exception_handler(errors.DomainError)
+    def _domain(exc: errors.DomainError) -> Response[str]:
+        status = next(
+            (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+        )
+        return error_response(status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        details = _validation_details(exc)
+        # A body that is not JSON at all is a 400; well-formed input that breaks a rule is a 422.
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_response(
+                HTTPStatus.BAD_REQUEST, "bad_request", "the body is not valid JSON", details
+            )
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details
+        )
+
+    @app.not_found
+    def _no_route(_exc: RouteNotFoundError) -> Response[str]:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred", []
+        )

@@ -1,0 +1,179 @@
+"""The local cloud in one object: moto on loopback, the template deployed, handlers in-process,
+the API front and the rule loop. `make dev` and the integration tests both use it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from werkzeug.serving import BaseWSGIServer
+
+from agent_tasks_local import moto_bridge
+from agent_tasks_local.deploy import DeployedStack, deploy, load_template
+from agent_tasks_local.front import ApiFront, routes_from_template
+from agent_tasks_local.jwt_dev import DevIssuer
+from agent_tasks_local.lambdas import FunctionHost
+from agent_tasks_local.rules import RuleFirer
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK_NAME = "agent-tasks-local"
+# Fake credentials (moto accepts anything): nothing here may ever reach a real AWS account.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+}
+
+
+def state_dir() -> Path:
+    """Where the local cloud keeps what must outlive a process (the dev signing key)."""
+    return Path(os.environ.get("AGENT_TASKS_LOCAL_DIR", PROJECT_ROOT / ".local-cloud"))
+
+
+@dataclass
+class LocalCloud:
+    template_path: Path = PROJECT_ROOT / "template.yaml"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    fire_rules: bool = True
+    parameters: dict[str, str] = field(default_factory=lambda: {"Environment": "local"})
+    # Environment for the in-process functions beyond the template's (e.g. MODEL_PROVIDER in tests).
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+    stack: DeployedStack | None = field(default=None, init=False)
+    host: FunctionHost | None = field(default=None, init=False)
+    rules: RuleFirer | None = field(default=None, init=False)
+    issuer: DevIssuer | None = field(default=None, init=False)
+    moto_endpoint: str = field(default="", init=False)
+    _moto: Any = field(default=None, init=False, repr=False)
+    _api_server: BaseWSGIServer | None = field(default=None, init=False, repr=False)
+    _restore_lambda: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def api_url(self) -> str:
+        assert self._api_server is not None, "start() first"
+        return f"http://{self.api_host}:{self._api_server.server_port}"
+
+    def start(self) -> LocalCloud:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+        os.environ.update(LOCAL_AWS_ENVIRONMENT)
+        os.environ.pop("AWS_PROFILE", None)
+        self._moto = moto_bridge.start_server("127.0.0.1", 0)
+        port = moto_bridge.bound_port(self._moto)
+        self.moto_endpoint = f"http://127.0.0.1:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_endpoint
+        os.environ["MOTO_PORT"] = str(port)  # where moto's Step Functions calls Lambda
+
+        self.host = FunctionHost(REGION, ACCOUNT)
+        self._restore_lambda = moto_bridge.route_lambda_invocations(self.host.invoke)
+        self.stack = deploy(
+            self.template_path,
+            stack_name=STACK_NAME,
+            region=REGION,
+            account=ACCOUNT,
+            parameters=self.parameters,
+        )
+        self._make_state_machines_executable()
+        self._export_function_environment()
+        for function in self.stack.functions:
+            self.host.register(function)
+
+        self.issuer = DevIssuer.load_or_create(state_dir())
+        template = load_template(self.template_path)
+        front = ApiFront(
+            routes=routes_from_template(template, "ApiFunction"),
+            function_name=self.stack.resources["ApiFunction"],
+            issuer=self.issuer,
+            region=REGION,
+            account=ACCOUNT,
+        )
+        self._api_server = front.serve(self.api_host, self.api_port)
+        threading.Thread(target=self._api_server.serve_forever, daemon=True, name="api-front").start()
+
+        self.rules = RuleFirer(
+            self.stack.schedules,
+            self.host,
+            region=REGION,
+            account=ACCOUNT,
+            rule_names={
+                k: v
+                for k, v in self.stack.resources.items()
+                if k in {r.logical_id for r in self.stack.schedules}
+            },
+        )
+        if self.fire_rules:
+            self.rules.start()
+        return self
+
+    def _make_state_machines_executable(self) -> None:
+        """moto's CloudFormation creates state machines in its plain backend, while executing them is a
+        second backend (switched on by configuration); so once the stack exists, each state machine is
+        created again, with the same name and definition, where it will run."""
+        assert self.stack is not None
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machines = [
+            sfn.describe_state_machine(stateMachineArn=self.stack.resources[logical_id])
+            for logical_id, kind in self.stack.resource_types.items()
+            if kind == "AWS::StepFunctions::StateMachine"
+        ]
+        moto_bridge.enable_state_machine_execution(self.moto_endpoint)
+        for machine in machines:
+            sfn.create_state_machine(
+                name=machine["name"],
+                definition=machine["definition"],
+                roleArn=machine["roleArn"],
+                type=machine.get("type", "STANDARD"),
+            )
+
+    def _export_function_environment(self) -> None:
+        """Functions share this process, so their variables are merged; they must agree where they overlap."""
+        assert self.stack is not None
+        merged: dict[str, str] = {}
+        for function in self.stack.functions:
+            for key, value in function.environment.items():
+                text = str(value)
+                if merged.get(key, text) != text:
+                    raise RuntimeError(f"functions disagree on {key}: {merged[key]!r} vs {text!r}")
+                merged[key] = text
+        merged.update(self.extra_environment)
+        os.environ.update(merged)
+        from agent_tasks.aws import reset_clients
+        from agent_tasks.settings import get_settings
+
+        get_settings.cache_clear()
+        reset_clients()
+
+    def token(self, user: str, **kwargs: Any) -> str:
+        assert self.issuer is not None, "start() first"
+        return self.issuer.mint(user, **kwargs)
+
+    def stop(self) -> None:
+        if self.rules is not None:
+            self.rules.stop()
+        if self._api_server is not None:
+            self._api_server.shutdown()
+            self._api_server.server_close()
+        if self._restore_lambda is not None:
+            self._restore_lambda()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

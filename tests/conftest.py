@@ -1,0 +1,22 @@
+"""Shared test setup: fake AWS credentials before anything imports boto3, and the fixtures."""
+
+from __future__ import annotations
+
+import os
+
+# Nothing in the tests may reach a real AWS account or the network.
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="AgentTasks",
+    POWERTOOLS_SERVICE_NAME="agent-tasks",
+    POWERTOOLS_DEV="false",
+)
+
+pytest_plugins = ["tests.support.fixtures"]

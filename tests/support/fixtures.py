@@ -1,0 +1,109 @@
+"""Fixtures that build real resources: moto tables and buckets from template.yaml, the local cloud."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from agent_tasks.aws import reset_clients
+from agent_tasks.settings import get_settings
+from agent_tasks_local.lambdas import load_function_module
+from tests.support.template import PROJECT_ROOT, create_table
+
+
+def _refresh() -> None:
+    get_settings.cache_clear()
+    reset_clients()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """In-process moto with the template's table and an artifacts bucket, unique names per test."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"TABLE_NAME": f"agent-tasks-{suffix}", "BUCKET_NAME": f"agent-tasks-artifacts-{suffix}"}
+    with mock_aws():
+        for key, value in names.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv(
+            "STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-test"
+        )
+        _refresh()
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), names["TABLE_NAME"])
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=names["BUCKET_NAME"])
+        yield names
+    _refresh()
+
+
+class LambdaClient:
+    """Invokes a function module's `lambda_handler` with a minimal Lambda context."""
+
+    def __init__(self, module: ModuleType, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        return self.module.lambda_handler(event, _Context(self.name))
+
+
+class _Context:
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def load_function(name: str) -> ModuleType:
+    return load_function_module(PROJECT_ROOT / "functions" / name, "app", f"test_lambda_{name}")
+
+
+@pytest.fixture
+def api(aws: dict[str, str]) -> LambdaClient:
+    """The API function's handler, against the moto table of this test."""
+    return LambdaClient(load_function("api"), "api")
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole local cloud (moto server, the template deployed, the API front on a free port)."""
+    from agent_tasks_local.cloud import LocalCloud
+
+    os.environ["AGENT_TASKS_LOCAL_DIR"] = str(tmp_path_factory.mktemp("local-cloud"))
+    cloud = LocalCloud(api_port=0, fire_rules=False, extra_environment={"MODEL_PROVIDER": "scripted"})
+    cloud.start()
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
+        _refresh()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+__all__ = ["LambdaClient", "Path", "free_port", "load_function", "response_json"]

@@ -1,0 +1,45 @@
+"""The local cloud leans on one moto internal; if moto moves it, these fail loudly."""
+
+from __future__ import annotations
+
+import pytest
+from moto.awslambda.models import LambdaFunction
+
+from agent_tasks_local import moto_bridge
+
+
+def test_the_moto_internals_we_rely_on_are_where_we_left_them() -> None:
+    # Given the pinned moto / When the bridge checks it / Then nothing has moved
+    moto_bridge.check_internals()
+
+
+def test_a_moved_internal_is_reported_not_silently_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a moto whose Lambda no longer has _invoke_lambda
+    monkeypatch.delattr(LambdaFunction, "_invoke_lambda")
+    # When the bridge is asked to route invocations / Then it refuses loudly
+    with pytest.raises(RuntimeError, match="_invoke_lambda"):
+        moto_bridge.route_lambda_invocations(lambda *_: ("", False, ""))
+
+
+def test_a_changed_signature_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    def _invoke_lambda(self: object, event: object, extra: object) -> None: ...
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+    with pytest.raises(RuntimeError, match="expected"):
+        moto_bridge.check_internals()
+
+
+def test_routing_replaces_and_restores_the_invocation() -> None:
+    original = LambdaFunction._invoke_lambda
+    calls: list[tuple[str, object]] = []
+    restore = moto_bridge.route_lambda_invocations(
+        lambda name, event: (calls.append((name, event)) or "{}", False, "")
+    )
+    try:
+        fake = object.__new__(LambdaFunction)
+        fake.function_name = "fn"  # type: ignore[misc]
+        assert LambdaFunction._invoke_lambda(fake, {"a": 1}) == ("{}", False, "")
+        assert calls == [("fn", {"a": 1})]
+    finally:
+        restore()
+    assert LambdaFunction._invoke_lambda is original
