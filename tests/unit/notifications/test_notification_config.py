@@ -1,0 +1,121 @@
+"""NotificationConfig: https only, no loopback/private hosts, known keys, a real `on` list, a destination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from agent_tasks.notifications import NotificationConfig
+
+PUBLIC_HOOK = "https://hooks.example.com/agent-tasks"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:agent-task-events"
+
+
+def errors_of(payload: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+    with pytest.raises(ValidationError) as caught:
+        NotificationConfig.model_validate(payload, context=context or {"allow_private_network": False})
+    return caught.value.errors()
+
+
+def test_a_public_https_webhook_is_accepted_with_every_outcome_by_default() -> None:
+    config = NotificationConfig.model_validate({"webhook_url": PUBLIC_HOOK})
+    assert str(config.webhook_url) == PUBLIC_HOOK
+    assert config.on == ["completed", "failed", "cancelled", "timed_out"]
+    assert config.wants("failed")
+    assert not config.wants("running")
+
+
+def test_an_sns_topic_alone_is_a_destination() -> None:
+    config = NotificationConfig.model_validate({"on": ["failed", "timed_out"], "sns_topic_arn": TOPIC})
+    assert config.webhook_url is None
+    assert not config.wants("completed")
+
+
+def test_http_is_refused() -> None:
+    [error] = errors_of({"webhook_url": "http://hooks.example.com/x"})
+    assert error["loc"] == ("webhook_url",)
+    assert "https" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://LOCALHOST./hook",
+        "https://2130706433/hook",  # 127.0.0.1 spelled as a number
+        "https://10.1.2.3/hook",
+        "https://192.168.0.10:8443/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fe80::1]/hook",
+        "https://metadata.internal/hook",
+        "https://intranet/hook",
+    ],
+)
+def test_loopback_private_and_link_local_hosts_are_refused(url: str) -> None:
+    [error] = errors_of({"webhook_url": url})
+    assert error["loc"] == ("webhook_url",)
+    assert "host" in error["msg"]
+
+
+def test_credentials_in_the_url_are_refused() -> None:
+    [error] = errors_of({"webhook_url": "https://user:pw@hooks.example.com/x"})
+    assert error["loc"] == ("webhook_url",)
+
+
+def test_the_local_cloud_may_allow_loopback_http() -> None:
+    # Given the allow-private switch (the local cloud's tests): loopback over http is fine
+    config = NotificationConfig.model_validate(
+        {"webhook_url": "http://127.0.0.1:9000/hook"}, context={"allow_private_network": True}
+    )
+    assert config.webhook_url is not None
+    # but the metadata address never is
+    [error] = errors_of({"webhook_url": "http://169.254.169.254/"}, allow_private_network=True)
+    assert error["loc"] == ("webhook_url",)
+
+
+def test_without_context_the_setting_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_tasks.settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("ALLOW_PRIVATE_NETWORK", "false")
+    with pytest.raises(ValidationError):
+        NotificationConfig.model_validate({"webhook_url": "https://127.0.0.1/x"})
+    get_settings.cache_clear()
+    monkeypatch.setenv("ALLOW_PRIVATE_NETWORK", "true")
+    assert NotificationConfig.model_validate({"webhook_url": "https://127.0.0.1/x"}).webhook_url
+    get_settings.cache_clear()
+
+
+def test_unknown_keys_are_refused() -> None:
+    [error] = errors_of({"webhook_url": PUBLIC_HOOK, "email": "me@example.com"})
+    assert error["loc"] == ("email",)
+    assert error["type"] == "extra_forbidden"
+
+
+def test_empty_on_is_refused() -> None:
+    [error] = errors_of({"on": [], "webhook_url": PUBLIC_HOOK})
+    assert error["loc"] == ("on",)
+
+
+def test_repeated_or_unknown_outcomes_are_refused() -> None:
+    [repeated] = errors_of({"on": ["failed", "failed"], "webhook_url": PUBLIC_HOOK})
+    assert repeated["loc"] == ("on",)
+    assert "failed" in repeated["msg"]
+    [unknown] = errors_of({"on": ["exploded"], "webhook_url": PUBLIC_HOOK})
+    assert unknown["loc"] == ("on", 0)
+
+
+def test_a_malformed_topic_arn_is_refused() -> None:
+    [error] = errors_of({"sns_topic_arn": "arn:aws:sqs:eu-west-1:123456789012:queue"})
+    assert error["loc"] == ("sns_topic_arn",)
+
+
+def test_at_least_one_destination_is_required() -> None:
+    [error] = errors_of({"on": ["failed"]})
+    assert "webhook_url" in error["msg"]
+    assert "sns_topic_arn" in error["msg"]

@@ -1,0 +1,217 @@
+"""deliver_webhook against a real receiver on 127.0.0.1: signing, retries, refusals; no real sleeping."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+import pytest
+
+from agent_tasks import netguard
+from agent_tasks.notifications import (
+    DeliveryOutcome,
+    ExponentialBackoff,
+    NotificationConfig,
+    NotificationEvent,
+    deliver_webhook,
+)
+from tests.support.webhook_receiver import WebhookReceiver, running_receiver
+
+SECRET = "whsec-delivery-test"
+NOW = 1_750_000_000.0
+
+
+@pytest.fixture
+def event() -> NotificationEvent:
+    return NotificationEvent.for_execution(
+        execution_id="9d1e2c3b-4a5f-4e6d-8c7b-1a2b3c4d5e6f",
+        task_id="0b7c6f0e-3a57-4d55-9a53-2f3a6a1d0c11",
+        owner_id="user-1",
+        status="failed",
+        occurred_at=datetime(2025, 6, 1, 8, 1, 35, tzinfo=UTC),
+        error_message="tool budget exceeded",
+    )
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def receiver_with(*statuses: int, retry_after: str | None = None) -> AbstractContextManager[WebhookReceiver]:
+    """A receiver answering `statuses` in turn (the last repeats), checking signatures at time NOW."""
+    return running_receiver(WebhookReceiver(SECRET, list(statuses), now=NOW, retry_after=retry_after))
+
+
+def deliver(url: str, event: NotificationEvent, sleeps: list[float], **kw: Any) -> DeliveryOutcome:
+    options: dict[str, Any] = {
+        "allow_private": True,  # the receiver is on loopback
+        "sleep": sleeps.append,
+        "clock": lambda: NOW,
+        "backoff": ExponentialBackoff(random_fraction=lambda: 0.5),
+        "timeout_seconds": 2.0,
+    }
+    options.update(kw)
+    return deliver_webhook(url, event, SECRET, **options)
+
+
+def test_delivers_a_signed_event(event: NotificationEvent, sleeps: list[float]) -> None:
+    with receiver_with(200) as receiver:
+        # When the event is delivered
+        outcome = deliver(receiver.url, event, sleeps)
+        # Then the receiver got it once, signed, with its id and attempt number
+        [request] = receiver.requests
+        assert request.signature_valid
+        assert request.path == "/hooks/agent-tasks"
+        assert NotificationEvent.model_validate_json(request.body) == event
+        assert request.headers["x-agenttasks-event-id"] == event.event_id
+        assert request.headers["x-agenttasks-event-type"] == "ExecutionFailed"
+        assert request.headers["x-agenttasks-delivery-attempt"] == "1"
+        assert request.headers["content-type"] == "application/json"
+        assert outcome.delivered
+        assert (outcome.status, outcome.attempts, outcome.last_status_code) == ("delivered", 1, 200)
+        assert outcome.host == "127.0.0.1"
+        assert sleeps == []
+
+
+def test_a_retry_carries_the_same_event_id_and_the_next_attempt(
+    event: NotificationEvent, sleeps: list[float]
+) -> None:
+    with receiver_with(500, 200) as receiver:
+        outcome = deliver(receiver.url, event, sleeps)
+        first, second = receiver.requests
+        assert (
+            first.headers["x-agenttasks-event-id"]
+            == second.headers["x-agenttasks-event-id"]
+            == event.event_id
+        )
+        assert [
+            first.headers["x-agenttasks-delivery-attempt"],
+            second.headers["x-agenttasks-delivery-attempt"],
+        ] == [
+            "1",
+            "2",
+        ]
+        assert first.body == second.body
+        assert second.signature_valid
+        assert (outcome.status, outcome.attempts, outcome.last_status_code) == ("delivered", 2, 200)
+        assert sleeps == [0.375]  # base 0.5 s, half fixed + half of the half at jitter 0.5
+
+
+def test_three_failures_give_a_failed_outcome_not_an_exception(
+    event: NotificationEvent, sleeps: list[float]
+) -> None:
+    with receiver_with(503) as receiver:
+        outcome = deliver(receiver.url, event, sleeps)
+        assert len(receiver.requests) == 3
+        assert outcome.status == "failed"
+        assert not outcome.delivered
+        assert outcome.attempts == 3
+        assert outcome.last_status_code == 503
+        assert outcome.last_error == "HTTP 503"
+        assert sleeps == [0.375, 0.75]  # exponential
+
+
+def test_a_client_error_is_not_retried(event: NotificationEvent, sleeps: list[float]) -> None:
+    with receiver_with(410) as receiver:
+        outcome = deliver(receiver.url, event, sleeps)
+        assert len(receiver.requests) == 1
+        assert (outcome.status, outcome.attempts, outcome.last_status_code) == ("failed", 1, 410)
+        assert sleeps == []
+
+
+def test_a_bad_signature_is_refused_by_the_receiver(event: NotificationEvent, sleeps: list[float]) -> None:
+    with receiver_with(200) as receiver:
+        receiver.secret = "a different secret"
+        outcome = deliver(receiver.url, event, sleeps)
+        assert (outcome.status, outcome.last_status_code) == ("failed", 401)
+
+
+def test_429_honours_retry_after(event: NotificationEvent, sleeps: list[float]) -> None:
+    with receiver_with(429, 200, retry_after="3") as receiver:
+        outcome = deliver(receiver.url, event, sleeps)
+        assert outcome.delivered
+        assert sleeps == [3.0]
+
+
+def test_network_errors_are_retried(event: NotificationEvent, sleeps: list[float]) -> None:
+    # Given a loopback port nobody listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcome = deliver(f"http://127.0.0.1:{port}/hook", event, sleeps)
+    assert outcome.status == "failed"
+    assert outcome.attempts == 3
+    assert outcome.last_status_code is None
+    assert outcome.last_error is not None
+    assert outcome.last_error.startswith("network error: ConnectError")
+    assert len(sleeps) == 2
+
+
+def test_timeouts_are_retried_then_recorded(event: NotificationEvent, sleeps: list[float]) -> None:
+    calls: list[httpx2.Request] = []
+
+    def slow(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request)
+        raise httpx2.ReadTimeout("too slow", request=request)
+
+    outcome = deliver("http://127.0.0.1:9/hook", event, sleeps, transport=httpx2.MockTransport(slow))
+    assert len(calls) == 3
+    assert (outcome.status, outcome.attempts, outcome.last_error) == ("failed", 3, "timeout: ReadTimeout")
+
+
+# --- private destinations --------------------------------------------------------------------
+
+
+def test_loopback_is_refused_when_validating_and_when_delivering(
+    event: NotificationEvent, sleeps: list[float]
+) -> None:
+    with receiver_with(200) as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        # At validation
+        with pytest.raises(ValueError, match="webhook_url"):
+            NotificationConfig.model_validate({"webhook_url": url}, context={"allow_private_network": False})
+        # At delivery, without the allow-private flag: refused before any request, no exception
+        outcome = deliver(url, event, sleeps, allow_private=False)
+        assert (outcome.status, outcome.attempts, outcome.last_status_code) == ("failed", 0, None)
+        assert outcome.last_error is not None
+        assert "loopback" in outcome.last_error
+        assert receiver.requests == []
+        assert sleeps == []
+
+
+def test_a_public_name_that_resolves_to_loopback_is_refused_at_send_time(
+    event: NotificationEvent, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with receiver_with(200) as receiver:
+        # Given a name that passed validation, whose DNS answer has since turned to loopback
+        url = f"https://hooks.example.com:{receiver.port}/hooks/agent-tasks"
+        NotificationConfig.model_validate({"webhook_url": url}, context={"allow_private_network": False})
+        rebinding = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", receiver.port))]
+        monkeypatch.setattr(netguard.socket, "getaddrinfo", lambda *a, **k: rebinding)
+        # When delivering: the re-check at send time refuses it
+        outcome = deliver(url, event, sleeps, allow_private=False)
+        assert (outcome.status, outcome.attempts) == ("failed", 0)
+        assert receiver.requests == []
+
+
+def test_delivery_goes_to_the_checked_address_with_the_original_host(
+    event: NotificationEvent, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with receiver_with(200) as receiver:
+        # Given a name resolved once by the guard (and never again by the HTTP client)
+        answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", receiver.port))]
+        lookups: list[str] = []
+
+        def resolve(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+            lookups.append(host)
+            return answers
+
+        monkeypatch.setattr(netguard.socket, "getaddrinfo", resolve)
+        outcome = deliver(f"http://hooks.test.example:{receiver.port}/hooks/agent-tasks", event, sleeps)
+        assert outcome.delivered
+        assert [h for h in lookups if h != "127.0.0.1"] == ["hooks.test.example"]  # the IP needs no DNS
+        assert receiver.requests[0].headers["host"] == f"hooks.test.example:{receiver.port}"
