@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     # How long an audit event is kept (DynamoDB TTL).
     audit_retention_days: int = Field(default=400, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
     # Lifetime of presigned report URLs.
-    report_url_ttl_seconds: int = Field(default=900, ge=60, le=3600, validation_alias="REPORT_URL_TTL_SECONDS")
+    report_url_ttl_seconds: int = Field(
+        default=900, ge=60, le=3600, validation_alias="REPORT_URL_TTL_SECONDS"
+    )
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
 
