@@ -66,6 +66,10 @@ class LoopHarness:
 
 
 @pytest.fixture
-def loop(messages_server: MessagesServer, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> LoopHarness:
+def loop(
+    messages_server: MessagesServer,  # noqa: F811 - the fixture imported above
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> LoopHarness:
     monkeypatch.delenv("ALLOW_PRIVATE_NETWORK", raising=False)
     return LoopHarness(server=messages_server, workdir=workdir)
