@@ -1,0 +1,294 @@
+"""A task definition: what a user sends, what is stored, what the API answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from agent_tasks.agent import catalog
+from agent_tasks.models.common import API_BASE
+from agent_tasks.models.sdk_options import SdkOptions
+from agent_tasks.notifications import NotificationConfig
+
+ReportFormat = Literal["html", "pdf", "json", "markdown"]
+OverlapPolicy = Literal["skip", "allow"]
+
+TaskName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/@+-]+$")
+]
+ToolName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+_SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
+
+
+def _check_tools(tools: list[str], mcp_servers: set[str]) -> None:
+    unknown = []
+    for name in tools:
+        server = catalog.mcp_server_of(name)
+        if server is not None:
+            if server not in mcp_servers:
+                raise ValueError(f"{name!r} names MCP server {server!r}, which sdk_options.mcp_servers lacks")
+        elif catalog.canonical_name(name) is None:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(
+            f"unknown tool(s) {', '.join(repr(u) for u in unknown)}; known tools are "
+            f"{', '.join(catalog.known_tool_names())} and mcp__<server>__<tool> for a configured MCP server"
+        )
+
+
+class TaskFields(BaseModel):
+    """The fields a user may set; shared by create and by the stored definition."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    name: TaskName
+    description: Annotated[str | None, Field(max_length=10_000)] = None
+    prompt_template: Annotated[str, Field(min_length=1, max_length=100_000)]
+    # sdk_options comes before the tool lists: their validation needs its MCP servers.
+    sdk_options: SdkOptions
+    allowed_tools: Annotated[list[ToolName], Field(max_length=64)]
+    disallowed_tools: Annotated[list[ToolName], Field(max_length=64)] = Field(default_factory=list)
+    working_directory_path: Annotated[
+        str | None, Field(description="A relative path inside the session's working directory.")
+    ] = None
+    is_scheduled: bool = False
+    schedule_cron: Annotated[
+        str | None, Field(max_length=128, validate_default=True, description="Five-field Unix cron.")
+    ] = None
+    schedule_timezone: Annotated[str, Field(max_length=64, description="IANA time zone name.")] = "UTC"
+    schedule_enabled: bool = True
+    overlap_policy: OverlapPolicy = "skip"
+    pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    generate_report: bool = False
+    report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
+    notification_config: NotificationConfig | None = None
+    tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
+    is_public: bool = False
+    is_active: bool = True
+
+    @field_validator("allowed_tools", "disallowed_tools")
+    @classmethod
+    def _known_tools(cls, tools: list[str], info: ValidationInfo) -> list[str]:
+        options = info.data.get("sdk_options")
+        servers = (
+            {server.name for server in options.mcp_servers} if isinstance(options, SdkOptions) else set()
+        )
+        _check_tools(tools, servers)
+        if info.field_name == "disallowed_tools":
+            allowed = {catalog.canonical_name(t) or t for t in info.data.get("allowed_tools") or []}
+            both = sorted(allowed & {catalog.canonical_name(t) or t for t in tools})
+            if both:
+                raise ValueError(f"tool(s) both allowed and disallowed: {', '.join(both)}")
+        return list(dict.fromkeys(tools))
+
+    @field_validator("report_format")
+    @classmethod
+    def _report_format_when_reporting(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("generate_report") and value is None:
+            raise ValueError(
+                "report_format is required when generate_report is true (html, pdf, json or markdown)"
+            )
+        return value
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _template_is_valid(cls, value: str) -> str:
+        from agent_tasks.templates import TemplateError, validate_template
+
+        if not value.strip():
+            raise ValueError("the prompt template is empty")
+        try:
+            validate_template(value)
+        except TemplateError as exc:
+            raise ValueError(exc.message) from exc
+        return value
+
+    @field_validator("working_directory_path")
+    @classmethod
+    def _relative_path(cls, value: str | None) -> str | None:
+        if value is not None and not _SAFE_RELATIVE_PATH.match(value):
+            raise ValueError("must be a relative path inside the working directory (no '..', no leading '/')")
+        return value
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("is_scheduled"):
+                raise ValueError("schedule_cron is required when is_scheduled is true")
+            return None
+        from agent_tasks.schedules import validate_cron
+
+        return validate_cron(value)
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from agent_tasks.schedules import validate_timezone
+
+        return validate_timezone(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, tags: list[str]) -> list[str]:
+        return list(dict.fromkeys(tags))
+
+
+class TaskCreate(TaskFields):
+    """The body of POST /tasks."""
+
+
+class TaskUpdate(BaseModel):
+    """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TaskName | None = None
+    description: Annotated[str | None, Field(max_length=10_000)] = None
+    prompt_template: Annotated[str | None, Field(min_length=1, max_length=100_000)] = None
+    allowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
+    disallowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
+    sdk_options: SdkOptions | None = None
+    working_directory_path: str | None = None
+    is_scheduled: bool | None = None
+    schedule_cron: str | None = None
+    schedule_timezone: str | None = None
+    schedule_enabled: bool | None = None
+    overlap_policy: OverlapPolicy | None = None
+    pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    generate_report: bool | None = None
+    report_format: ReportFormat | None = None
+    notification_config: NotificationConfig | None = None
+    tags: Annotated[list[Tag] | None, Field(max_length=50)] = None
+    is_public: bool | None = None
+    is_active: bool | None = None
+
+    _NOT_NULLABLE = (
+        "name",
+        "prompt_template",
+        "allowed_tools",
+        "disallowed_tools",
+        "sdk_options",
+        "is_scheduled",
+        "schedule_timezone",
+        "schedule_enabled",
+        "overlap_policy",
+        "generate_report",
+        "tags",
+        "is_public",
+        "is_active",
+    )
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Self:
+        for name in self._NOT_NULLABLE:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        if not self.model_fields_set:
+            raise ValueError("the update is empty: give at least one field")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller set, as they would be stored (secrets included)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class Task(TaskFields):
+    """A stored task definition."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    owner_id: str
+    version: int = Field(ge=1)
+    created_at: datetime
+    updated_at: datetime
+    is_deleted: bool = False
+    deleted_at: datetime | None = None
+    next_run_at: datetime | None = None
+    schedule_paused_reason: str | None = None
+    consecutive_failures: int = 0
+    webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def is_due_indexed(self) -> bool:
+        """Whether the task belongs in the due-schedule index."""
+        return self.is_scheduled and self.schedule_enabled and self.is_active and not self.is_deleted
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class TaskLinks(BaseModel):
+    self_: str = Field(alias="self")
+    execute: str
+    executions: str
+    preview: str
+    reports: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class TaskResponse(TaskFields):
+    """A task as the API answers it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str
+    owner_id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    template_variables: list[str] = Field(description="The variables the prompt template uses.")
+    next_run_at: datetime | None = None
+    schedule_description: str | None = Field(default=None, description="The cron expression in words.")
+    schedule_paused_reason: str | None = None
+    webhook_secret: str | None = Field(
+        default=None, description="The webhook signing secret: present only in the answer that created it."
+    )
+    links: TaskLinks = Field(alias="_links")
+
+    @classmethod
+    def of(cls, task: Task, *, reveal_webhook_secret: bool = False) -> TaskResponse:
+        from agent_tasks.templates import validate_template
+
+        base = f"{API_BASE}/tasks/{task.id}"
+        description = None
+        if task.schedule_cron:
+            from agent_tasks.schedules import describe_cron
+
+            description = describe_cron(task.schedule_cron)
+        fields = task.model_dump(include=set(TaskFields.model_fields))
+        return cls(
+            **fields,
+            id=task.id,
+            owner_id=task.owner_id,
+            version=task.version,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            template_variables=validate_template(task.prompt_template),
+            next_run_at=task.next_run_at,
+            schedule_description=description,
+            schedule_paused_reason=task.schedule_paused_reason,
+            webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
+            _links=TaskLinks(
+                self=base,
+                execute=f"{base}/execute",
+                executions=f"{base}/executions",
+                preview=f"{base}/preview",
+                reports=f"{base}/reports",
+            ),
+        )

@@ -1,0 +1,117 @@
+"""DynamoDB plumbing shared by the entity stores: (de)serialisation, transactions, error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from agent_tasks import aws
+from agent_tasks.errors import ConflictError, DomainError, PreconditionFailedError, ThrottledError
+from agent_tasks.settings import get_settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+Item = dict[str, Any]
+AttributeMap = dict[str, Any]
+
+
+def table_name() -> str:
+    return get_settings().table_name
+
+
+def _to_dynamo_values(value: Any) -> Any:
+    # DynamoDB numbers must be Decimals; JSON round-trip turns floats into them exactly as written.
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+def serialize(item: Mapping[str, Any]) -> AttributeMap:
+    """A plain dict (None values dropped) as DynamoDB attribute values."""
+    plain = _to_dynamo_values({k: v for k, v in item.items() if v is not None})
+    return {k: _serializer.serialize(v) for k, v in plain.items()}
+
+
+def serialize_value(value: Any) -> Any:
+    return _serializer.serialize(_to_dynamo_values(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def deserialize(attributes: Mapping[str, Any]) -> Item:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in attributes.items()}
+
+
+class TransactionConflict(Exception):
+    """A transaction was cancelled; `reasons` holds each item's cancellation code, in order."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+def translate(error: ClientError) -> DomainError | None:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _THROTTLING:
+        return ThrottledError("the service is busy; retry shortly")
+    return None
+
+
+def transact(items: Sequence[Mapping[str, Any]], *, token: str | None = None) -> None:
+    """TransactWriteItems; cancellations become TransactionConflict, throttling a ThrottledError."""
+    arguments: dict[str, Any] = {"TransactItems": list(items)}
+    if token:
+        arguments["ClientRequestToken"] = token
+    try:
+        aws.dynamodb().transact_write_items(**arguments)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            raise TransactionConflict(reasons) from error
+        if (mapped := translate(error)) is not None:
+            raise mapped from error
+        raise
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def raise_conflict(
+    reasons: list[str], messages: Sequence[type[DomainError] | tuple[type[DomainError], str]]
+) -> None:
+    """Turn the first failed condition of a transaction into the domain error listed at its position."""
+    for reason, meaning in zip(reasons, messages, strict=False):
+        if reason == "ConditionalCheckFailed":
+            if isinstance(meaning, tuple):
+                raise meaning[0](meaning[1])
+            raise meaning("the item changed or does not exist")
+    raise ConflictError("the change conflicted with another one; retry")
+
+
+__all__ = [
+    "ConflictError",
+    "PreconditionFailedError",
+    "TransactionConflict",
+    "deserialize",
+    "raise_conflict",
+    "serialize",
+    "serialize_value",
+    "table_name",
+    "transact",
+]

@@ -1,0 +1,110 @@
+"""Prompt templates: Jinja2 in its sandbox, with `{{ name }}` variables.
+
+A variable that is not given is left in the text exactly as written (the analysis asks for
+this), so a partly-filled prompt still shows what is missing. Templates cannot reach
+attributes that start with an underscore, include other templates or import anything:
+such a template is refused when it is saved, and the sandbox stops it again at render time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from agent_tasks.errors import ValidationFailedError
+
+MAX_RENDERED_CHARS = 400_000
+_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+
+VariableValue = str | int | float | bool
+
+
+@cache
+def _environment() -> ImmutableSandboxedEnvironment:
+    # autoescape off: prompts are text for a model, not HTML.
+    return ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+class TemplateError(ValidationFailedError):
+    """A template that cannot be saved or rendered; `details` say where."""
+
+
+def _fail(field: str, message: str, *, line: int | None = None) -> TemplateError:
+    detail: dict[str, object] = {"loc": ["body", field], "msg": message, "type": "template_error"}
+    if line is not None:
+        detail["line"] = line
+    return TemplateError(message, details=[detail])
+
+
+def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:
+    """Check a template and return the variables it uses, sorted; raise TemplateError if it is unusable."""
+    environment = _environment()
+    try:
+        tree = environment.parse(source)
+    except TemplateSyntaxError as exc:
+        raise _fail(
+            field, f"template syntax error at line {exc.lineno}: {exc.message}", line=exc.lineno
+        ) from exc
+    for node in tree.find_all(_FORBIDDEN_NODES):
+        raise _fail(
+            field,
+            f"templates may not use {type(node).__name__.lower()} (line {node.lineno})",
+            line=node.lineno,
+        )
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            raise _fail(field, f"templates may not access {name!r} (line {node.lineno})", line=node.lineno)
+    return sorted(meta.find_undeclared_variables(tree))
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    text: str
+    variables_used: list[str]
+    variables_missing: list[str]
+
+
+def _protect_missing(source: str, missing: set[str]) -> str:
+    """Wrap each `{{ ... }}` that needs a missing variable in raw blocks, so it stays exactly as written."""
+    environment = _environment()
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            used = meta.find_undeclared_variables(environment.parse(match.group(0)))
+        except TemplateSyntaxError:
+            return match.group(0)
+        if used & missing:
+            return "{% raw %}" + match.group(0) + "{% endraw %}"
+        return match.group(0)
+
+    return _EXPRESSION.sub(replace, source)
+
+
+def render(
+    source: str, variables: Mapping[str, VariableValue], *, field: str = "prompt_template"
+) -> RenderedPrompt:
+    """Render a template with the given variables; missing ones stay as written."""
+    wanted = validate_template(source, field=field)
+    missing = {name for name in wanted if name not in variables}
+    try:
+        template = _environment().from_string(_protect_missing(source, missing) if missing else source)
+        text = template.render(**{k: v for k, v in variables.items() if k in wanted})
+    except SecurityError as exc:
+        raise _fail(field, f"the template tried something the sandbox forbids: {exc}") from exc
+    except (UndefinedError, TypeError, ValueError, ArithmeticError) as exc:
+        raise _fail(field, f"the template could not be rendered: {exc}") from exc
+    if len(text) > MAX_RENDERED_CHARS:
+        raise _fail(field, f"the rendered prompt is longer than {MAX_RENDERED_CHARS} characters")
+    return RenderedPrompt(
+        text=text,
+        variables_used=sorted(name for name in wanted if name in variables),
+        variables_missing=sorted(missing),
+    )
