@@ -50,18 +50,23 @@ class HttpResult:
 
 
 def _connection(target: CheckedUrl, timeout: float) -> http.client.HTTPConnection:
-    address = str(target.addresses[0])
     conn: http.client.HTTPConnection
     if target.scheme == "https":
         conn = http.client.HTTPSConnection(target.host, target.port, timeout=timeout)
     else:
         conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
-    # Connect to the checked address; the Host header and TLS name stay the URL's host.
+    # Connect only to the checked addresses (in order); Host header and TLS name stay the URL's host.
     def connect_checked(
         _address: tuple[str, int], timeout: float | None = None, source: tuple[str, int] | None = None
     ) -> socket.socket:
-        return socket.create_connection((address, target.port), timeout, source)
+        failure: OSError | None = None
+        for address in target.addresses:
+            try:
+                return socket.create_connection((str(address), target.port), timeout, source)
+            except OSError as err:
+                failure = err
+        raise failure or OSError("no address to connect to")
 
     conn._create_connection = connect_checked  # type: ignore[attr-defined]
     return conn
