@@ -36,6 +36,7 @@ class ErrorDetail(BaseModel):
     )
     msg: str
     type: str
+    line: int | None = Field(default=None, description="Line in a template, where one is at fault.")
 
 
 class ErrorBody(BaseModel):

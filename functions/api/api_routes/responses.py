@@ -1,0 +1,42 @@
+"""OpenAPI descriptions of answers, so every route documents its statuses and the one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from pydantic import BaseModel
+
+from api_routes.errors import ErrorResponse
+
+_ERROR_TEXT = {
+    400: "Malformed request (not JSON, bad cursor).",
+    401: "Missing or invalid bearer token.",
+    403: "Visible, but not yours to change.",
+    404: "No such resource (or not yours).",
+    409: "Conflicts with the current state (e.g. a duplicate name).",
+    412: "If-Match does not match the current version.",
+    422: "Well-formed but invalid input; `details` name each field and why.",
+    429: "Throttled; retry later.",
+}
+
+
+def documented(success: int, model: type[BaseModel] | None, description: str, *errors: int) -> dict[int, Any]:
+    answers: dict[int, Any] = {success: {"description": description}}
+    if model is not None:
+        answers[success]["content"] = {"application/json": {"model": model}}
+    for status in (401, *errors):
+        answers[status] = {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return answers
+
+
+def json_response(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump_json(by_alias=True),
+        headers=headers or {},
+    )

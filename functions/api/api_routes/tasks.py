@@ -1,0 +1,105 @@
+"""/tasks: create, list, get, update, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from agent_tasks.models.common import API_BASE, Page
+from agent_tasks.models.tasks import TaskCreate, TaskResponse, TaskUpdate
+from agent_tasks.services import tasks as service
+from api_routes.context import caller_id, request_id
+from api_routes.responses import documented, json_response
+
+router = APIGatewayHttpRouter()
+
+
+def _caller() -> service.Caller:
+    return service.Caller(user_id=caller_id(router), request_id=request_id(router))
+
+
+def _header(name: str) -> str | None:
+    headers = router.current_event.headers or {}
+    return headers.get(name.lower()) or headers.get(name)
+
+
+def _answer(status: int, task: service.Task, *, reveal_secret: bool = False) -> Response[str]:
+    headers = {"ETag": task.etag}
+    if status == 201:
+        headers["Location"] = f"{API_BASE}/tasks/{task.id}"
+    return json_response(status, TaskResponse.of(task, reveal_webhook_secret=reveal_secret), headers)
+
+
+@router.post(
+    "/tasks",
+    summary="Create a task",
+    tags=["tasks"],
+    responses=documented(201, TaskResponse, "Created; `Location` and `ETag` headers are set.", 400, 409, 422),
+)
+def create_task(body: TaskCreate) -> Response[str]:
+    task = service.create_task(_caller(), body)
+    return _answer(201, task, reveal_secret=True)
+
+
+@router.get(
+    "/tasks",
+    summary="List your tasks, newest first",
+    tags=["tasks"],
+    responses=documented(200, Page[TaskResponse], "A page of tasks.", 400, 422),
+)
+def list_tasks(
+    tags: Annotated[
+        str | None, Query(description="Comma-separated; every tag must match.", max_length=2000)
+    ] = None,
+    is_scheduled: Annotated[bool | None, Query()] = None,
+    is_active: Annotated[bool | None, Query()] = None,
+    q: Annotated[str | None, Query(description="Name contains (case-insensitive).", max_length=255)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
+) -> Response[str]:
+    filters = service.TaskFilters(
+        tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),
+        is_scheduled=is_scheduled,
+        is_active=is_active,
+        q=q or None,
+    )
+    result = service.list_tasks(_caller(), filters, page=page, page_size=page_size, cursor=cursor)
+    return json_response(200, result)
+
+
+@router.get(
+    "/tasks/<task_id>",
+    summary="Get a task (yours, or another user's public task)",
+    tags=["tasks"],
+    responses=documented(200, TaskResponse, "The task; `ETag` is its version.", 404),
+)
+def get_task(task_id: str) -> Response[str]:
+    return _answer(200, service.read_task(_caller(), task_id))
+
+
+@router.patch(
+    "/tasks/<task_id>",
+    summary="Update some fields of a task",
+    tags=["tasks"],
+    responses=documented(
+        200, TaskResponse, "The updated task; `If-Match` is honoured.", 400, 403, 404, 409, 412, 422
+    ),
+)
+def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
+    task = service.update_task(_caller(), task_id, body, if_match=_header("If-Match"))
+    return _answer(200, task, reveal_secret=False)
+
+
+@router.delete(
+    "/tasks/<task_id>",
+    summary="Delete a task (soft: its executions are kept)",
+    tags=["tasks"],
+    responses=documented(204, None, "Deleted.", 403, 404, 412),
+)
+def delete_task(task_id: str) -> Response[str]:
+    service.delete_task(_caller(), task_id, if_match=_header("If-Match"))
+    return Response(status_code=204, body="")

@@ -1,0 +1,35 @@
+"""Reading the audit trail (writing happens in the same transaction as each change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.common import API_BASE, Page
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.store import audit as audit_store
+
+
+def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[AuditEvent]:
+    scope = {"owner": owner_id, "page_size": page_size}
+    position: dict[str, Any] = decode_cursor(cursor, scope) if cursor else {"page": 1, "key": None}
+    events, last_key = audit_store.list_events(owner_id, limit=page_size, start_key=position.get("key"))
+    page = int(position.get("page", 1))
+    # The cursor carries DynamoDB's key, bound to this owner by its fingerprint, and we always query the
+    # caller's own partition: a forged cursor can at worst skip within the caller's own trail.
+    next_cursor = encode_cursor({"page": page + 1, "key": last_key}, scope) if last_key else None
+    return Page[AuditEvent](
+        items=events,
+        page=page,
+        page_size=page_size,
+        total=len(events) + (page - 1) * page_size,
+        next_cursor=next_cursor,
+        _links=page_links(
+            f"{API_BASE}/audit-events",
+            {},
+            page=page,
+            page_size=page_size,
+            has_next=bool(last_key),
+            next_cursor=next_cursor,
+        ),
+    )

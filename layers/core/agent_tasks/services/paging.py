@@ -1,0 +1,60 @@
+"""Opaque cursors and page links shared by every list."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from agent_tasks.errors import BadRequestError
+
+
+def fingerprint(filters: dict[str, Any]) -> str:
+    """Ties a cursor to the filters it was made for, so it cannot be replayed against others."""
+    return hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def encode_cursor(position: dict[str, Any], filters: dict[str, Any]) -> str:
+    raw = json.dumps({"p": position, "f": fingerprint(filters)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """The position a cursor points at; a cursor that is malformed or made for other filters is a 400."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = decoded["p"]
+        matches = decoded["f"] == fingerprint(filters)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequestError(
+            "cursor is not valid",
+            details=[{"loc": ["query", "cursor"], "msg": "malformed cursor", "type": "value_error"}],
+        ) from exc
+    if not matches or not isinstance(position, dict):
+        raise BadRequestError(
+            "cursor does not belong to this list",
+            details=[
+                {
+                    "loc": ["query", "cursor"],
+                    "msg": "cursor was made for other filters",
+                    "type": "value_error",
+                }
+            ],
+        )
+    return position
+
+
+def page_links(
+    path: str, query: dict[str, Any], *, page: int, page_size: int, has_next: bool, next_cursor: str | None
+) -> dict[str, str]:
+    base = {k: v for k, v in query.items() if v is not None and k not in {"page", "cursor"}}
+    base["page_size"] = page_size
+    links = {"self": f"{path}?{urlencode({**base, 'page': page})}"}
+    if has_next:
+        extra = {"cursor": next_cursor} if next_cursor else {"page": page + 1}
+        links["next"] = f"{path}?{urlencode({**base, 'page': page + 1, **extra})}"
+    if page > 1:
+        links["prev"] = f"{path}?{urlencode({**base, 'page': page - 1})}"
+    return links

@@ -1,0 +1,214 @@
+"""Task definitions: create, read, list, update and delete, each audited, each isolated per user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent_tasks.errors import ForbiddenError, NotFoundError, PreconditionFailedError, ValidationFailedError
+from agent_tasks.models.common import API_BASE, Page, utc_now
+from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.store import audit as audit_store
+from agent_tasks.store import tasks as task_store
+
+SCHEDULE_FIELDS = {"is_scheduled", "schedule_cron", "schedule_timezone", "schedule_enabled", "is_active"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    tags: tuple[str, ...] = ()
+    is_scheduled: bool | None = None
+    is_active: bool | None = None
+    q: str | None = None
+
+    def matches(self, task: Task) -> bool:
+        if self.tags and not set(self.tags) <= set(task.tags):
+            return False
+        if self.is_scheduled is not None and task.is_scheduled != self.is_scheduled:
+            return False
+        if self.is_active is not None and task.is_active != self.is_active:
+            return False
+        return not (self.q and self.q.casefold() not in task.name.casefold())
+
+    def as_query(self) -> dict[str, Any]:
+        return {
+            "tags": ",".join(self.tags) or None,
+            "is_scheduled": None if self.is_scheduled is None else str(self.is_scheduled).lower(),
+            "is_active": None if self.is_active is None else str(self.is_active).lower(),
+            "q": self.q,
+        }
+
+
+def _next_run_at(fields: TaskFields, now: datetime) -> datetime | None:
+    if not (fields.is_scheduled and fields.schedule_enabled and fields.is_active and fields.schedule_cron):
+        return None
+    from agent_tasks.schedules import next_fire_time
+
+    return next_fire_time(fields.schedule_cron, fields.schedule_timezone, after=now)
+
+
+def _audit(caller: Caller, task: Task, action: str, changed: list[str], now: datetime) -> Any:
+    return audit_store.new_event(
+        actor_id=caller.user_id,
+        owner_id=task.owner_id,
+        action=action,
+        resource_type="task",
+        resource_id=task.id,
+        at=now,
+        request_id=caller.request_id,
+        changed_fields=changed,
+    )
+
+
+def create_task(caller: Caller, body: TaskCreate) -> Task:
+    now = utc_now()
+    webhook_secret = None
+    if body.notification_config and body.notification_config.webhook_url:
+        from agent_tasks.notifications import new_webhook_secret
+
+        webhook_secret = new_webhook_secret()
+    task = Task(
+        **dict(body),
+        id=str(uuid.uuid4()),
+        owner_id=caller.user_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        next_run_at=_next_run_at(body, now),
+        webhook_secret=webhook_secret,
+    )
+    task_store.create(task, _audit(caller, task, "task.created", sorted(body.model_fields_set), now))
+    return task
+
+
+def read_task(caller: Caller, task_id: str) -> Task:
+    """A task the caller may read: their own, or another user's public one. Otherwise 404, never 403."""
+    task = task_store.get(task_id)
+    if task is None or task.is_deleted or (task.owner_id != caller.user_id and not task.is_public):
+        raise NotFoundError("no such task")
+    return task
+
+
+def own_task(caller: Caller, task_id: str) -> Task:
+    """A task the caller may change: 404 if they cannot see it, 403 if it is visible but not theirs."""
+    task = read_task(caller, task_id)
+    if task.owner_id != caller.user_id:
+        raise ForbiddenError("only the task's owner may change it")
+    return task
+
+
+def _check_version(task: Task, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if str(task.version) not in wanted:
+        raise PreconditionFailedError(
+            f"the task is at version {task.version}, not {if_match}; read it again and retry",
+            details=[
+                {
+                    "loc": ["header", "If-Match"],
+                    "msg": f"current version is {task.version}",
+                    "type": "precondition",
+                }
+            ],
+        )
+
+
+def _revalidate(merged: dict[str, Any]) -> TaskFields:
+    try:
+        return TaskFields.model_validate(merged)
+    except ValidationError as exc:
+        details = [
+            {"loc": ["body", *[str(p) for p in e["loc"]]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        raise ValidationFailedError("the updated task is not valid", details=details) from exc
+
+
+def update_task(caller: Caller, task_id: str, body: TaskUpdate, *, if_match: str | None) -> Task:
+    old = own_task(caller, task_id)
+    _check_version(old, if_match)
+    changes = body.changes()
+    merged = {**dict(old), **changes}
+    fields = _revalidate({name: merged[name] for name in TaskFields.model_fields})
+    now = utc_now()
+    next_run_at = old.next_run_at
+    if SCHEDULE_FIELDS & changes.keys() or (fields.is_scheduled and next_run_at is None):
+        next_run_at = _next_run_at(fields, now)
+    elif not fields.is_scheduled:
+        next_run_at = None
+    webhook_secret = old.webhook_secret
+    if fields.notification_config and fields.notification_config.webhook_url and not webhook_secret:
+        from agent_tasks.notifications import new_webhook_secret
+
+        webhook_secret = new_webhook_secret()
+    new = Task(
+        **dict(fields),
+        id=old.id,
+        owner_id=old.owner_id,
+        version=old.version + 1,
+        created_at=old.created_at,
+        updated_at=now,
+        next_run_at=next_run_at,
+        consecutive_failures=0 if "schedule_enabled" in changes else old.consecutive_failures,
+        schedule_paused_reason=None if changes.get("schedule_enabled") else old.schedule_paused_reason,
+        webhook_secret=webhook_secret,
+    )
+    changed = sorted(name for name in changes if getattr(old, name) != getattr(new, name))
+    task_store.replace(old, new, _audit(caller, new, "task.updated", changed, now))
+    return new
+
+
+def delete_task(caller: Caller, task_id: str, *, if_match: str | None) -> None:
+    old = own_task(caller, task_id)
+    _check_version(old, if_match)
+    now = utc_now()
+    deleted = old.model_copy(
+        update={
+            "is_deleted": True,
+            "deleted_at": now,
+            "updated_at": now,
+            "version": old.version + 1,
+            "next_run_at": None,
+        }
+    )
+    task_store.soft_delete(old, deleted, _audit(caller, old, "task.deleted", ["is_deleted"], now))
+
+
+def list_tasks(
+    caller: Caller, filters: TaskFilters, *, page: int, page_size: int, cursor: str | None
+) -> Page[TaskResponse]:
+    query = filters.as_query()
+    if cursor:
+        page = int(decode_cursor(cursor, {**query, "page_size": page_size}).get("page", 1))
+    matching = [task for task in task_store.list_for_owner(caller.user_id) if filters.matches(task)]
+    start = (page - 1) * page_size
+    items = matching[start : start + page_size]
+    has_next = start + page_size < len(matching)
+    next_cursor = encode_cursor({"page": page + 1}, {**query, "page_size": page_size}) if has_next else None
+    return Page[TaskResponse](
+        items=[TaskResponse.of(task) for task in items],
+        page=page,
+        page_size=page_size,
+        total=len(matching),
+        next_cursor=next_cursor,
+        _links=page_links(
+            f"{API_BASE}/tasks",
+            query,
+            page=page,
+            page_size=page_size,
+            has_next=has_next,
+            next_cursor=next_cursor,
+        ),
+    )

@@ -1,0 +1,375 @@
+"""Tasks API through the API function's handler, against a moto table built from template.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.api_calls import Api, valid_task
+from tests.support.fixtures import LambdaClient
+
+
+@pytest.fixture
+def alice(api: LambdaClient) -> Api:
+    return Api(api, "alice")
+
+
+@pytest.fixture
+def bob(api: LambdaClient) -> Api:
+    return Api(api, "bob")
+
+
+def error_fields(payload: dict[str, Any]) -> list[str]:
+    return [".".join(str(p) for p in d["loc"]) for d in payload["error"]["details"]]
+
+
+# ---------------------------------------------------------------- create
+
+
+def test_create_answers_201_with_location_etag_variables_and_links(alice: Api) -> None:
+    status, task, headers = alice.call("POST", "/api/v1/tasks", valid_task())
+    assert status == 201
+    assert headers["Location"] == f"/api/v1/tasks/{task['id']}"
+    assert headers["ETag"] == '"1"'
+    assert task["version"] == 1
+    assert task["owner_id"] == "alice"
+    assert task["template_variables"] == ["environment", "service"]
+    assert task["_links"] == {
+        "self": f"/api/v1/tasks/{task['id']}",
+        "execute": f"/api/v1/tasks/{task['id']}/execute",
+        "executions": f"/api/v1/tasks/{task['id']}/executions",
+        "preview": f"/api/v1/tasks/{task['id']}/preview",
+        "reports": f"/api/v1/tasks/{task['id']}/reports",
+    }
+    assert task["is_active"] is True
+    assert task["created_at"] == task["updated_at"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": ""}, "body.name"),
+        ({"name": "x" * 256}, "body.name"),
+        ({"prompt_template": ""}, "body.prompt_template"),
+        ({"prompt_template": "   "}, "body.prompt_template"),
+        ({"prompt_template": "Hello {{ name "}, "body.prompt_template"),
+        ({"prompt_template": "{{ ''.__class__.__mro__ }}"}, "body.prompt_template"),
+        ({"prompt_template": "{% include 'x' %}"}, "body.prompt_template"),
+        ({"allowed_tools": ["bash", "ssh"]}, "body.allowed_tools"),
+        ({"allowed_tools": ["mcp__github__search"]}, "body.allowed_tools"),
+        ({"disallowed_tools": ["Bash"]}, "body.disallowed_tools"),
+        ({"sdk_options": {"max_turns": 0}}, "body.sdk_options.max_turns"),
+        ({"sdk_options": {"max_turns": 201}}, "body.sdk_options.max_turns"),
+        ({"sdk_options": {"permission_mode": "yolo"}}, "body.sdk_options.permission_mode"),
+        ({"sdk_options": {"temperature": 1.5}}, "body.sdk_options.temperature"),
+        ({"sdk_options": {"max_budget_usd": 0}}, "body.sdk_options.max_budget_usd"),
+        ({"sdk_options": {"surprise": 1}}, "body.sdk_options.surprise"),
+        (
+            {"sdk_options": {"mcp_servers": [{"name": "gh", "url": "http://mcp.example.com"}]}},
+            "body.sdk_options.mcp_servers.0.url",
+        ),
+        ({"is_scheduled": True}, "body.schedule_cron"),
+        ({"is_scheduled": True, "schedule_cron": "61 * * * *"}, "body.schedule_cron"),
+        ({"is_scheduled": True, "schedule_cron": "not a cron"}, "body.schedule_cron"),
+        (
+            {"is_scheduled": True, "schedule_cron": "0 9 * * *", "schedule_timezone": "Mars/Olympus"},
+            "body.schedule_timezone",
+        ),
+        ({"generate_report": True}, "body.report_format"),
+        ({"generate_report": True, "report_format": "docx"}, "body.report_format"),
+        ({"tags": ["ok", "not ok!"]}, "body.tags.1"),
+        ({"working_directory_path": "../etc"}, "body.working_directory_path"),
+        (
+            {"notification_config": {"on": ["completed"], "webhook_url": "http://example.com/hook"}},
+            "body.notification_config",
+        ),
+        ({"unknown_field": 1}, "body.unknown_field"),
+    ],
+)
+def test_every_validation_rule_answers_422_naming_the_field(
+    alice: Api, overrides: dict[str, Any], field: str
+) -> None:
+    # Given a body breaking one rule / When it is posted
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(**overrides))
+    # Then 422 with the one error shape, naming the field
+    assert status == 422, payload
+    assert payload["error"]["code"] == "validation_error"
+    assert any(f.startswith(field) for f in error_fields(payload)), error_fields(payload)
+
+
+@pytest.mark.parametrize("missing", ["name", "prompt_template", "allowed_tools", "sdk_options"])
+def test_required_fields_are_required(alice: Api, missing: str) -> None:
+    body = valid_task()
+    del body[missing]
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", body)
+    assert status == 422
+    assert f"body.{missing}" in error_fields(payload)
+
+
+def test_unknown_tools_are_refused_with_the_known_ones_listed(alice: Api) -> None:
+    _, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(allowed_tools=["ssh", "curl"]))
+    message = payload["error"]["details"][0]["msg"]
+    assert "'ssh'" in message
+    assert "read_file" in message
+    assert "WebFetch" in message
+
+
+def test_a_template_syntax_error_says_where(alice: Api) -> None:
+    _, payload, _ = alice.call(
+        "POST", "/api/v1/tasks", valid_task(prompt_template="line one\n{% if x %}never closed")
+    )
+    assert "line 2" in payload["error"]["details"][0]["msg"]
+
+
+def test_claude_code_aliases_and_configured_mcp_tools_are_accepted(alice: Api) -> None:
+    task = alice.create(
+        allowed_tools=["Bash", "Read", "mcp__github__search_issues"],
+        sdk_options={"mcp_servers": [{"name": "github", "url": "https://mcp.example.com/github"}]},
+    )
+    assert task["allowed_tools"] == ["Bash", "Read", "mcp__github__search_issues"]
+
+
+def test_mcp_tokens_are_never_answered(alice: Api) -> None:
+    task = alice.create(
+        sdk_options={
+            "mcp_servers": [{"name": "gh", "url": "https://mcp.example.com", "authorization_token": "sekrit"}]
+        }
+    )
+    _, fetched, _ = alice.call("GET", f"/api/v1/tasks/{task['id']}")
+    assert "sekrit" not in str(task)
+    assert "sekrit" not in str(fetched)
+
+
+def test_a_body_that_is_not_json_is_400(alice: Api) -> None:
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", "{not json")
+    assert status == 400
+    assert payload["error"]["code"] == "bad_request"
+
+
+def test_names_are_unique_per_user_ignoring_case(alice: Api, bob: Api) -> None:
+    alice.create(name="Nightly Check")
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(name="nightly CHECK"))
+    assert status == 409
+    assert payload["error"]["code"] == "conflict"
+    # another user may use the same name
+    assert bob.call("POST", "/api/v1/tasks", valid_task(name="Nightly Check"))[0] == 201
+
+
+# ---------------------------------------------------------------- get / list
+
+
+def test_get_answers_the_task_with_its_etag(alice: Api) -> None:
+    task = alice.create()
+    status, fetched, headers = alice.call("GET", f"/api/v1/tasks/{task['id']}")
+    assert status == 200
+    assert fetched == task
+    assert headers["ETag"] == '"1"'
+
+
+def test_list_is_newest_first_with_total_and_links(alice: Api) -> None:
+    ids = [alice.create(name=f"task {i}")["id"] for i in range(3)]
+    status, page, _ = alice.call("GET", "/api/v1/tasks")
+    assert status == 200
+    assert [t["id"] for t in page["items"]] == list(reversed(ids))
+    assert page["total"] == 3
+    assert page["page"] == 1
+    assert page["page_size"] == 20
+    assert page["next_cursor"] is None
+    assert page["_links"]["self"].startswith("/api/v1/tasks?")
+    assert "next" not in page["_links"]
+
+
+def test_pages_and_cursors_walk_the_whole_list_once(alice: Api) -> None:
+    created = {alice.create(name=f"t{i}")["id"] for i in range(5)}
+    seen: list[str] = []
+    _, page, _ = alice.call("GET", "/api/v1/tasks", query={"page_size": "2"})
+    seen += [t["id"] for t in page["items"]]
+    while page["next_cursor"]:
+        _, page, _ = alice.call(
+            "GET", "/api/v1/tasks", query={"page_size": "2", "cursor": page["next_cursor"]}
+        )
+        seen += [t["id"] for t in page["items"]]
+    assert len(seen) == 5
+    assert set(seen) == created
+    assert page["total"] == 5
+
+
+def test_a_cursor_is_bound_to_its_filters(alice: Api) -> None:
+    for i in range(3):
+        alice.create(name=f"t{i}")
+    _, page, _ = alice.call("GET", "/api/v1/tasks", query={"page_size": "1"})
+    status, payload, _ = alice.call(
+        "GET", "/api/v1/tasks", query={"page_size": "1", "q": "t", "cursor": page["next_cursor"]}
+    )
+    assert status == 400
+    assert "cursor" in str(payload["error"]["details"])
+    assert alice.call("GET", "/api/v1/tasks", query={"cursor": "garbage!!"})[0] == 400
+
+
+def test_filters_tags_scheduled_active_and_name(alice: Api) -> None:
+    a = alice.create(name="Deploy check", tags=["ops", "prod"])
+    b = alice.create(name="Cost report", tags=["ops"], is_active=False)
+    c = alice.create(name="Nightly", is_scheduled=True, schedule_cron="0 2 * * *")
+
+    def ids(query: dict[str, str]) -> set[str]:
+        return {t["id"] for t in alice.call("GET", "/api/v1/tasks", query=query)[1]["items"]}
+
+    assert ids({"tags": "ops"}) == {a["id"], b["id"]}
+    assert ids({"tags": "ops,prod"}) == {a["id"]}
+    assert ids({"is_active": "false"}) == {b["id"]}
+    assert ids({"is_scheduled": "true"}) == {c["id"]}
+    assert ids({"q": "CHECK"}) == {a["id"]}
+
+
+@pytest.mark.parametrize(
+    "query", [{"page_size": "0"}, {"page_size": "101"}, {"page": "0"}, {"is_active": "maybe"}]
+)
+def test_bad_list_parameters_are_422(alice: Api, query: dict[str, str]) -> None:
+    status, payload, _ = alice.call("GET", "/api/v1/tasks", query=query)
+    assert status == 422
+    assert payload["error"]["details"][0]["loc"][0] == "query"
+
+
+# ---------------------------------------------------------------- update
+
+
+def test_patch_changes_only_what_is_given_and_bumps_the_version(alice: Api) -> None:
+    task = alice.create(description="old")
+    status, updated, headers = alice.call(
+        "PATCH", f"/api/v1/tasks/{task['id']}", {"description": "new"}, headers={"If-Match": '"1"'}
+    )
+    assert status == 200
+    assert updated["description"] == "new"
+    assert updated["name"] == task["name"]
+    assert updated["version"] == 2
+    assert headers["ETag"] == '"2"'
+    assert updated["updated_at"] > task["updated_at"]
+
+
+def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(alice: Api) -> None:
+    task = alice.create()
+    alice.call("PATCH", f"/api/v1/tasks/{task['id']}", {"description": "first"})
+    status, payload, _ = alice.call(
+        "PATCH", f"/api/v1/tasks/{task['id']}", {"description": "second"}, headers={"If-Match": '"1"'}
+    )
+    assert status == 412
+    assert payload["error"]["code"] == "precondition_failed"
+    assert alice.call("GET", f"/api/v1/tasks/{task['id']}")[1]["description"] == "first"
+
+
+def test_patch_revalidates_the_merged_task(alice: Api) -> None:
+    task = alice.create()
+    status, payload, _ = alice.call("PATCH", f"/api/v1/tasks/{task['id']}", {"is_scheduled": True})
+    assert status == 422
+    assert "body.schedule_cron" in error_fields(payload)
+    status, payload, _ = alice.call(
+        "PATCH", f"/api/v1/tasks/{task['id']}", {"disallowed_tools": ["read_file"]}
+    )
+    assert status == 422
+    assert "body.disallowed_tools" in error_fields(payload)
+    status, payload, _ = alice.call("PATCH", f"/api/v1/tasks/{task['id']}", {"name": None})
+    assert status == 422
+    assert alice.call("PATCH", f"/api/v1/tasks/{task['id']}", {})[0] == 422
+
+
+def test_rename_moves_the_name_lock(alice: Api) -> None:
+    first = alice.create(name="Alpha")
+    alice.create(name="Beta")
+    assert alice.call("PATCH", f"/api/v1/tasks/{first['id']}", {"name": "beta"})[0] == 409
+    assert alice.call("PATCH", f"/api/v1/tasks/{first['id']}", {"name": "Gamma"})[0] == 200
+    # the old name is free again, the new one is taken
+    assert alice.call("POST", "/api/v1/tasks", valid_task(name="alpha"))[0] == 201
+    assert alice.call("POST", "/api/v1/tasks", valid_task(name="GAMMA"))[0] == 409
+
+
+# ---------------------------------------------------------------- delete
+
+
+def test_delete_is_soft_gone_from_gets_and_lists_and_frees_the_name(alice: Api) -> None:
+    task = alice.create(name="Temp")
+    status, body, _ = alice.call("DELETE", f"/api/v1/tasks/{task['id']}")
+    assert status == 204
+    assert body is None
+    assert alice.call("GET", f"/api/v1/tasks/{task['id']}")[0] == 404
+    assert alice.call("GET", "/api/v1/tasks")[1]["total"] == 0
+    assert alice.call("DELETE", f"/api/v1/tasks/{task['id']}")[0] == 404
+    assert alice.call("POST", "/api/v1/tasks", valid_task(name="temp"))[0] == 201
+
+
+def test_delete_stops_the_schedule(alice: Api, aws: dict[str, str]) -> None:
+    import boto3
+
+    task = alice.create(is_scheduled=True, schedule_cron="*/5 * * * *")
+    key = {"PK": {"S": f"TASK#{task['id']}"}, "SK": {"S": "TASK"}}
+    table = boto3.client("dynamodb")
+    assert "GSI2PK" in table.get_item(TableName=aws["TABLE_NAME"], Key=key)["Item"]
+    alice.call("DELETE", f"/api/v1/tasks/{task['id']}")
+    item = table.get_item(TableName=aws["TABLE_NAME"], Key=key)["Item"]
+    assert item["is_deleted"] == {"BOOL": True}
+    assert "deleted_at" in item
+    assert "GSI2PK" not in item
+
+
+# ---------------------------------------------------------------- isolation
+
+
+def test_another_users_private_task_is_404_on_every_route(alice: Api, bob: Api) -> None:
+    task = alice.create()
+    path = f"/api/v1/tasks/{task['id']}"
+    assert bob.call("GET", path)[0] == 404
+    assert bob.call("PATCH", path, {"description": "mine now"})[0] == 404
+    assert bob.call("DELETE", path)[0] == 404
+    assert bob.call("GET", "/api/v1/tasks")[1]["total"] == 0
+    assert alice.call("GET", path)[1]["description"] is None
+
+
+def test_a_public_task_is_readable_by_others_but_not_changeable(alice: Api, bob: Api) -> None:
+    task = alice.create(is_public=True)
+    path = f"/api/v1/tasks/{task['id']}"
+    assert bob.call("GET", path)[0] == 200
+    assert bob.call("PATCH", path, {"description": "x"})[0] == 403
+    assert bob.call("DELETE", path)[0] == 403
+    # and it is not in bob's own list
+    assert bob.call("GET", "/api/v1/tasks")[1]["total"] == 0
+
+
+def test_without_a_subject_claim_the_caller_is_401(api: LambdaClient) -> None:
+    from tests.support.events import http_api_event
+
+    response = api(http_api_event("GET", "/api/v1/tasks", user=None))
+    assert response["statusCode"] == 401
+
+
+# ---------------------------------------------------------------- audit
+
+
+def test_every_change_leaves_an_audit_event_newest_first(alice: Api, bob: Api) -> None:
+    task = alice.create()
+    alice.call("PATCH", f"/api/v1/tasks/{task['id']}", {"description": "x", "tags": ["a"]})
+    alice.call("DELETE", f"/api/v1/tasks/{task['id']}")
+    status, page, _ = alice.call("GET", "/api/v1/audit-events")
+    assert status == 200
+    actions = [(e["action"], e["resource_id"]) for e in page["items"]]
+    assert actions == [
+        ("task.deleted", task["id"]),
+        ("task.updated", task["id"]),
+        ("task.created", task["id"]),
+    ]
+    assert page["items"][1]["changed_fields"] == ["description", "tags"]
+    assert all(e["actor_id"] == "alice" and e["request_id"] for e in page["items"])
+    assert bob.call("GET", "/api/v1/audit-events")[1]["items"] == []
+
+
+def test_no_stack_trace_reaches_a_client(alice: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_tasks.store import tasks as task_store
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals at /var/task/x.py line 3")
+
+    monkeypatch.setattr(task_store, "list_for_owner", broken)
+    status, payload, _ = alice.call("GET", "/api/v1/tasks")
+    assert status == 500
+    assert payload == {
+        "error": {"code": "internal_error", "message": "an internal error occurred", "details": []}
+    }
