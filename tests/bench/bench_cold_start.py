@@ -1,0 +1,132 @@
+"""API cold start: import the function and answer its first two requests, in fresh processes.
+
+Each child first starts moto in-process and creates the template's table (untimed: moto's own
+import and setup would dwarf everything), then times only our side: importing the handler
+module and answering POST /tasks and GET /tasks/{id}. moto has by then imported boto3 and
+botocore, so those imports are not in the figure; the bare-process floor below shows their cost.
+
+Variants: `api` (functions/api/app.py), `peer` (FastAPI + Mangum, tests/bench/bench_peer.py),
+`floor` (the same moto-prepared process, creating one DynamoDB client the way agent_tasks.aws
+does), `bare_floor` (a bare process: import boto3 and create a DynamoDB client, no moto).
+
+Run one child by hand: .venv/bin/python -m tests.bench.bench_cold_start --out /tmp/r.json api
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from tests.bench import bench_env
+
+VARIANTS = ("api", "peer", "floor")
+
+
+def _prepare_table() -> None:
+    import boto3
+    from moto import mock_aws
+
+    mock_aws().start()  # stays on for the life of this short process
+    definition = json.loads(sys.stdin.read())
+    client = boto3.client("dynamodb", region_name=bench_env.REGION)
+    client.create_table(TableName=bench_env.ENVIRONMENT["TABLE_NAME"], **definition["table"])
+    client.update_time_to_live(
+        TableName=bench_env.ENVIRONMENT["TABLE_NAME"], TimeToLiveSpecification=definition["ttl"]
+    )
+
+
+def _two_requests(handler: Any, timings: dict[str, float]) -> list[int]:
+    from tests.support.api_calls import valid_task
+
+    create = bench_env.task_event("POST", "/api/v1/tasks", body=valid_task())
+    started = time.perf_counter()
+    created = handler(create, bench_env.Context("api"))
+    timings["create_ms"] = bench_env.ms_since(started)
+    task_id = json.loads(created["body"])["id"]
+    get = bench_env.task_event("GET", f"/api/v1/tasks/{task_id}")
+    started = time.perf_counter()
+    fetched = handler(get, bench_env.Context("api"))
+    timings["get_ms"] = bench_env.ms_since(started)
+    return [created["statusCode"], fetched["statusCode"]]
+
+
+def _child(variant: str) -> dict[str, Any]:
+    bench_env.apply_environment()
+    if variant != "bare_floor":
+        _prepare_table()
+    import tests.support.api_calls  # noqa: F401 - event helpers (stdlib only) are not what we measure
+
+    before = set(sys.modules)
+    timings: dict[str, float] = {}
+    statuses: list[int] = []
+    started = time.perf_counter()
+    if variant in ("floor", "bare_floor"):
+        import boto3
+        from botocore.config import Config
+
+        boto3.session.Session().client("dynamodb", region_name=bench_env.REGION, config=Config())
+        timings["import_ms"] = bench_env.ms_since(started)
+    elif variant == "api":
+        from agent_tasks_local.lambdas import load_function_module
+
+        module = load_function_module(bench_env.API_DIR, "app", "bench_lambda_api")
+        timings["import_ms"] = bench_env.ms_since(started)
+        statuses = _two_requests(module.lambda_handler, timings)
+    elif variant == "peer":
+        from tests.bench import bench_peer
+
+        timings["import_ms"] = bench_env.ms_since(started)
+        statuses = _two_requests(bench_peer.lambda_handler, timings)
+    else:
+        raise ValueError(variant)
+    total = bench_env.ms_since(started)
+    return {
+        **timings,
+        "total_ms": total,
+        "statuses": statuses,
+        "modules_imported": len(set(sys.modules) - before),
+        "anthropic_imported": "anthropic" in sys.modules,
+    }
+
+
+def _table_definition() -> str:
+    from tests.support.template import table_definition, template
+
+    ttl = template()["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"]
+    return json.dumps({"table": table_definition(), "ttl": ttl})
+
+
+def run(processes: int = 7) -> dict[str, Any]:
+    """`processes` fresh children per variant, interleaved so drift hits every variant alike."""
+    definition = _table_definition()
+    samples: dict[str, list[dict[str, Any]]] = {v: [] for v in (*VARIANTS, "bare_floor")}
+
+    def one(variant: str) -> dict[str, Any]:
+        result: dict[str, Any] = bench_env.run_child(__name__, variant, stdin=definition, timeout=120)
+        return result
+
+    for variant in samples:  # warm-up: writes every .pyc, so no child pays for compiling
+        one(variant)
+    for _ in range(processes):
+        for variant in samples:
+            samples[variant].append(one(variant))
+    result: dict[str, Any] = {"processes": processes}
+    for variant, runs in samples.items():
+        for run_ in runs:
+            if variant in ("api", "peer") and run_["statuses"] != [201, 200]:
+                raise RuntimeError(f"{variant} answered {run_['statuses']}, not [201, 200]")
+        result[variant] = {
+            key: bench_env.summary_ms([r[key] for r in runs])
+            for key in ("import_ms", "create_ms", "get_ms", "total_ms")
+            if key in runs[0]
+        }
+        result[variant]["modules_imported"] = max(r["modules_imported"] for r in runs)
+        result[variant]["anthropic_imported"] = any(r["anthropic_imported"] for r in runs)
+    return result
+
+
+if __name__ == "__main__":
+    (chosen,) = bench_env.child_args(sys.argv[1:])
+    bench_env.write_result(sys.argv, _child(chosen))

@@ -1,0 +1,135 @@
+"""Warm overhead per request: our handler and its framework, with DynamoDB taken out.
+
+A `before-call` hook on the client from agent_tasks.aws.dynamodb() answers every DynamoDB call
+with a canned response, so botocore serialises the request but never signs, sends or parses
+one: what is timed is routing, validation, our service and store code, (de)serialisation of
+items, Powertools logger/tracer/metrics, and the framework. The FastAPI + Mangum peer
+(tests/bench/bench_peer.py) is timed the same way in the same process.
+
+Run by hand: .venv/bin/python -m tests.bench.bench_warm --out /tmp/warm.json
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tests.bench import bench_env
+
+ROUNDS = 5
+LIST_ITEMS = 20  # one full page at the default page_size
+
+
+def _stored_task(index: int) -> Any:
+    from agent_tasks.models.common import utc_now
+    from agent_tasks.models.tasks import Task, TaskCreate
+    from tests.support.api_calls import valid_task
+
+    body = TaskCreate.model_validate(valid_task(name=f"Check Deployment Status {index}"))
+    now = utc_now()
+    return Task(
+        **dict(body), id=str(uuid.uuid4()), owner_id=bench_env.USER, version=1, created_at=now, updated_at=now
+    )
+
+
+def _stub_dynamodb(responses: dict[str, dict[str, Any]]) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    from agent_tasks import aws
+
+    def short_circuit(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse(None, 200, {}, None), dict(responses[model.name])  # type: ignore[arg-type]
+
+    aws.dynamodb().meta.events.register("before-call.dynamodb", short_circuit)
+
+
+@contextlib.contextmanager
+def _stdout_discarded() -> Iterator[None]:
+    """Both handlers print their logs and metrics (EMF) to stdout, as in Lambda; keep them off the bench's."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _seconds_for(handler: Handler, event: dict[str, Any], count: int, expected: int) -> float:
+    events = [copy.deepcopy(event) for _ in range(count)]
+    context = bench_env.Context("api")
+    status = handler(copy.deepcopy(event), context)["statusCode"]
+    if status != expected:
+        raise RuntimeError(f"expected {expected}, got {status}")
+    started = time.perf_counter()
+    for each in events:
+        handler(each, context)
+    return time.perf_counter() - started
+
+
+def measure(requests: int = 2000) -> dict[str, Any]:
+    bench_env.apply_environment()
+    from agent_tasks.models.tasks import TaskResponse  # noqa: F401 - imports before any timing
+    from agent_tasks.store.dynamo import serialize
+    from agent_tasks.store.tasks import to_item
+    from agent_tasks_local.lambdas import load_function_module
+    from tests.bench import bench_peer
+    from tests.support.api_calls import valid_task
+
+    tasks = [_stored_task(i) for i in range(LIST_ITEMS)]
+    _stub_dynamodb(
+        {
+            "TransactWriteItems": {},
+            "GetItem": {"Item": serialize(to_item(tasks[0]))},
+            "Query": {"Items": [serialize(to_item(t)) for t in tasks], "Count": len(tasks)},
+        }
+    )
+    handlers: dict[str, Handler] = {
+        "api": load_function_module(bench_env.API_DIR, "app", "bench_lambda_api").lambda_handler,
+        "peer": bench_peer.lambda_handler,
+        "peer_async": bench_peer.async_routes_handler(),
+    }
+    operations = {
+        "create": (bench_env.task_event("POST", "/api/v1/tasks", body=valid_task()), 201),
+        "get": (bench_env.task_event("GET", f"/api/v1/tasks/{tasks[0].id}"), 200),
+        "list": (bench_env.task_event("GET", "/api/v1/tasks"), 200),
+    }
+    per_round = requests // ROUNDS
+    rounds: dict[tuple[str, str], list[float]] = {(h, o): [] for h in handlers for o in operations}
+    with _stdout_discarded():
+        for _ in range(ROUNDS):  # interleaved, so a noisy neighbour hits every figure alike
+            for name, handler in handlers.items():
+                for operation, (event, expected) in operations.items():
+                    seconds = _seconds_for(handler, event, per_round, expected)
+                    rounds[(name, operation)].append(seconds * 1e6 / per_round)
+    result: dict[str, Any] = {"requests": per_round * ROUNDS, "rounds": ROUNDS, "list_items": LIST_ITEMS}
+    for (name, operation), samples in rounds.items():
+        result.setdefault(name, {})[operation] = {
+            "us_per_request": round(statistics.median(samples), 1),
+            "min": round(min(samples), 1),
+            "max": round(max(samples), 1),
+        }
+    return result
+
+
+def run(requests: int = 2000) -> dict[str, Any]:
+    result: dict[str, Any] = bench_env.run_child(__name__, str(requests), timeout=400)
+    return result
+
+
+if __name__ == "__main__":
+    (count,) = bench_env.child_args(sys.argv[1:])
+    bench_env.write_result(sys.argv, measure(int(count)))
