@@ -1,4 +1,8 @@
-"""The executor function (its work lands with its issue; until then it refuses clearly)."""
+"""The executor function: the Prepare, RunAgent, Finalize and MarkFailed steps of an execution.
+
+Event (from the state machine): {"step": "prepare" | "run_agent" | "finalize" | "mark_failed",
+"execution_id": "...", "error"?: {"Error", "Cause"}, "state"?: {...}}.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,24 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.observability import logger
+from agent_tasks.observability import logger, tracer
+from agent_tasks.services import workflow
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    raise NotImplementedError("the executor function is not built yet")
+    step = event.get("step")
+    execution_id = event.get("execution_id")
+    if not isinstance(execution_id, str) or step not in workflow.STEPS:
+        raise ValueError(f"unknown step {step!r} or missing execution_id")
+    logger.append_keys(execution_id=execution_id, step=step)
+    if step == "run_agent":
+        return workflow.run_agent(execution_id, remaining_millis=context.get_remaining_time_in_millis())
+    if step == "finalize":
+        state = event.get("state")
+        return workflow.finalize(execution_id, state if isinstance(state, dict) else None)
+    if step == "mark_failed":
+        error = event.get("error")
+        return workflow.mark_failed(execution_id, error if isinstance(error, dict) else None)
+    return workflow.prepare(execution_id)

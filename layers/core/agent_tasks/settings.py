@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     report_url_ttl_seconds: int = Field(
         default=900, ge=60, le=3600, validation_alias="REPORT_URL_TTL_SECONDS"
     )
+    # Time one RunAgent invocation may use; unset means the Lambda's remaining time minus a margin.
+    run_agent_budget_seconds: float | None = Field(
+        default=None, gt=0, le=900, validation_alias="RUN_AGENT_BUDGET_SECONDS"
+    )
+    # At most this many model calls per RunAgent invocation (unset: no cap); tests use it to force resumes.
+    run_agent_max_model_calls: int | None = Field(
+        default=None, ge=1, le=1000, validation_alias="RUN_AGENT_MAX_MODEL_CALLS"
+    )
+    # How long an Idempotency-Key of POST .../execute is remembered.
+    idempotency_ttl_seconds: int = Field(
+        default=86_400, ge=60, le=604_800, validation_alias="IDEMPOTENCY_TTL_SECONDS"
+    )
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
 

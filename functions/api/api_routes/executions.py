@@ -1,0 +1,121 @@
+"""Executions: execute and preview a task, list a task's executions, read, cancel and re-run one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from agent_tasks.models.common import API_BASE, Page
+from agent_tasks.models.executions import (
+    ExecuteRequest,
+    Execution,
+    ExecutionResponse,
+    ExecutionStatus,
+    PreviewResponse,
+)
+from agent_tasks.services import executions as service
+from api_routes.context import caller_id, request_id
+from api_routes.responses import documented, json_response
+
+router = APIGatewayHttpRouter()
+
+
+def _actor() -> service.Actor:
+    return service.Actor(user_id=caller_id(router), request_id=request_id(router))
+
+
+def _header(name: str) -> str | None:
+    headers = router.current_event.headers or {}
+    return headers.get(name.lower()) or headers.get(name)
+
+
+def _accepted(execution: Execution) -> Response[str]:
+    location = f"{API_BASE}/task-executions/{execution.id}"
+    return json_response(202, ExecutionResponse.of(execution), {"Location": location})
+
+
+@router.post(
+    "/tasks/<task_id>/execute",
+    summary="Start an execution of your task",
+    description="Answers 202 with the pending execution; poll its `self` link. With an `Idempotency-Key` "
+    "header, repeating the request answers the first execution instead of starting another.",
+    tags=["executions"],
+    responses=documented(
+        202, ExecutionResponse, "Started; `Location` names the execution.", 400, 404, 409, 422
+    ),
+)
+def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
+    variables = body.variables if body is not None else {}
+    execution = service.execute(
+        _actor(),
+        task_id,
+        variables,
+        idempotency_key=_header("Idempotency-Key"),
+        lambda_context=router.lambda_context,
+    )
+    return _accepted(execution)
+
+
+@router.post(
+    "/tasks/<task_id>/preview",
+    summary="Show what an execution would run, without running it",
+    tags=["executions"],
+    responses=documented(
+        200, PreviewResponse, "The rendered prompt, tools and next fire times.", 400, 404, 422
+    ),
+)
+def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
+    variables = body.variables if body is not None else {}
+    return json_response(200, service.preview(_actor(), task_id, variables))
+
+
+@router.get(
+    "/tasks/<task_id>/executions",
+    summary="List a task's executions, newest first",
+    tags=["executions"],
+    responses=documented(200, Page[ExecutionResponse], "A page of executions.", 400, 404, 422),
+)
+def list_executions(
+    task_id: str,
+    status: Annotated[ExecutionStatus | None, Query(description="Only executions with this status.")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+) -> Response[str]:
+    result = service.list_for_task(
+        _actor(), task_id, page=page, page_size=page_size, cursor=cursor, status=status
+    )
+    return json_response(200, result)
+
+
+@router.get(
+    "/task-executions/<execution_id>",
+    summary="Get one of your executions",
+    tags=["executions"],
+    responses=documented(200, ExecutionResponse, "The execution.", 404),
+)
+def get_execution(execution_id: str) -> Response[str]:
+    return json_response(200, ExecutionResponse.of(service.own_execution(_actor(), execution_id)))
+
+
+@router.post(
+    "/task-executions/<execution_id>/cancel",
+    summary="Cancel a pending or running execution",
+    tags=["executions"],
+    responses=documented(200, ExecutionResponse, "Cancelled; the workflow is stopped.", 404, 409),
+)
+def cancel_execution(execution_id: str) -> Response[str]:
+    return json_response(200, ExecutionResponse.of(service.cancel(_actor(), execution_id)))
+
+
+@router.post(
+    "/task-executions/<execution_id>/rerun",
+    summary="Run an execution again with the same variables",
+    tags=["executions"],
+    responses=documented(202, ExecutionResponse, "The new execution; `Location` names it.", 404, 409),
+)
+def rerun_execution(execution_id: str) -> Response[str]:
+    return _accepted(service.rerun(_actor(), execution_id))

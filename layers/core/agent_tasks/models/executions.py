@@ -1,0 +1,278 @@
+"""Executions and the sessions they run in: what is stored, what the API takes and answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
+
+from agent_tasks.models.common import API_BASE
+from agent_tasks.models.transcript import (
+    AgentOutcome,
+    AgentRunState,
+    ProviderName,
+    ToolCallRecord,
+    TranscriptMessage,
+    Usage,
+)
+from agent_tasks.notifications import DeliveryOutcome
+
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+TriggerType = Literal["manual", "scheduled", "rerun"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
+ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+
+MAX_VARIABLES = 64
+MAX_VARIABLE_CHARS = 10_000
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+VariableValue = Annotated[str, Field(max_length=MAX_VARIABLE_CHARS)] | bool | int | float
+
+
+def check_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """At most 64 variables, names like identifiers, values strings/numbers/booleans of bounded size."""
+    if len(variables) > MAX_VARIABLES:
+        raise ValueError(f"at most {MAX_VARIABLES} variables are allowed, got {len(variables)}")
+    bad = sorted(name for name in variables if not _VARIABLE_NAME.match(name))
+    if bad:
+        raise ValueError(
+            f"variable names must match [A-Za-z_][A-Za-z0-9_]*: {', '.join(repr(b) for b in bad[:5])}"
+        )
+    for name, value in variables.items():
+        if len(str(value)) > MAX_VARIABLE_CHARS:
+            raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_CHARS} characters")
+    return variables
+
+
+class ExecuteRequest(BaseModel):
+    """The body of POST /tasks/{id}/execute and /preview."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # bool before int, so JSON true stays a boolean rather than becoming 1.
+    variables: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        description="Values for the prompt template's variables: strings, numbers or booleans (at most 64).",
+    )
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_variables(value)
+
+
+class ResultData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    final_text: str | None = None
+    outcome: AgentOutcome | None = None
+
+
+class NotificationRecord(BaseModel):
+    """What became of one notification of the execution's end (a failure never fails the execution)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    destination: Literal["eventbridge", "webhook"]
+    status: Literal["delivered", "failed"]
+    event_id: str | None = None
+    detail: str | None = None
+    webhook: DeliveryOutcome | None = None
+
+
+class Execution(BaseModel):
+    """A stored execution."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    task_id: str
+    owner_id: str
+    task_name: str
+    task_version: int
+    task_snapshot: dict[str, Any] = Field(description="The task definition it ran (secrets excluded).")
+    session_id: str | None = None
+    report_id: str | None = None
+    report_note: str | None = None
+    trigger_type: TriggerType
+    trigger_metadata: dict[str, Any] = Field(default_factory=dict)
+    prompt_variables: dict[str, Any] = Field(default_factory=dict)
+    rendered_prompt: str | None = None
+    variables_missing: list[str] = Field(default_factory=list)
+    status: ExecutionStatus
+    error_message: str | None = None
+    result_data: ResultData | None = None
+    total_messages: NonNegativeInt = 0
+    total_tool_calls: NonNegativeInt = 0
+    permission_denials: list[ToolCallRecord] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    cost_note: str | None = None
+    provider: ProviderName | None = None
+    model: str | None = None
+    duration_seconds: float | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    deadline_at: datetime | None = None
+    notifications: list[NotificationRecord] = Field(default_factory=list)
+    agent_state: AgentRunState | None = None
+    created_by: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class ExecutionLinks(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    self_: str = Field(alias="self")
+    task: str
+    session: str | None = None
+    messages: str | None = None
+    report: str | None = None
+    cancel: str | None = None
+    rerun: str | None = None
+
+
+class ExecutionResponse(BaseModel):
+    """An execution as the API answers it (internal run state left out)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    task_id: str
+    owner_id: str
+    task_name: str
+    task_version: int
+    task_snapshot: dict[str, Any]
+    session_id: str | None = None
+    report_id: str | None = None
+    report_note: str | None = None
+    trigger_type: TriggerType
+    trigger_metadata: dict[str, Any]
+    prompt_variables: dict[str, Any]
+    rendered_prompt: str | None = None
+    variables_missing: list[str]
+    status: ExecutionStatus
+    error_message: str | None = None
+    result_data: ResultData | None = None
+    total_messages: int
+    total_tool_calls: int
+    permission_denials: list[ToolCallRecord]
+    usage: Usage
+    cost_usd: float | None = None
+    cost_note: str | None = None
+    provider: ProviderName | None = None
+    model: str | None = None
+    duration_seconds: float | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    deadline_at: datetime | None = None
+    notifications: list[NotificationRecord]
+    links: dict[str, str] = Field(
+        alias="_links", description="self, task, and session/messages/report/cancel/rerun when they apply."
+    )
+
+    @classmethod
+    def of(cls, execution: Execution) -> ExecutionResponse:
+        base = f"{API_BASE}/task-executions/{execution.id}"
+        links: dict[str, str] = {"self": base, "task": f"{API_BASE}/tasks/{execution.task_id}"}
+        if execution.session_id:
+            links["session"] = f"{API_BASE}/sessions/{execution.session_id}"
+            links["messages"] = f"{API_BASE}/sessions/{execution.session_id}/messages"
+        if execution.report_id:
+            links["report"] = f"{API_BASE}/reports/{execution.report_id}"
+        if execution.is_finished:
+            links["rerun"] = f"{base}/rerun"
+        else:
+            links["cancel"] = f"{base}/cancel"
+        fields = execution.model_dump(exclude={"agent_state", "created_by"})
+        return cls(**fields, links=links)
+
+
+class Session(BaseModel):
+    """The session an execution's agent ran in."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    owner_id: str
+    execution_id: str
+    task_id: str
+    name: str
+    model: str
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    provider: ProviderName | None = None
+    message_count: NonNegativeInt = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionResponse(Session):
+    links: dict[str, str] = Field(alias="_links")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @classmethod
+    def of(cls, session: Session) -> SessionResponse:
+        base = f"{API_BASE}/sessions/{session.id}"
+        return cls(
+            **session.model_dump(),
+            links={
+                "self": base,
+                "messages": f"{base}/messages",
+                "execution": f"{API_BASE}/task-executions/{session.execution_id}",
+                "task": f"{API_BASE}/tasks/{session.task_id}",
+            },
+        )
+
+
+class MessageResponse(TranscriptMessage):
+    """One stored message of a session's transcript."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreviewResponse(BaseModel):
+    """What an execution would run, without running it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    task_id: str
+    task_version: int
+    rendered_prompt: str
+    variables_used: list[str]
+    variables_missing: list[str]
+    effective_tools: list[str] = Field(
+        description="Tools the agent would be offered, after permission_mode and disallowed_tools."
+    )
+    permission_mode: str
+    model: str
+    next_fire_times: list[datetime] | None = Field(
+        default=None, description="The next 5 fire times, when the task is scheduled."
+    )
+    links: dict[str, str] = Field(alias="_links")
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "TERMINAL_STATUSES",
+    "ExecuteRequest",
+    "Execution",
+    "ExecutionLinks",
+    "ExecutionResponse",
+    "ExecutionStatus",
+    "MessageResponse",
+    "NotificationRecord",
+    "PreviewResponse",
+    "ResultData",
+    "Session",
+    "SessionResponse",
+    "TranscriptMessage",
+    "TriggerType",
+]

@@ -1,0 +1,395 @@
+"""Executions from the API's side: start (with an Idempotency-Key), read, list, cancel, re-run, preview.
+
+Never imports the model SDK: the agent runs in the executor (services/workflow.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent_tasks import aws
+from agent_tasks.errors import ConflictError, NotFoundError, ValidationFailedError
+from agent_tasks.models.common import API_BASE, Page, utc_now
+from agent_tasks.models.executions import (
+    ACTIVE_STATUSES,
+    Execution,
+    ExecutionResponse,
+    ExecutionStatus,
+    PreviewResponse,
+    TriggerType,
+)
+from agent_tasks.models.tasks import Task, TaskFields
+from agent_tasks.observability import logger
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.settings import get_settings
+from agent_tasks.store import audit as audit_store
+from agent_tasks.store import executions as execution_store
+from agent_tasks.store import tasks as task_store
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: the verified user id and the request it came in."""
+
+    user_id: str
+    request_id: str | None = None
+
+
+def task_snapshot(task: Task) -> dict[str, Any]:
+    """The definition an execution runs, secrets left out (MCP tokens, webhook secret)."""
+    snapshot = task.model_dump(mode="json", include=set(TaskFields.model_fields))
+    for server in snapshot.get("sdk_options", {}).get("mcp_servers", []):
+        server["authorization_token"] = None
+    return snapshot
+
+
+def owned_task(actor: Actor, task_id: str, *, allow_deleted: bool = False) -> Task:
+    """The caller's own task; anyone else's (public or not) is a 404 for execution purposes.
+
+    Execute and re-run see the owner's deleted task, so they can say 409 "deleted" rather than 404.
+    """
+    task = task_store.get(task_id)
+    if task is None or task.owner_id != actor.user_id or (task.is_deleted and not allow_deleted):
+        raise NotFoundError("no such task")
+    return task
+
+
+def _check_runnable(task: Task) -> None:
+    if task.is_deleted:
+        raise ConflictError("the task is deleted; a deleted task cannot be executed")
+    if not task.is_active:
+        raise ConflictError("the task is not active; set is_active to true to execute it")
+
+
+def create_and_start(
+    task: Task,
+    variables: dict[str, Any],
+    *,
+    trigger_type: TriggerType,
+    trigger_metadata: dict[str, Any] | None = None,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Execution:
+    """Write the pending execution with its audit event (one transaction), then start its workflow.
+
+    The scheduler uses this too. If StartExecution fails, the execution is marked failed with the
+    reason, so it never stays pending.
+    """
+    _check_runnable(task)
+    now = now or utc_now()
+    execution = Execution(
+        id=str(uuid.uuid4()),
+        task_id=task.id,
+        owner_id=task.owner_id,
+        task_name=task.name,
+        task_version=task.version,
+        task_snapshot=task_snapshot(task),
+        trigger_type=trigger_type,
+        trigger_metadata=trigger_metadata or {},
+        prompt_variables=variables,
+        status="pending",
+        created_at=now,
+        created_by=actor.user_id,
+    )
+    audit = audit_store.new_event(
+        actor_id=actor.user_id,
+        owner_id=task.owner_id,
+        action="execution.started",
+        resource_type="execution",
+        resource_id=execution.id,
+        at=now,
+        request_id=actor.request_id,
+        details={"task_id": task.id, "trigger_type": trigger_type},
+    )
+    execution_store.create(execution, audit)
+    return _start_workflow(execution)
+
+
+def _start_workflow(execution: Execution) -> Execution:
+    import json
+
+    try:
+        aws.stepfunctions().start_execution(
+            stateMachineArn=get_settings().state_machine_arn,
+            name=execution.id,
+            input=json.dumps({"execution_id": execution.id}),
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ExecutionAlreadyExists":
+            return execution  # a retry of a start that did happen
+        logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": code})
+        failed = execution_store.update(
+            execution.id,
+            {
+                "status": "failed",
+                "error_message": f"the workflow could not be started ({code or 'error'})",
+                "completed_at": utc_now().isoformat(),
+            },
+            status_in={"pending"},
+        )
+        return failed or execution
+    return execution
+
+
+def execute(
+    actor: Actor,
+    task_id: str,
+    variables: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    lambda_context: Any = None,
+) -> Execution:
+    """POST /tasks/{id}/execute: a new manual execution, or the first one for a repeated Idempotency-Key."""
+    task = owned_task(actor, task_id, allow_deleted=True)
+    _check_runnable(task)
+    if not idempotency_key:
+        return create_and_start(task, variables, trigger_type="manual", actor=actor)
+    if len(idempotency_key) > 255:
+        raise ValidationFailedError.for_field("header.Idempotency-Key", "Idempotency-Key is longer than 255")
+    execution_id = _idempotent_start(actor, task, variables, idempotency_key, lambda_context)
+    execution = execution_store.get(execution_id)
+    if execution is None:  # pragma: no cover - the record points at an execution that was written
+        raise NotFoundError("no such execution")
+    return execution
+
+
+def _idempotent_start(
+    actor: Actor, task: Task, variables: dict[str, Any], key: str, lambda_context: Any
+) -> str:
+    """Powertools idempotency, stored in the service's table: PK=IDEMPOTENCY#<user>, SK=<hashed key>."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value=f"IDEMPOTENCY#{actor.user_id}",
+        expiry_attr="expires_at",  # the table's TTL attribute, so old records go away by themselves
+        status_attr="idempotency_status",
+        boto3_client=aws.dynamodb(),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[task_id, key]",
+        payload_validation_jmespath="variables",
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+        raise_on_no_idempotency_key=True,
+    )
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    def start(request: dict[str, Any]) -> dict[str, str]:
+        execution = create_and_start(task, request["variables"], trigger_type="manual", actor=actor)
+        return {"execution_id": execution.id}
+
+    try:
+        result = start(request={"task_id": task.id, "key": key, "variables": variables})
+    except IdempotencyAlreadyInProgressError as exc:
+        raise ConflictError("a request with this Idempotency-Key is still being processed; retry") from exc
+    except IdempotencyValidationError as exc:
+        raise ValidationFailedError.for_field(
+            "header.Idempotency-Key", "this Idempotency-Key was used with different variables"
+        ) from exc
+    return str(result["execution_id"])
+
+
+def own_execution(actor: Actor, execution_id: str) -> Execution:
+    execution = execution_store.get(execution_id)
+    if execution is None or execution.owner_id != actor.user_id:
+        raise NotFoundError("no such execution")
+    return execution
+
+
+def list_for_task(
+    actor: Actor,
+    task_id: str,
+    *,
+    page: int,
+    page_size: int,
+    cursor: str | None,
+    status: ExecutionStatus | None,
+) -> Page[ExecutionResponse]:
+    """A task's executions, newest first. Deleted tasks keep their executions, so they list too."""
+    task = task_store.get(task_id)
+    if task is None or task.owner_id != actor.user_id:
+        raise NotFoundError("no such task")
+    filters = {"task_id": task_id, "status": status, "page_size": page_size}
+    if cursor:
+        position = decode_cursor(cursor, filters)
+        page = int(position.get("page", page))
+        start_key: dict[str, Any] | None = position["key"]
+        items, more, last_key = _collect(task_id, status, start_key, page_size)
+    else:
+        start_key, more = None, True
+        if page > 1:  # no cursor: walk past the earlier pages
+            _, more, start_key = _collect(task_id, status, None, (page - 1) * page_size)
+        items, more, last_key = _collect(task_id, status, start_key, page_size) if more else ([], False, None)
+    next_cursor = encode_cursor({"key": last_key, "page": page + 1}, filters) if more and last_key else None
+    path = f"{API_BASE}/tasks/{task_id}/executions"
+    return Page[ExecutionResponse](
+        items=[ExecutionResponse.of(e) for e in items],
+        page=page,
+        page_size=page_size,
+        total=execution_store.count_for_task(task_id, status=status),
+        next_cursor=next_cursor,
+        links=page_links(
+            path,
+            {"status": status},
+            page=page,
+            page_size=page_size,
+            has_next=next_cursor is not None,
+            next_cursor=next_cursor,
+        ),
+    )
+
+
+def _start_key_after(execution: Execution) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"EXEC#{execution.id}"},
+        "SK": {"S": "EXEC"},
+        "GSI1PK": {"S": f"TASK#{execution.task_id}"},
+        "GSI1SK": {"S": f"EXEC#{execution.created_at.isoformat()}#{execution.id}"},
+    }
+
+
+def _collect(
+    task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int
+) -> tuple[list[Execution], bool, dict[str, Any] | None]:
+    """Up to `wanted` executions after `start_key`; whether more may follow; the key after the last."""
+    items: list[Execution] = []
+    key = start_key
+    while len(items) < wanted:
+        page, key = execution_store.list_for_task(
+            task_id, limit=wanted - len(items), start_key=key, status=status
+        )
+        items.extend(page)
+        if key is None:
+            return items, False, None
+    last = _start_key_after(items[-1]) if items else key
+    return items, True, last
+
+
+def cancel(actor: Actor, execution_id: str) -> Execution:
+    """Stop the workflow and mark the execution cancelled; a finished execution is a 409."""
+    execution = own_execution(actor, execution_id)
+    if execution.is_finished:
+        raise ConflictError(
+            f"the execution already ended ({execution.status}); only pending or running ones can be cancelled"
+        )
+    now = utc_now()
+    cancelled = execution_store.update(
+        execution_id,
+        {
+            "status": "cancelled",
+            "error_message": "cancelled by the user",
+            "completed_at": now.isoformat(),
+            "duration_seconds": _duration(execution, now),
+        },
+        status_in=ACTIVE_STATUSES,
+    )
+    if cancelled is None:
+        current = execution_store.get(execution_id)
+        ended = current.status if current else "unknown"
+        raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
+    _stop_workflow(execution_id)
+    from agent_tasks.services.outcomes import announce
+
+    return announce(cancelled)
+
+
+def _duration(execution: Execution, now: datetime) -> float | None:
+    if execution.started_at is None:
+        return None
+    return round((now - execution.started_at).total_seconds(), 3)
+
+
+def _stop_workflow(execution_id: str) -> None:
+    settings = get_settings()
+    arn = settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+    try:
+        aws.stepfunctions().stop_execution(
+            executionArn=arn, error="Cancelled", cause="The execution was cancelled by its owner."
+        )
+    except ClientError as error:
+        # Already ended or never started: the status is what counts, and it says cancelled.
+        logger.info(
+            "StopExecution did not apply",
+            extra={"execution_id": execution_id, "code": error.response.get("Error", {}).get("Code")},
+        )
+
+
+def rerun(actor: Actor, execution_id: str) -> Execution:
+    """A new execution of the same task with the same variables; trigger_metadata.rerun_of says which."""
+    original = own_execution(actor, execution_id)
+    task = owned_task(actor, original.task_id, allow_deleted=True)
+    return create_and_start(
+        task,
+        original.prompt_variables,
+        trigger_type="rerun",
+        trigger_metadata={"rerun_of": original.id},
+        actor=actor,
+    )
+
+
+def effective_tools(task: TaskFields) -> list[str]:
+    """The tool names the agent would be offered: permission mode and disallowed tools applied."""
+    from agent_tasks.agent.permissions import resolve_policy
+
+    policy = resolve_policy(
+        allowed_tools=task.allowed_tools,
+        disallowed_tools=task.disallowed_tools,
+        permission_mode=task.sdk_options.permission_mode,
+        mcp_servers=task.sdk_options.mcp_servers,
+    )
+    names = sorted(policy.local | policy.server)
+    for grant in policy.mcp:
+        if grant.all_tools:
+            names.append(f"mcp__{grant.server}")
+        else:
+            names.extend(f"mcp__{grant.server}__{tool}" for tool in sorted(grant.tools - grant.denied))
+    return names
+
+
+def _next_fire_times(task: Task) -> list[datetime] | None:
+    if not (task.is_scheduled and task.schedule_cron):
+        return None
+    from agent_tasks.schedules import next_fire_times
+
+    times: list[datetime] = list(next_fire_times(task.schedule_cron, task.schedule_timezone, utc_now(), 5))
+    return times
+
+
+def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:
+    """What an execution would run, without running anything."""
+    from agent_tasks.templates import render
+
+    task = owned_task(actor, task_id)
+    rendered = render(task.prompt_template, variables)
+    base = f"{API_BASE}/tasks/{task.id}"
+    return PreviewResponse(
+        task_id=task.id,
+        task_version=task.version,
+        rendered_prompt=rendered.text,
+        variables_used=rendered.variables_used,
+        variables_missing=rendered.variables_missing,
+        effective_tools=effective_tools(task),
+        permission_mode=task.sdk_options.permission_mode,
+        model=task.sdk_options.model,
+        next_fire_times=_next_fire_times(task),
+        links={"self": f"{base}/preview", "task": base, "execute": f"{base}/execute"},
+    )

@@ -1,0 +1,380 @@
+"""The executor's steps of an execution's workflow: prepare, run_agent, finalize, mark_failed.
+
+Each step reads the execution, does its part and changes the status only from the status it
+expects, so a retried step, a cancel in between or a reconciler racing it never loses or doubles
+a transition. A cancelled execution is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from agent_tasks.errors import NotFoundError
+from agent_tasks.models.common import utc_now
+from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
+from agent_tasks.models.sdk_options import SdkOptions
+from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
+from agent_tasks.observability import logger
+from agent_tasks.services.outcomes import announce
+from agent_tasks.settings import get_settings
+from agent_tasks.store import executions as execution_store
+from agent_tasks.store import sessions as session_store
+from agent_tasks.store import tasks as task_store
+from agent_tasks.store import workspaces
+
+Next = Literal["run", "continue", "report", "finalize", "stop"]
+# Kept free at the end of a Lambda invocation for saving the workspace and the run state.
+INVOCATION_MARGIN_SECONDS = 30.0
+MAX_ERROR_MESSAGE_CHARS = 2000
+
+
+class AgentRunFailed(Exception):
+    """The agent run ended in an error; its message is the execution's error_message."""
+
+
+class ExecutionMissing(Exception):
+    """The workflow names an execution that is not stored."""
+
+
+def _require(execution_id: str) -> Execution:
+    execution = execution_store.get(execution_id)
+    if execution is None:
+        raise ExecutionMissing(f"execution {execution_id} is not stored")
+    return execution
+
+
+def _duration(execution: Execution, end: datetime) -> float | None:
+    if execution.started_at is None:
+        return None
+    return round(max(0.0, (end - execution.started_at).total_seconds()), 3)
+
+
+def _options(execution: Execution) -> SdkOptions:
+    """The snapshot's options, with MCP tokens (not kept in snapshots) taken from the live task."""
+    raw = dict(execution.task_snapshot.get("sdk_options") or {})
+    servers = raw.get("mcp_servers") or []
+    if servers:
+        task = task_store.get(execution.task_id)
+        tokens = {
+            s.name: s.authorization_token.get_secret_value()
+            for s in (task.sdk_options.mcp_servers if task else [])
+            if s.authorization_token is not None
+        }
+        raw["mcp_servers"] = [{**s, "authorization_token": tokens.get(s["name"])} for s in servers]
+    return SdkOptions.model_validate(raw)
+
+
+def _provider_name() -> str:
+    from agent_tasks.agent.providers import select_provider
+
+    return select_provider(get_settings()).name
+
+
+# -- prepare ------------------------------------------------------------------------------------------
+
+
+def prepare(execution_id: str) -> dict[str, Any]:
+    """Mark running (only from pending), create the session, render and store the prompt."""
+    from agent_tasks.templates import render
+
+    execution = _require(execution_id)
+    if execution.status == "running" and execution.session_id:
+        return {"next": "run"}  # a retried Prepare that already did its work
+    if execution.status != "pending":
+        return {"next": "stop"}
+    options = _options(execution)
+    now = utc_now()
+    rendered = render(str(execution.task_snapshot["prompt_template"]), execution.prompt_variables)
+    provider = _provider_name()
+    session = Session(
+        id=str(uuid.uuid4()),
+        owner_id=execution.owner_id,
+        execution_id=execution.id,
+        task_id=execution.task_id,
+        name=f"Task: {execution.task_name} ({execution.trigger_type})",
+        model=options.model,
+        model_options=options.model_dump(mode="json", exclude={"mcp_servers"})
+        | {"mcp_servers": [s.name for s in options.mcp_servers]},
+        provider=provider,  # type: ignore[arg-type]
+        created_at=now,
+        updated_at=now,
+    )
+    session_store.create(session)
+    updated = execution_store.update(
+        execution.id,
+        {
+            "status": "running",
+            "started_at": now.isoformat(),
+            "session_id": session.id,
+            "rendered_prompt": rendered.text,
+            "variables_missing": rendered.variables_missing,
+            "deadline_at": (now + timedelta(seconds=options.timeout_seconds)).isoformat(),
+            "provider": provider,
+            "model": options.model,
+        },
+        status_in={"pending"},
+    )
+    if updated is None:
+        return {"next": "stop"}  # cancelled while preparing
+    logger.info("execution prepared", extra={"execution_id": execution.id, "session_id": session.id})
+    return {"next": "run"}
+
+
+# -- run_agent ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    """When this invocation must hand back: the smaller of its time budget and the execution's deadline."""
+
+    ends_at: float  # time.monotonic() value
+    max_model_calls: int | None
+    model_calls: int = 0
+
+    def remaining(self) -> float:
+        if self.max_model_calls is not None and self.model_calls >= self.max_model_calls:
+            return 0.0
+        return self.ends_at - time.monotonic()
+
+
+def _invocation_seconds(remaining_millis: int | None) -> float:
+    configured = get_settings().run_agent_budget_seconds
+    if configured is not None:
+        return configured
+    if remaining_millis is None:
+        return 600.0
+    return max(0.0, remaining_millis / 1000 - INVOCATION_MARGIN_SECONDS)
+
+
+def _last_assistant_text(transcript: list[TranscriptMessage]) -> str | None:
+    for message in reversed(transcript):
+        if message.role == "assistant":
+            return "".join(b.get("text", "") for b in message.content if b.get("type") == "text")
+    return None
+
+
+def _time_out(execution: Execution, reason: str) -> dict[str, Any]:
+    now = utc_now()
+    timed_out = execution_store.update(
+        execution.id,
+        {
+            "status": "timed_out",
+            "error_message": reason,
+            "completed_at": now.isoformat(),
+            "duration_seconds": _duration(execution, now),
+        },
+        status_in=ACTIVE_STATUSES,
+    )
+    if timed_out is not None:
+        _drop_workspace(timed_out)
+        announce(timed_out)
+    return {"next": "stop"}
+
+
+def run_agent(
+    execution_id: str,
+    *,
+    remaining_millis: int | None = None,
+    provider: Any = None,
+) -> dict[str, Any]:
+    """Run the loop for as long as this invocation may, storing every message; say what comes next."""
+    from agent_tasks.agent.loop import run_agent as run_loop
+
+    execution = _require(execution_id)
+    if execution.status != "running" or execution.session_id is None:
+        return {"next": "stop"}
+    now = utc_now()
+    if execution.deadline_at is not None and now >= execution.deadline_at:
+        return _time_out(execution, _timeout_message(execution))
+    session = session_store.get(execution.session_id)
+    if session is None:
+        raise NotFoundError(f"session {execution.session_id} is not stored")
+    options = _options(execution)
+    snapshot = execution.task_snapshot
+    transcript = session_store.all_messages(session.id)
+    seconds = _invocation_seconds(remaining_millis)
+    if execution.deadline_at is not None:
+        seconds = min(seconds, (execution.deadline_at - now).total_seconds())
+    budget = _Budget(time.monotonic() + seconds, get_settings().run_agent_max_model_calls)
+    stored: list[TranscriptMessage] = list(transcript)
+
+    def on_message(message: TranscriptMessage) -> None:
+        session_store.put_message(session, message)
+        stored.append(message)
+        if message.role == "assistant":
+            budget.model_calls += 1
+
+    def should_cancel() -> bool:
+        return execution_store.status_of(execution.id) != "running"
+
+    with tempfile.TemporaryDirectory(prefix="agent-") as scratch:
+        root = Path(scratch) / "work"
+        root.mkdir()
+        workspaces.restore(execution.owner_id, execution.id, root)
+        workdir = root / str(snapshot.get("working_directory_path") or "")
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = run_loop(
+            prompt=execution.rendered_prompt or "",
+            options=options,
+            allowed_tools=list(snapshot.get("allowed_tools") or []),
+            disallowed_tools=list(snapshot.get("disallowed_tools") or []),
+            transcript=transcript,
+            state=execution.agent_state or AgentRunState(),
+            workdir=workdir,
+            on_message=on_message,
+            deadline=budget.remaining,
+            should_cancel=should_cancel,
+            provider=provider or _select_provider(),
+        )
+        if result.outcome == "continue":
+            workspaces.save(execution.owner_id, execution.id, root)
+    return _after_run(execution, session, result, stored)
+
+
+def _select_provider() -> Any:
+    from agent_tasks.agent.providers import select_provider
+
+    return select_provider(get_settings())
+
+
+def _timeout_message(execution: Execution) -> str:
+    seconds = (execution.task_snapshot.get("sdk_options") or {}).get("timeout_seconds")
+    return f"the execution ran longer than the task's timeout_seconds ({seconds})"
+
+
+def _after_run(
+    execution: Execution, session: Session, result: AgentResult, transcript: list[TranscriptMessage]
+) -> dict[str, Any]:
+    state = result.state
+    changes: dict[str, Any] = {
+        "agent_state": state.model_dump(mode="json"),
+        "total_messages": len(transcript),
+        "total_tool_calls": state.tool_calls,
+        "permission_denials": [d.model_dump(mode="json") for d in state.permission_denials],
+        "usage": state.usage.model_dump(mode="json"),
+        "cost_usd": state.cost_usd,
+        "cost_note": result.cost_note,
+        "provider": result.provider,
+    }
+    finished = result.outcome not in ("continue", "cancelled", "error")
+    if finished:
+        final_text = result.final_text if result.final_text is not None else _last_assistant_text(transcript)
+        changes["result_data"] = ResultData(final_text=final_text, outcome=result.outcome).model_dump(
+            mode="json"
+        )
+    stored = execution_store.update(execution.id, changes, status_in={"running"})
+    session_store.set_message_count(session.id, len(transcript), utc_now().isoformat())
+    if stored is None or result.outcome == "cancelled":
+        return {"next": "stop"}  # cancelled meanwhile: the cancel already recorded everything
+    if result.outcome == "error":
+        raise AgentRunFailed(result.error or "the agent run failed")
+    if result.outcome == "continue":
+        if result.new_messages == 0:
+            # No progress: time is too short for even one model call.
+            if stored.deadline_at is not None and (stored.deadline_at - utc_now()).total_seconds() < 60:
+                return _time_out(stored, _timeout_message(stored))
+            raise AgentRunFailed("one RunAgent invocation has too little time to call the model")
+        return {"next": "continue", "messages": len(transcript)}
+    if execution.task_snapshot.get("generate_report"):
+        return {"next": "report"}
+    return {"next": "finalize"}
+
+
+# -- finalize and mark_failed -------------------------------------------------------------------------
+
+
+def _drop_workspace(execution: Execution) -> None:
+    try:
+        workspaces.delete(execution.owner_id, execution.id)
+    except Exception as error:  # noqa: BLE001 - the lifecycle rule removes it later anyway
+        logger.warning(
+            "workspace not deleted", extra={"execution_id": execution.id, "error": type(error).__name__}
+        )
+
+
+def finalize(execution_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Mark completed with its totals, remove the workspace, publish the event, deliver the webhook."""
+    execution = _require(execution_id)
+    if execution.status != "running":
+        return {"status": execution.status}
+    now = utc_now()
+    changes: dict[str, Any] = {
+        "status": "completed",
+        "completed_at": now.isoformat(),
+        "duration_seconds": _duration(execution, now),
+    }
+    report_error = (state or {}).get("report_error")
+    if execution.task_snapshot.get("generate_report") and execution.report_id is None:
+        changes["report_note"] = "no report was made" + (
+            f": {_error_text(report_error)}" if isinstance(report_error, dict) else ""
+        )
+    completed = execution_store.update(execution.id, changes, status_in={"running"})
+    if completed is None:
+        current = _require(execution_id)
+        return {"status": current.status}
+    _drop_workspace(completed)
+    announce(completed)
+    logger.info("execution completed", extra={"execution_id": execution.id})
+    return {"status": "completed"}
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    """A person-readable reason from a Step Functions error ({"Error", "Cause"}), without stack traces."""
+    name = str(error.get("Error") or "Error")
+    cause = error.get("Cause")
+    message = ""
+    if isinstance(cause, str) and cause:
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            name = str(parsed.get("errorType") or name)
+            message = str(parsed.get("errorMessage") or "")
+        else:
+            message = cause
+    # Our own failure's message is the reason as people should read it; others keep their error name.
+    if name == AgentRunFailed.__name__ and message:
+        return message[:MAX_ERROR_MESSAGE_CHARS]
+    return (f"{name}: {message}" if message else name)[:MAX_ERROR_MESSAGE_CHARS]
+
+
+def mark_failed(execution_id: str, error: dict[str, Any] | None) -> dict[str, Any]:
+    """Record why the workflow failed; never overwrites an execution that already ended."""
+    execution = _require(execution_id)
+    if execution.is_finished:
+        return {"status": execution.status}
+    error = error or {}
+    timed_out = error.get("Error") == "States.Timeout"
+    now = utc_now()
+    updated = execution_store.update(
+        execution.id,
+        {
+            "status": "timed_out" if timed_out else "failed",
+            "error_message": _timeout_message(execution) if timed_out else _error_text(error),
+            "completed_at": now.isoformat(),
+            "duration_seconds": _duration(execution, now),
+        },
+        status_in=ACTIVE_STATUSES,
+    )
+    if updated is None:
+        return {"status": _require(execution_id).status}
+    _drop_workspace(updated)
+    announce(updated)
+    return {"status": updated.status}
+
+
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "prepare": prepare,
+    "run_agent": run_agent,
+    "finalize": finalize,
+    "mark_failed": mark_failed,
+}

@@ -1,0 +1,211 @@
+"""Execution items: created with their audit event, status changes conditional on the current status.
+
+execution  PK=EXEC#<id>  SK=EXEC  GSI1=TASK#<task id> / EXEC#<created>#<id>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent_tasks import aws
+from agent_tasks.errors import ConflictError
+from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.executions import Execution
+from agent_tasks.store.audit import put_audit_item
+from agent_tasks.store.dynamo import (
+    TransactionConflict,
+    deserialize,
+    is_condition_failure,
+    raise_conflict,
+    serialize,
+    serialize_value,
+    table_name,
+    transact,
+    translate,
+)
+
+
+def execution_key(execution_id: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": f"EXEC#{execution_id}"}, "SK": {"S": "EXEC"}}
+
+
+def to_item(execution: Execution) -> dict[str, Any]:
+    return {
+        "PK": f"EXEC#{execution.id}",
+        "SK": "EXEC",
+        "entity": "execution",
+        "GSI1PK": f"TASK#{execution.task_id}",
+        "GSI1SK": f"EXEC#{execution.created_at.isoformat()}#{execution.id}",
+        **execution.model_dump(mode="json"),
+    }
+
+
+def from_item(item: dict[str, Any]) -> Execution:
+    return Execution.model_validate(item)
+
+
+def _raise_mapped(error: ClientError) -> None:
+    if (mapped := translate(error)) is not None:
+        raise mapped from error
+    raise error
+
+
+def put_execution_item(execution: Execution) -> dict[str, Any]:
+    """The TransactWriteItems entry that creates an execution (never over an existing one)."""
+    return {
+        "Put": {
+            "TableName": table_name(),
+            "Item": serialize(to_item(execution)),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
+
+
+def create(execution: Execution, audit: AuditEvent) -> None:
+    """The execution (pending) and its audit event in one transaction."""
+    try:
+        transact([put_execution_item(execution), put_audit_item(audit)])
+    except TransactionConflict as conflict:
+        raise_conflict(conflict.reasons, [(ConflictError, "an execution with this id already exists")])
+
+
+def get(execution_id: str) -> Execution | None:
+    try:
+        result = aws.dynamodb().get_item(
+            TableName=table_name(), Key=execution_key(execution_id), ConsistentRead=True
+        )
+    except ClientError as error:
+        _raise_mapped(error)
+        raise
+    item = result.get("Item")
+    return from_item(deserialize(item)) if item else None
+
+
+def status_of(execution_id: str) -> str | None:
+    """Only the status (the cancel check between turns reads this, so it stays small)."""
+    try:
+        result = aws.dynamodb().get_item(
+            TableName=table_name(),
+            Key=execution_key(execution_id),
+            ConsistentRead=True,
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+    except ClientError as error:
+        _raise_mapped(error)
+        raise
+    item = result.get("Item")
+    return str(deserialize(item)["status"]) if item else None
+
+
+def update(
+    execution_id: str, changes: dict[str, Any], *, status_in: Iterable[str] | None = None
+) -> Execution | None:
+    """Set `changes` (None removes a field) if the execution exists and, when given, its status is one of
+    `status_in`; returns the execution as now stored, or None when the condition did not hold."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    removes: list[str] = []
+    for index, (field, value) in enumerate(changes.items()):
+        names[f"#f{index}"] = field
+        if value is None:
+            removes.append(f"#f{index}")
+        else:
+            values[f":v{index}"] = serialize_value(value)
+            sets.append(f"#f{index} = :v{index}")
+    expression = " ".join(
+        part
+        for part in (
+            f"SET {', '.join(sets)}" if sets else "",
+            f"REMOVE {', '.join(removes)}" if removes else "",
+        )
+        if part
+    )
+    condition = "attribute_exists(PK)"
+    if status_in is not None:
+        allowed = sorted(set(status_in))
+        names["#status"] = "status"
+        placeholders = []
+        for index, status in enumerate(allowed):
+            values[f":s{index}"] = {"S": status}
+            placeholders.append(f":s{index}")
+        condition += f" AND #status IN ({', '.join(placeholders)})"
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": execution_key(execution_id),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ReturnValues": "ALL_NEW",
+    }
+    if values:
+        arguments["ExpressionAttributeValues"] = values
+    try:
+        result = aws.dynamodb().update_item(**arguments)
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        _raise_mapped(error)
+        raise
+    return from_item(deserialize(result["Attributes"]))
+
+
+def list_for_task(
+    task_id: str, *, limit: int, start_key: dict[str, Any] | None, status: str | None = None
+) -> tuple[list[Execution], dict[str, Any] | None]:
+    """One page of a task's executions, newest first (the task's partition of GSI1).
+
+    With a status filter a page may hold fewer than `limit` items; the cursor still moves on.
+    """
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "EXEC#"}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if status is not None:
+        arguments["FilterExpression"] = "#status = :status"
+        arguments["ExpressionAttributeNames"] = {"#status": "status"}
+        arguments["ExpressionAttributeValues"][":status"] = {"S": status}
+    if start_key:
+        arguments["ExclusiveStartKey"] = start_key
+    try:
+        result = aws.dynamodb().query(**arguments)
+    except ClientError as error:
+        _raise_mapped(error)
+        raise
+    executions = [from_item(deserialize(item)) for item in result.get("Items", [])]
+    return executions, result.get("LastEvaluatedKey")
+
+
+def count_for_task(task_id: str, *, status: str | None = None) -> int:
+    """How many executions a task has (a COUNT query over its GSI1 partition)."""
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "EXEC#"}},
+        "Select": "COUNT",
+    }
+    if status is not None:
+        arguments["FilterExpression"] = "#status = :status"
+        arguments["ExpressionAttributeNames"] = {"#status": "status"}
+        arguments["ExpressionAttributeValues"][":status"] = {"S": status}
+    total = 0
+    client = aws.dynamodb()
+    while True:
+        try:
+            result = client.query(**arguments)
+        except ClientError as error:
+            _raise_mapped(error)
+            raise
+        total += int(result.get("Count", 0))
+        if "LastEvaluatedKey" not in result:
+            return total
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]

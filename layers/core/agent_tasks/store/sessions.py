@@ -1,0 +1,187 @@
+"""Sessions and their messages, in order; content too large for an item goes to S3.
+
+session  PK=SESSION#<id>  SK=SESSION
+message  PK=SESSION#<id>  SK=MSG#<seq, zero-padded>
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent_tasks import aws
+from agent_tasks.errors import ConflictError
+from agent_tasks.models.executions import Session
+from agent_tasks.models.transcript import TranscriptMessage
+from agent_tasks.settings import get_settings
+from agent_tasks.store.dynamo import (
+    deserialize,
+    is_condition_failure,
+    serialize,
+    serialize_value,
+    table_name,
+    translate,
+)
+
+# A DynamoDB item holds at most 400 KB; content above this goes to S3 and the item keeps its key.
+INLINE_CONTENT_LIMIT_BYTES = 300_000
+SEQ_DIGITS = 8
+
+
+def session_key(session_id: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": f"SESSION#{session_id}"}, "SK": {"S": "SESSION"}}
+
+
+def message_sort_key(seq: int) -> str:
+    return f"MSG#{seq:0{SEQ_DIGITS}d}"
+
+
+def spill_key(owner_id: str, session_id: str, seq: int) -> str:
+    return f"transcripts/{owner_id}/{session_id}/{seq:0{SEQ_DIGITS}d}.json"
+
+
+def _raise_mapped(error: ClientError) -> None:
+    if (mapped := translate(error)) is not None:
+        raise mapped from error
+    raise error
+
+
+def create(session: Session) -> None:
+    try:
+        aws.dynamodb().put_item(
+            TableName=table_name(),
+            Item=serialize(
+                {
+                    "PK": f"SESSION#{session.id}",
+                    "SK": "SESSION",
+                    "entity": "session",
+                    **session.model_dump(mode="json"),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise ConflictError("a session with this id already exists") from error
+        _raise_mapped(error)
+
+
+def get(session_id: str) -> Session | None:
+    try:
+        result = aws.dynamodb().get_item(
+            TableName=table_name(), Key=session_key(session_id), ConsistentRead=True
+        )
+    except ClientError as error:
+        _raise_mapped(error)
+        raise
+    item = result.get("Item")
+    return Session.model_validate(deserialize(item)) if item else None
+
+
+def set_message_count(session_id: str, count: int, updated_at: str) -> None:
+    try:
+        aws.dynamodb().update_item(
+            TableName=table_name(),
+            Key=session_key(session_id),
+            UpdateExpression="SET message_count = :count, updated_at = :at",
+            ExpressionAttributeValues={":count": serialize_value(count), ":at": {"S": updated_at}},
+        )
+    except ClientError as error:
+        _raise_mapped(error)
+
+
+def put_message(session: Session, message: TranscriptMessage) -> None:
+    """Store one message (a retried store of the same seq writes the same item again)."""
+    body = message.model_dump(mode="json")
+    content = json.dumps(body["content"], separators=(",", ":")).encode()
+    item: dict[str, Any] = {
+        "PK": f"SESSION#{session.id}",
+        "SK": message_sort_key(message.seq),
+        "entity": "session_message",
+        "owner_id": session.owner_id,
+        **body,
+    }
+    if len(content) > INLINE_CONTENT_LIMIT_BYTES:
+        key = spill_key(session.owner_id, session.id, message.seq)
+        aws.s3().put_object(
+            Bucket=get_settings().bucket_name,
+            Key=key,
+            Body=content,
+            ContentType="application/json",
+            ServerSideEncryption="AES256",
+        )
+        item["content"] = []
+        item["content_s3_key"] = key
+        item["content_bytes"] = len(content)
+    try:
+        aws.dynamodb().put_item(TableName=table_name(), Item=serialize(item))
+    except ClientError as error:
+        _raise_mapped(error)
+
+
+def _message_from_item(item: dict[str, Any]) -> TranscriptMessage:
+    key = item.pop("content_s3_key", None)
+    if key:
+        body = aws.s3().get_object(Bucket=get_settings().bucket_name, Key=str(key))["Body"].read()
+        item["content"] = json.loads(body)
+    for extra in ("PK", "SK", "entity", "owner_id", "content_bytes"):
+        item.pop(extra, None)
+    return TranscriptMessage.model_validate(item)
+
+
+def list_messages(session_id: str, *, limit: int, after_seq: int = 0) -> tuple[list[TranscriptMessage], bool]:
+    """Messages with seq > after_seq, in order, at most `limit`; and whether more follow."""
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :to",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": f"SESSION#{session_id}"},
+            ":from": {"S": message_sort_key(after_seq + 1)},
+            ":to": {"S": message_sort_key(10**SEQ_DIGITS - 1)},
+        },
+        "Limit": limit + 1,
+    }
+    messages: list[TranscriptMessage] = []
+    client = aws.dynamodb()
+    while len(messages) <= limit:
+        try:
+            result = client.query(**arguments)
+        except ClientError as error:
+            _raise_mapped(error)
+            raise
+        messages.extend(_message_from_item(deserialize(item)) for item in result.get("Items", []))
+        if "LastEvaluatedKey" not in result:
+            break
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+    return messages[:limit], len(messages) > limit
+
+
+def all_messages(session_id: str) -> list[TranscriptMessage]:
+    """The whole transcript, in order (the loop resumes from it)."""
+    messages: list[TranscriptMessage] = []
+    after = 0
+    while True:
+        page, more = list_messages(session_id, limit=500, after_seq=after)
+        messages.extend(page)
+        if not more or not page:
+            return messages
+        after = page[-1].seq
+
+
+def count_messages(session_id: str) -> int:
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"SESSION#{session_id}"}, ":prefix": {"S": "MSG#"}},
+        "Select": "COUNT",
+    }
+    total = 0
+    client = aws.dynamodb()
+    while True:
+        result = client.query(**arguments)
+        total += int(result.get("Count", 0))
+        if "LastEvaluatedKey" not in result:
+            return total
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
