@@ -189,3 +189,45 @@ def test_the_executor_handler_refuses_an_unknown_step(aws: dict[str, str]) -> No
     executor = LambdaClient(load_function("executor"), "executor")
     with pytest.raises(ValueError, match="unknown step"):
         executor({"step": "explode", "execution_id": "x"})
+
+
+class _FailingProvider:
+    """A model that answers with an API error."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    @property
+    def name(self) -> str:
+        return "anthropic"
+
+    def create_message(self, request: Any) -> Any:
+        from agent_tasks.agent.model_api import ModelCallError
+
+        raise ModelCallError(f"the model API answered {self.status}", status=self.status)
+
+
+def test_an_overloaded_model_is_a_transient_error_and_the_retry_resumes(aws: dict[str, str]) -> None:
+    from agent_tasks.agent.scripted import ScriptedProvider
+
+    # Given a running execution whose model is overloaded
+    execution_id = pending_execution(stored_task())
+    workflow.prepare(execution_id)
+    # When RunAgent is invoked, it raises the error the state machine retries
+    with pytest.raises(workflow.TransientModelError, match="529"):
+        workflow.run_agent(execution_id, provider=_FailingProvider(529))
+    # And the retry, with the model back, resumes from the stored prompt and completes
+    assert workflow.run_agent(execution_id, provider=ScriptedProvider()) == {"next": "finalize"}
+    execution = execution_store.get(execution_id)
+    assert execution is not None
+    assert execution.session_id is not None
+    messages = session_store.all_messages(execution.session_id)
+    assert [m.seq for m in messages] == list(range(1, 9))
+    assert [m.role for m in messages].count("user") == 4
+
+
+def test_a_rejected_request_fails_the_run_for_good(aws: dict[str, str]) -> None:
+    execution_id = pending_execution(stored_task())
+    workflow.prepare(execution_id)
+    with pytest.raises(workflow.AgentRunFailed, match="400"):
+        workflow.run_agent(execution_id, provider=_FailingProvider(400))

@@ -40,6 +40,42 @@ class AgentRunFailed(Exception):
     """The agent run ended in an error; its message is the execution's error_message."""
 
 
+class TransientModelError(Exception):
+    """The model was unavailable (429, 5xx, 529, unreachable) even after the SDK's retries; the state
+    machine retries RunAgent later, and the transcript makes the retry resume where this one stopped."""
+
+
+class _WatchedProvider:
+    """Passes calls through and remembers the last model error, so a transient one can be retried."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last_error: Any = None
+
+    @property
+    def name(self) -> Any:
+        return self.inner.name
+
+    def create_message(self, request: Any) -> Any:
+        from agent_tasks.agent.model_api import ModelCallError
+
+        try:
+            return self.inner.create_message(request)
+        except ModelCallError as error:
+            self.last_error = error
+            raise
+
+    @property
+    def failed_transiently(self) -> bool:
+        from agent_tasks.agent.providers import RETRYABLE_STATUSES
+
+        error = self.last_error
+        if error is None:
+            return False
+        status = getattr(error, "status", None)
+        return status in RETRYABLE_STATUSES or (status is None and bool(getattr(error, "timed_out", False)))
+
+
 class ExecutionMissing(Exception):
     """The workflow names an execution that is not stored."""
 
@@ -215,6 +251,7 @@ def run_agent(
     def should_cancel() -> bool:
         return execution_store.status_of(execution.id) != "running"
 
+    watched = _WatchedProvider(provider or _select_provider())
     with tempfile.TemporaryDirectory(prefix="agent-") as scratch:
         root = Path(scratch) / "work"
         root.mkdir()
@@ -232,11 +269,11 @@ def run_agent(
             on_message=on_message,
             deadline=budget.remaining,
             should_cancel=should_cancel,
-            provider=provider or _select_provider(),
+            provider=watched,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
-    return _after_run(execution, session, result, stored)
+    return _after_run(execution, session, result, stored, transient=watched.failed_transiently)
 
 
 def _select_provider() -> Any:
@@ -251,7 +288,12 @@ def _timeout_message(execution: Execution) -> str:
 
 
 def _after_run(
-    execution: Execution, session: Session, result: AgentResult, transcript: list[TranscriptMessage]
+    execution: Execution,
+    session: Session,
+    result: AgentResult,
+    transcript: list[TranscriptMessage],
+    *,
+    transient: bool = False,
 ) -> dict[str, Any]:
     state = result.state
     changes: dict[str, Any] = {
@@ -275,6 +317,8 @@ def _after_run(
     if stored is None or result.outcome == "cancelled":
         return {"next": "stop"}  # cancelled meanwhile: the cancel already recorded everything
     if result.outcome == "error":
+        if transient:  # the state machine retries RunAgent later; the transcript lets it resume
+            raise TransientModelError(result.error or "the model is unavailable")
         raise AgentRunFailed(result.error or "the agent run failed")
     if result.outcome == "continue":
         if result.new_messages == 0:
@@ -342,7 +386,7 @@ def _error_text(error: dict[str, Any]) -> str:
         else:
             message = cause
     # Our own failure's message is the reason as people should read it; others keep their error name.
-    if name == AgentRunFailed.__name__ and message:
+    if name in (AgentRunFailed.__name__, TransientModelError.__name__) and message:
         return message[:MAX_ERROR_MESSAGE_CHARS]
     return (f"{name}: {message}" if message else name)[:MAX_ERROR_MESSAGE_CHARS]
 
