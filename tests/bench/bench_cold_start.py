@@ -57,6 +57,7 @@ def _child(variant: str) -> dict[str, Any]:
     if variant != "bare_floor":
         _prepare_table()
     import tests.support.api_calls  # noqa: F401 - event helpers (stdlib only) are not what we measure
+    from agent_tasks_local.lambdas import load_function_module  # stdlib only: the loader, not the load
 
     before = set(sys.modules)
     timings: dict[str, float] = {}
@@ -69,8 +70,6 @@ def _child(variant: str) -> dict[str, Any]:
         boto3.session.Session().client("dynamodb", region_name=bench_env.REGION, config=Config())
         timings["import_ms"] = bench_env.ms_since(started)
     elif variant == "api":
-        from agent_tasks_local.lambdas import load_function_module
-
         module = load_function_module(bench_env.API_DIR, "app", "bench_lambda_api")
         timings["import_ms"] = bench_env.ms_since(started)
         statuses = _two_requests(module.lambda_handler, timings)

@@ -1,0 +1,258 @@
+"""`make bench`: run every benchmark, print one table, write bench-results/bench.json.
+
+Exits non-zero ("bench failed") when a DynamoDB call count goes above tests/bench/baseline.json
+or a function that must not import `anthropic` does. Timings are reported, never failed on:
+this machine is shared and noisy, while call counts are exact.
+
+Sections run in fresh child processes where a clean interpreter matters (cold start, imports,
+warm overhead, call counts); the agent loop runs in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.bench import bench_env
+
+RESULTS_DIR = bench_env.PROJECT_ROOT / "bench-results"
+COLD_START_PROCESSES = 7
+WARM_REQUESTS = 2000
+WARM_TARGET_US = 200
+WARM_TARGET_RATIO = 0.9
+
+Row = tuple[str, str, str, str]
+
+
+def _range(figures: dict[str, float], unit: str = "ms") -> str:
+    return f"{figures['median']:.1f} {unit} ({figures['min']:.1f}-{figures['max']:.1f})"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x"
+
+
+def cold_start_rows(result: dict[str, Any]) -> list[Row]:
+    api, peer = result["api"], result["peer"]
+    floor, bare = result["floor"], result["bare_floor"]
+    n = result["processes"]
+    rows: list[Row] = [
+        ("1 cold start", f"API import+create+get, median of {n}", _range(api["total_ms"]), "moto ready"),
+        ("", "  import / create / get", _split(api), f"{api['modules_imported']} modules"),
+        ("", "FastAPI+Mangum peer, same", _range(peer["total_ms"]), "moto ready"),
+        ("", "  import / create / get", _split(peer), f"{peer['modules_imported']} modules"),
+        ("", "floor: DynamoDB client, moto-ready process", _range(floor["total_ms"]), "boto3 preloaded"),
+        ("", "floor: import boto3 + client, bare process", _range(bare["total_ms"]), "as briefed"),
+        ("", "API / peer", _ratio(api["total_ms"]["median"], peer["total_ms"]["median"]), ""),
+        ("", "API / bare floor", _ratio(api["total_ms"]["median"], bare["total_ms"]["median"]), ""),
+        ("", "API / moto-ready floor", _ratio(api["total_ms"]["median"], floor["total_ms"]["median"]), ""),
+    ]
+    return rows
+
+
+def _split(variant: dict[str, Any]) -> str:
+    return " / ".join(f"{variant[k]['median']:.1f}" for k in ("import_ms", "create_ms", "get_ms")) + " ms"
+
+
+def warm_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    first = True
+    for operation in ("create", "get", "list"):
+        api = result["api"][operation]["us_per_request"]
+        peer = result["peer"][operation]["us_per_request"]
+        peer_async = result["peer_async"][operation]["us_per_request"]
+        best_peer = min(peer, peer_async)
+        meets = api <= WARM_TARGET_US and api <= WARM_TARGET_RATIO * best_peer
+        label = "2 warm, DynamoDB stubbed" if first else ""
+        first = False
+        suffix = f" ({result['list_items']} items)" if operation == "list" else ""
+        rows.append(
+            (
+                label,
+                f"{operation}{suffix}: API / peer / peer async-routes",
+                f"{api:.0f} / {peer:.0f} / {peer_async:.0f} us",
+                f"{_ratio(api, best_peer)} best peer; target <{WARM_TARGET_US} us, "
+                f"<={WARM_TARGET_RATIO}x: {'met' if meets else 'MISSED'}",
+            )
+        )
+    rows.append(("", f"requests per figure: {result['requests']}", "median of rounds", ""))
+    return rows
+
+
+def calls_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for index, (operation, figures) in enumerate(result["operations"].items()):
+        over = figures["baseline"] is not None and figures["dynamodb_calls"] > figures["baseline"]
+        extra = f"; also {', '.join(figures['other_aws_calls'])}" if figures["other_aws_calls"] else ""
+        rows.append(
+            (
+                "3 DynamoDB calls" if index == 0 else "",
+                f"{operation}: {' + '.join(figures['dynamodb']) or 'none'}{extra}",
+                str(figures["dynamodb_calls"]),
+                f"min {figures['minimum']} ({figures['minimum_is']}), baseline {figures['baseline']}"
+                + (" FAIL" if over else ""),
+            )
+        )
+    if result.get("not_measured"):
+        rows.append(("", "not measured (no route yet): " + ", ".join(result["not_measured"]), "-", ""))
+    return rows
+
+
+def loop_rows(result: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            "5 agent loop",
+            f"own overhead per turn ({result['turns']} turns, median of {result['repeats']})",
+            f"{result['loop_overhead_ms_per_turn']:.3f} ms",
+            f"model call {result['model_call_ms_per_turn']:.2f} ms/turn (loopback)",
+        )
+    ]
+
+
+def import_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for index, (name, figures) in enumerate((k, v) for k, v in result.items() if k != "processes"):
+        label = "6 cold import" if index == 0 else ""
+        if "error" in figures:
+            rows.append((label, f"functions/{name}", "import failed", figures["error"][:60]))
+            continue
+        anthropic = "anthropic imported" if figures["anthropic_imported"] else "no anthropic"
+        bad = figures["anthropic_imported"] and figures.get("must_not_import_anthropic")
+        rows.append(
+            (
+                label,
+                f"functions/{name}",
+                _range(figures["import_ms"]),
+                f"{figures['modules_imported']} modules, {anthropic}" + (" FAIL" if bad else ""),
+            )
+        )
+    return rows
+
+
+def size_rows(result: dict[str, Any]) -> list[Row]:
+    installed = result["layer_installed"]
+    rows: list[Row] = [
+        ("7 package size", "layers/core/agent_tasks source", f"{result['layer_source_kib']} KiB", "")
+    ]
+    if "skipped" in installed:
+        rows.append(("", "layer requirements", "not measured", installed["skipped"]))
+    else:
+        largest = ", ".join(f"{k} {v}" for k, v in list(installed["largest_mib"].items())[:5])
+        rows.append(
+            (
+                "",
+                "layer requirements (pip --target, no .pyc)",
+                f"{installed['requirements_mib']} MiB",
+                f"{installed['requirements_without_runtime_provided_mib']} MiB without boto3/botocore etc.",
+            )
+        )
+        rows.append(("", "  largest (MiB)", largest, ""))
+    for name, kib in result["functions_kib"].items():
+        rows.append(("", f"functions/{name}", f"{kib} KiB", ""))
+    return rows
+
+
+def format_table(rows: list[Row]) -> str:
+    header: Row = ("section", "measure", "value", "reference / target")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip()]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "system": platform.system(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _timed(name: str, section: Callable[[], Any], seconds: dict[str, float]) -> Any:
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        return section()
+    finally:
+        seconds[name] = round(time.perf_counter() - started, 1)
+
+
+def main() -> int:
+    bench_env.apply_environment()
+    from tests.bench import bench_calls, bench_cold_start, bench_imports, bench_size, bench_warm
+
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    rows: list[Row] = []
+    failures: list[str] = []
+
+    results["cold_start"] = _timed("cold start", lambda: bench_cold_start.run(COLD_START_PROCESSES), seconds)
+    rows += cold_start_rows(results["cold_start"])
+    results["warm"] = _timed("warm overhead", lambda: bench_warm.run(WARM_REQUESTS), seconds)
+    rows += warm_rows(results["warm"])
+    results["calls"] = _timed("call counts", bench_calls.run, seconds)
+    failures += bench_calls.check_against_baseline(results["calls"])
+    rows += calls_rows(results["calls"])
+    results["agent_loop"] = _timed("agent loop", _agent_loop, seconds)
+    rows += loop_rows(results["agent_loop"])
+    results["imports"] = _timed("imports", bench_imports.run, seconds)
+    failures += [
+        f"functions/{name} imported anthropic"
+        for name, figures in results["imports"].items()
+        if isinstance(figures, dict)
+        and figures.get("anthropic_imported")
+        and figures.get("must_not_import_anthropic")
+    ]
+    rows += import_rows(results["imports"])
+    results["size"] = _timed("package size", bench_size.run, seconds)
+    rows += size_rows(results["size"])
+
+    left_out = {"4 scheduler tick cost": "no scheduler tick in agent_tasks.services yet"}
+    table = format_table(rows)
+    print(table)
+    for section, why in left_out.items():
+        print(f"left out: {section}: {why}")
+    total = round(time.perf_counter() - started, 1)
+    print(f"machine: {json.dumps(machine())}; took {total} s")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "bench.json").write_text(
+        json.dumps(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "seconds": {**seconds, "total": total},
+                "results": results,
+                "left_out": left_out,
+                "failures": failures,
+                "table": table,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS_DIR / 'bench.json'}")
+    if failures:
+        print("bench failed: " + "; ".join(failures))
+        return 1
+    return 0
+
+
+def _agent_loop() -> dict[str, Any]:
+    from agent_tasks.observability import logger
+    from tests.bench.bench_agent_loop import measure_loop_overhead
+
+    logger.setLevel("WARNING")  # one INFO line per run would clutter the output
+    return measure_loop_overhead()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
