@@ -116,6 +116,11 @@ class ApiFront:
         body_bytes = request.get_data()
         content_type = request.headers.get("Content-Type", "")
         is_text = not body_bytes or any(content_type.startswith(t) for t in _TEXT_TYPES)
+        if is_text:
+            try:
+                body_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                is_text = False  # API Gateway passes undecodable bodies base64-encoded
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             key = name.lower()

@@ -373,3 +373,26 @@ def test_no_stack_trace_reaches_a_client(alice: Api, monkeypatch: pytest.MonkeyP
     assert payload == {
         "error": {"code": "internal_error", "message": "an internal error occurred", "details": []}
     }
+
+
+def test_a_body_that_is_not_json_typed_is_415(alice: Api) -> None:
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", "{}", headers={"Content-Type": "text/plain"})
+    assert status == 415
+    assert payload["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_body_that_is_not_utf8_is_400(api: LambdaClient) -> None:
+    import base64
+
+    from tests.support.events import http_api_event
+
+    event = http_api_event("POST", "/api/v1/tasks", body=base64.b64encode(b"\xff\xfe{").decode())
+    event["isBase64Encoded"] = True
+    response = api(event)
+    assert response["statusCode"] == 400
+
+
+def test_numbers_too_small_for_dynamodb_do_not_break_a_create(alice: Api) -> None:
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options={"temperature": 5e-324}))
+    assert status == 201, payload
+    assert alice.call("GET", f"/api/v1/tasks/{payload['id']}")[1]["sdk_options"]["temperature"] == 0

@@ -41,7 +41,7 @@ class SdkOptions(BaseModel):
     permission_mode: PermissionMode = "default"
     system_prompt: Annotated[str | None, Field(max_length=100_000)] = None
     temperature: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
-    max_budget_usd: Annotated[float | None, Field(gt=0, le=10_000)] = None
+    max_budget_usd: Annotated[float | None, Field(ge=0.0001, le=10_000)] = None
     timeout_seconds: Annotated[int, Field(ge=10, le=86_400)] = 900
     mcp_servers: Annotated[list[McpServer], Field(max_length=10)] = Field(default_factory=list)
 

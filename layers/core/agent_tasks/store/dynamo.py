@@ -26,9 +26,17 @@ def table_name() -> str:
     return get_settings().table_name
 
 
+_SMALLEST_NUMBER = Decimal("1e-120")  # DynamoDB cannot store magnitudes below 1e-130
+
+
+def _number(text: str) -> Decimal:
+    number = Decimal(text)
+    return Decimal(0) if abs(number) < _SMALLEST_NUMBER else number
+
+
 def _to_dynamo_values(value: Any) -> Any:
-    # DynamoDB numbers must be Decimals; JSON round-trip turns floats into them exactly as written.
-    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+    # DynamoDB numbers must be Decimals; a JSON round trip turns floats into them exactly as written.
+    return json.loads(json.dumps(value, default=str), parse_float=_number)
 
 
 def serialize(item: Mapping[str, Any]) -> AttributeMap:

@@ -1,0 +1,48 @@
+"""Checks every request body before routing: JSON only (415 otherwise), valid UTF-8 JSON (400 otherwise).
+
+API Gateway passes any body through; without this a text/plain or undecodable body would reach
+the validation layer as something it cannot parse.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from http import HTTPStatus
+from typing import Any
+
+from api_routes.errors import error_response
+
+_JSON_TYPES = ("application/json", "application/problem+json")
+
+
+def rejected(event: dict[str, Any]) -> dict[str, Any] | None:
+    """An error answer (payload 2.0) for a body we will not parse, or None when it is fine."""
+    body = event.get("body")
+    if not body:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type not in _JSON_TYPES:
+        return _answer(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"
+        )
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+        json.loads(raw.decode("utf-8"))
+    except (binascii.Error, UnicodeError, ValueError):
+        return _answer(HTTPStatus.BAD_REQUEST, "bad_request", "the body is not valid UTF-8 JSON")
+    if event.get("isBase64Encoded"):
+        event["body"] = raw.decode("utf-8")
+        event["isBase64Encoded"] = False
+    return None
+
+
+def _answer(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+    response = error_response(status, code, message, [{"loc": ["body"], "msg": message, "type": code}])
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": "application/json"},
+        "body": response.body,
+    }
