@@ -82,6 +82,9 @@ def warm_rows(result: dict[str, Any]) -> list[Row]:
             )
         )
     rows.append(("", f"requests per figure: {result['requests']}", "median of rounds", ""))
+    for operation, shares in result["api_time_shares"].items():
+        top = max(shares, key=shares.__getitem__)
+        rows.append(("", f"  API {operation}: largest share of its time", f"{shares[top]:.0f}%", top))
     return rows
 
 

@@ -25,6 +25,15 @@ MINIMUM = {
     "list": ("1 Query", 1),
     "update": ("GetItem + TransactWriteItems", 2),
     "delete": ("GetItem + TransactWriteItems", 2),
+    "execute": ("GetItem + TransactWriteItems, then StartExecution", 2),
+    "execute, Idempotency-Key": ("GetItem + TransactWriteItems (key in the same transaction)", 2),
+    "get execution": ("1 GetItem", 1),
+    "list executions": ("GetItem (owner) + Query", 2),
+}
+EXECUTION_PATHS = {
+    "execute": "/api/v1/tasks/{task_id}/execute",
+    "list executions": "/api/v1/tasks/{task_id}/executions",
+    "get execution": "/api/v1/task-executions/{execution_id}",
 }
 OTHER_SERVICES = ("s3", "stepfunctions", "events")
 
@@ -98,8 +107,12 @@ def measure() -> dict[str, Any]:
         operations["update"] = log.take()
         call("DELETE", task_path, 204, headers={"If-Match": '"2"'})
         operations["delete"] = log.take()
+        missing = _missing_operations(module)
+        if not missing:
+            _state_machine()
+            operations.update(_executions(call, log, valid_task))
 
-    result: dict[str, Any] = {"operations": {}, "not_measured": _missing_operations(module)}
+    result: dict[str, Any] = {"operations": {}, "not_measured": missing}
     for name, calls in operations.items():
         minimum_text, minimum = MINIMUM[name]
         result["operations"][name] = {
@@ -113,14 +126,40 @@ def measure() -> dict[str, Any]:
 
 
 def _missing_operations(module: Any) -> list[str]:
-    """Operations the brief names whose routes are not in the API yet."""
+    """Execution operations whose routes are not in the API (yet)."""
     paths = set(module.app.get_openapi_schema().paths or {})
-    wanted = {
-        "execute": "/api/v1/tasks/{task_id}/execute",
-        "list executions": "/api/v1/tasks/{task_id}/executions",
-        "get execution": "/api/v1/executions/{execution_id}",
-    }
-    return [name for name, path in wanted.items() if path not in paths]
+    return [name for name, path in EXECUTION_PATHS.items() if path not in paths]
+
+
+def _state_machine() -> None:
+    """A state machine at STATE_MACHINE_ARN, so StartExecution succeeds (moto does not run it)."""
+    import boto3
+
+    arn = bench_env.ENVIRONMENT["STATE_MACHINE_ARN"]
+    boto3.client("stepfunctions", region_name=bench_env.REGION).create_state_machine(
+        name=arn.rsplit(":", 1)[1],
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/agent-tasks-bench",
+    )
+
+
+def _executions(call: Callable[..., dict[str, Any]], log: CallLog, valid_task: Any) -> dict[str, Any]:
+    operations: dict[str, Any] = {}
+    task = json.loads(call("POST", "/api/v1/tasks", 201, body=valid_task(name="Bench executions"))["body"])
+    variables = {"variables": {"environment": "prod", "service": "api"}}
+    call("POST", f"/api/v1/tasks/{task['id']}/execute", 202, body=variables)  # one to list besides
+    log.take()
+    started = json.loads(call("POST", f"/api/v1/tasks/{task['id']}/execute", 202, body=variables)["body"])
+    operations["execute"] = log.take()
+    call(
+        "POST", f"/api/v1/tasks/{task['id']}/execute", 202, body=variables, headers={"Idempotency-Key": "k1"}
+    )
+    operations["execute, Idempotency-Key"] = log.take()
+    call("GET", f"/api/v1/task-executions/{started['id']}", 200)
+    operations["get execution"] = log.take()
+    call("GET", f"/api/v1/tasks/{task['id']}/executions", 200)
+    operations["list executions"] = log.take()
+    return operations
 
 
 def check_against_baseline(result: dict[str, Any]) -> list[str]:

@@ -122,7 +122,50 @@ def measure(requests: int = 2000) -> dict[str, Any]:
             "min": round(min(samples), 1),
             "max": round(max(samples), 1),
         }
+    result["api_time_shares"] = _time_shares(handlers["api"], operations)
     return result
+
+
+# Inclusive shares of the API handler's time (they overlap: `TaskResponse.of` calls the template check).
+HOT_SPOTS = {
+    "template check (agent_tasks.templates.validate_template)": (
+        "agent_tasks/templates.py",
+        "validate_template",
+    ),
+    "item to Task (store.tasks.from_item)": ("agent_tasks/store/tasks.py", "from_item"),
+    "Task to answer (TaskResponse.of)": ("agent_tasks/models/tasks.py", "of"),
+    "botocore call, stubbed (_make_api_call)": ("botocore/client.py", "_make_api_call"),
+}
+
+
+def _time_shares(handler: Handler, operations: dict[str, tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    """Where the API handler's time goes, per operation, from cProfile (which slows everything alike)."""
+    import cProfile
+    import pstats
+
+    shares: dict[str, Any] = {}
+    context = bench_env.Context("api")
+    for operation, (event, _) in operations.items():
+        events = [copy.deepcopy(event) for _ in range(100)]
+        profile = cProfile.Profile()
+        with _stdout_discarded():
+            profile.enable()
+            for each in events:
+                handler(each, context)
+            profile.disable()
+        stats = pstats.Stats(profile)
+        total = stats.total_tt  # type: ignore[attr-defined]
+        raw = stats.stats  # type: ignore[attr-defined]
+        shares[operation] = {
+            label: round(
+                100
+                * sum(v[3] for (path, _, name), v in raw.items() if name == func and path.endswith(file))
+                / total,
+                1,
+            )
+            for label, (file, func) in HOT_SPOTS.items()
+        }
+    return shares
 
 
 def run(requests: int = 2000) -> dict[str, Any]:
