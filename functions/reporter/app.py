@@ -1,4 +1,7 @@
-"""The reporter function (its work lands with its issue; until then it refuses clearly)."""
+"""The reporter function: the Report step renders an execution's report to S3.
+
+Event (from the state machine): {"execution_id": "..."}; answers {"report_id": "..." | null}.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.observability import logger
+from agent_tasks.observability import logger, tracer
+from agent_tasks.services.reports import generate
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    raise NotImplementedError("the reporter function is not built yet")
+    execution_id = event.get("execution_id")
+    if not isinstance(execution_id, str) or not execution_id:
+        raise ValueError("the event has no execution_id")
+    logger.append_keys(execution_id=execution_id)
+    return generate(execution_id)

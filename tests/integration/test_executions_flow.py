@@ -234,8 +234,8 @@ def test_cancel_while_running_marks_cancelled_and_the_loop_stops(
     ended = threading.Event()
     after_run = workflow._after_run
 
-    def record(*args: Any) -> dict[str, Any]:
-        result = after_run(*args)
+    def record(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = after_run(*args, **kwargs)
         runs.append(result)
         ended.set()
         return result
@@ -463,3 +463,39 @@ def test_a_model_that_fails_permanently_fails_the_execution_with_the_reason(
     assert wait_until(
         lambda: workflow_status(local_cloud, done["id"]) == "FAILED", what="the workflow to fail"
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("markdown", "text/markdown"), ("json", "application/json")]
+)
+def test_a_reporting_task_gets_its_report_in_s3_with_a_presigned_url(
+    local_cloud: Any, client: Callable[[str], httpx.Client], fmt: str, content_type: str
+) -> None:
+    # Given a task that asks for a report
+    alice, bob = client("alice"), client("bob")
+    task = stored_task("alice", generate_report=True, report_format=fmt)
+    # When it runs
+    done = finished(alice, execute(alice, task, {"topic": "risk", "audience": "audit"}).json()["id"])
+    # Then the execution links its report
+    assert done["status"] == "completed"
+    assert done["report_id"]
+    assert done["report_note"] is None
+    assert done["_links"]["report"] == f"/api/v1/reports/{done['report_id']}"
+    report = alice.get(done["_links"]["report"])
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["format"] == fmt
+    assert body["execution_id"] == done["id"]
+    assert body["content_type"].startswith(content_type)
+    assert body["expires_at"]
+    # And the presigned URL serves the rendered file
+    file = httpx.get(body["download_url"])
+    assert file.status_code == 200
+    assert file.headers["content-type"].startswith(content_type)
+    assert "Summarise the risk notes for audit." in file.text
+    assert len(file.content) == body["size_bytes"]
+    # And the task's reports list it, for its owner only
+    listed = alice.get(f"/api/v1/tasks/{task.id}/reports").json()
+    assert [r["id"] for r in listed["items"]] == [done["report_id"]]
+    assert bob.get(done["_links"]["report"]).status_code == 404
+    assert bob.get(f"/api/v1/tasks/{task.id}/reports").status_code == 404

@@ -1,0 +1,146 @@
+"""Report items and report files.
+
+report  PK=REPORT#<id>  SK=REPORT  GSI1=TASK#<task id> / REPORT#<created>#<id>
+file    s3://<bucket>/reports/<owner>/<execution>/<report id>.<ext>
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agent_tasks import aws
+from agent_tasks.models.reports import Report
+from agent_tasks.settings import get_settings
+from agent_tasks.store.dynamo import (
+    TransactionConflict,
+    deserialize,
+    serialize,
+    serialize_value,
+    table_name,
+    transact,
+    translate,
+)
+from agent_tasks.store.executions import execution_key
+
+
+def report_s3_key(owner_id: str, execution_id: str, report_id: str, extension: str) -> str:
+    return f"reports/{owner_id}/{execution_id}/{report_id}.{extension}"
+
+
+def put_file(key: str, body: bytes, content_type: str) -> None:
+    aws.s3().put_object(
+        Bucket=get_settings().bucket_name,
+        Key=key,
+        Body=body,
+        ContentType=content_type,
+        ServerSideEncryption="AES256",
+    )
+
+
+def create_for_running_execution(report: Report) -> bool:
+    """The report item and the execution's report_id in one transaction, only while it is running.
+
+    False when the execution is no longer running (cancelled meanwhile) or already has a report.
+    """
+    item = {
+        "PK": f"REPORT#{report.id}",
+        "SK": "REPORT",
+        "entity": "report",
+        "GSI1PK": f"TASK#{report.task_id}",
+        "GSI1SK": f"REPORT#{report.created_at.isoformat()}#{report.id}",
+        **report.model_dump(mode="json"),
+    }
+    try:
+        transact(
+            [
+                {
+                    "Put": {
+                        "TableName": table_name(),
+                        "Item": serialize(item),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table_name(),
+                        "Key": execution_key(report.execution_id),
+                        "UpdateExpression": "SET report_id = :report",
+                        "ConditionExpression": "#status = :running AND attribute_not_exists(report_id)",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":report": serialize_value(report.id),
+                            ":running": {"S": "running"},
+                        },
+                    }
+                },
+            ]
+        )
+    except TransactionConflict:
+        return False
+    return True
+
+
+def get(report_id: str) -> Report | None:
+    try:
+        result = aws.dynamodb().get_item(
+            TableName=table_name(),
+            Key={"PK": {"S": f"REPORT#{report_id}"}, "SK": {"S": "REPORT"}},
+            ConsistentRead=True,
+        )
+    except ClientError as error:
+        if (mapped := translate(error)) is not None:
+            raise mapped from error
+        raise
+    item = result.get("Item")
+    return Report.model_validate(deserialize(item)) if item else None
+
+
+def list_for_task(
+    task_id: str, *, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[Report], dict[str, Any] | None]:
+    """One page of a task's reports, newest first."""
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "REPORT#"}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start_key:
+        arguments["ExclusiveStartKey"] = start_key
+    try:
+        result = aws.dynamodb().query(**arguments)
+    except ClientError as error:
+        if (mapped := translate(error)) is not None:
+            raise mapped from error
+        raise
+    return [Report.model_validate(deserialize(i)) for i in result.get("Items", [])], result.get(
+        "LastEvaluatedKey"
+    )
+
+
+def count_for_task(task_id: str) -> int:
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "REPORT#"}},
+        "Select": "COUNT",
+    }
+    total = 0
+    while True:
+        result = aws.dynamodb().query(**arguments)
+        total += int(result.get("Count", 0))
+        if "LastEvaluatedKey" not in result:
+            return total
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def presigned_url(key: str, expires_in: int) -> str:
+    url: str = aws.s3().generate_presigned_url(
+        "get_object", Params={"Bucket": get_settings().bucket_name, "Key": key}, ExpiresIn=expires_in
+    )
+    return url
