@@ -1,0 +1,56 @@
+"""IANA time zone names, checked against the tz database `zoneinfo` finds.
+
+zoneinfo reads the system database (/usr/share/zoneinfo) or, when that is missing, the
+`tzdata` package. "UTC" never needs either: it maps to `datetime.UTC`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from datetime import UTC, tzinfo
+from functools import cache
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    # Membership in this set, not a bare ZoneInfo(name), so files such as zone.tab are not zones.
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(name: str) -> str:
+    """Return the IANA zone name (surrounding whitespace removed) or raise ValueError saying why."""
+    candidate = name.strip()
+    if not candidate:
+        raise ValueError("timezone is empty; use an IANA name such as 'Europe/Berlin', or 'UTC'")
+    if candidate == DEFAULT_TIMEZONE:
+        return candidate
+    known = _known_zones()
+    if candidate in known:
+        return candidate
+    if not known:
+        raise ValueError(
+            f"unknown timezone {candidate!r}: no IANA time zone database is installed here "
+            "(neither the system's nor the tzdata package)"
+        )
+    raise ValueError(
+        f"unknown timezone {candidate!r}: not an IANA time zone name such as 'Europe/Berlin' or 'UTC'"
+        + _suggestion(candidate, known)
+    )
+
+
+def _suggestion(candidate: str, known: frozenset[str]) -> str:
+    by_folded_case = {zone.casefold(): zone for zone in known}
+    close = by_folded_case.get(candidate.casefold())
+    if close is None:
+        matches = difflib.get_close_matches(candidate, sorted(known), n=1, cutoff=0.8)
+        close = matches[0] if matches else None
+    return f"; did you mean {close!r}?" if close else ""
+
+
+def zone_for(name: str) -> tzinfo:
+    """The tzinfo for a valid zone name (ValueError for an invalid one)."""
+    valid = validate_timezone(name)
+    return UTC if valid == DEFAULT_TIMEZONE else zoneinfo.ZoneInfo(valid)
