@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.models.tasks import TaskCreate, TaskResponse, TaskUpdate
+from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse, TaskUpdate
 from agent_tasks.services import tasks as service
 from api_routes.context import caller_id, request_id
 from api_routes.responses import documented, json_response
@@ -26,7 +26,7 @@ def _header(name: str) -> str | None:
     return headers.get(name.lower()) or headers.get(name)
 
 
-def _answer(status: int, task: service.Task, *, reveal_secret: bool = False) -> Response[str]:
+def _answer(status: int, task: Task, *, reveal_secret: bool = False) -> Response[str]:
     headers = {"ETag": task.etag}
     if status == 201:
         headers["Location"] = f"{API_BASE}/tasks/{task.id}"

@@ -58,10 +58,14 @@ def validate_template(source: str, *, field: str = "prompt_template") -> list[st
             f"templates may not use {type(node).__name__.lower()} (line {node.lineno})",
             line=node.lineno,
         )
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+    for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = (
+            access.attr
+            if isinstance(access, nodes.Getattr)
+            else getattr(getattr(access, "arg", None), "value", None)
+        )
         if isinstance(name, str) and name.startswith("_"):
-            raise _fail(field, f"templates may not access {name!r} (line {node.lineno})", line=node.lineno)
+            raise _fail(field, f"templates may not access {name!r} (line {access.lineno})", line=access.lineno)
     return sorted(meta.find_undeclared_variables(tree))
 
 

@@ -284,8 +284,8 @@ class TaskResponse(TaskFields):
             schedule_description=description,
             schedule_paused_reason=task.schedule_paused_reason,
             webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
-            _links=TaskLinks(
-                self=base,
+            links=TaskLinks(
+                self_=base,
                 execute=f"{base}/execute",
                 executions=f"{base}/executions",
                 preview=f"{base}/preview",

@@ -24,7 +24,7 @@ def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[Au
         page_size=page_size,
         total=len(events) + (page - 1) * page_size,
         next_cursor=next_cursor,
-        _links=page_links(
+        links=page_links(
             f"{API_BASE}/audit-events",
             {},
             page=page,

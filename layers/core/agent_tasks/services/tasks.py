@@ -203,7 +203,7 @@ def list_tasks(
         page_size=page_size,
         total=len(matching),
         next_cursor=next_cursor,
-        _links=page_links(
+        links=page_links(
             f"{API_BASE}/tasks",
             query,
             page=page,
