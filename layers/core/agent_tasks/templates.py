@@ -65,7 +65,8 @@ def validate_template(source: str, *, field: str = "prompt_template") -> list[st
             else getattr(getattr(access, "arg", None), "value", None)
         )
         if isinstance(name, str) and name.startswith("_"):
-            raise _fail(field, f"templates may not access {name!r} (line {access.lineno})", line=access.lineno)
+            line = access.lineno
+            raise _fail(field, f"templates may not access {name!r} (line {line})", line=line)
     return sorted(meta.find_undeclared_variables(tree))
 
 
