@@ -202,11 +202,12 @@ def test_a_run_longer_than_one_invocation_resumes_with_its_transcript_and_files(
 
 
 class _BlockingProvider:
-    """The scripted model, except that its second call waits until the test lets it go."""
+    """The scripted model, except that one of its calls waits until the test lets it go."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocking_call: int = 2) -> None:
         self.inner = ScriptedProvider()
         self.calls = 0
+        self.blocking_call = blocking_call
         self.second_call_started = threading.Event()
         self.release = threading.Event()
 
@@ -216,7 +217,7 @@ class _BlockingProvider:
 
     def create_message(self, request: Any) -> Any:
         self.calls += 1
-        if self.calls == 2:
+        if self.calls == self.blocking_call:
             self.second_call_started.set()
             self.release.wait(POLL_LIMIT_SECONDS)
         return self.inner.create_message(request)
@@ -266,6 +267,33 @@ def test_cancel_while_running_marks_cancelled_and_the_loop_stops(
     again = alice.post(f"/api/v1/task-executions/{execution_id}/cancel")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "conflict"
+
+
+def test_a_run_past_the_tasks_timeout_ends_timed_out(
+    local_cloud: Any,
+    client: Callable[[str], httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+    settings_env: Callable[..., None],
+) -> None:
+    from agent_tasks.services import workflow
+
+    # Given a run that resumes after every model call, and whose first call is still going
+    settings_env(RUN_AGENT_MAX_MODEL_CALLS="1")
+    provider = _BlockingProvider(blocking_call=1)
+    monkeypatch.setattr(workflow, "_select_provider", lambda: provider)
+    alice = client("alice")
+    task = stored_task("alice", sdk_options={"timeout_seconds": 10})
+    execution_id = execute(alice, task).json()["id"]
+    assert provider.second_call_started.wait(POLL_LIMIT_SECONDS)
+    # When its deadline passes meanwhile (moved into the past rather than waiting ten seconds)
+    execution_store.update(execution_id, {"deadline_at": "2000-01-01T00:00:00+00:00"})
+    provider.release.set()
+    # Then the next RunAgent ends it timed_out, saying why, and nothing runs after that
+    done = finished(alice, execution_id)
+    assert done["status"] == "timed_out"
+    assert done["error_message"] == "the execution ran longer than the task's timeout_seconds (10)"
+    assert provider.calls == 1
+    assert wait_until(lambda: workflow_status(local_cloud, execution_id) == "SUCCEEDED", what="the workflow")
 
 
 def test_a_step_that_raises_fails_the_execution_with_the_reason(

@@ -181,6 +181,17 @@ class _Budget:
         return self.ends_at - time.monotonic()
 
 
+def _limits_for(seconds: float) -> Any:
+    from agent_tasks.agent.loop import LoopLimits
+
+    default = LoopLimits()
+    return LoopLimits(
+        safety_margin_seconds=min(default.safety_margin_seconds, 0.1 * seconds),
+        min_model_call_seconds=min(default.min_model_call_seconds, 0.25 * seconds),
+        min_tool_seconds=min(default.min_tool_seconds, 0.05 * seconds),
+    )
+
+
 def _invocation_seconds(remaining_millis: int | None) -> float:
     configured = get_settings().run_agent_budget_seconds
     if configured is not None:
@@ -237,8 +248,14 @@ def run_agent(
     snapshot = execution.task_snapshot
     transcript = session_store.all_messages(session.id)
     seconds = _invocation_seconds(remaining_millis)
+    limits = None
     if execution.deadline_at is not None:
-        seconds = min(seconds, (execution.deadline_at - now).total_seconds())
+        until_deadline = (execution.deadline_at - now).total_seconds()
+        if until_deadline < seconds:
+            # The task's own deadline binds, and a later invocation would have even less time:
+            # keep only reserves in proportion, so a short timeout still gets its model calls.
+            seconds = until_deadline
+            limits = _limits_for(seconds)
     budget = _Budget(time.monotonic() + seconds, get_settings().run_agent_max_model_calls)
     stored: list[TranscriptMessage] = list(transcript)
 
@@ -270,6 +287,7 @@ def run_agent(
             deadline=budget.remaining,
             should_cancel=should_cancel,
             provider=watched,
+            limits=limits,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
