@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 from tests.bench import bench_env
 
 VARIANTS = ("api", "peer", "floor")
+TIMINGS = [f"{step}{clock}_ms" for step in ("import", "create", "get", "total") for clock in ("", "_wall")]
 
 
 def _prepare_table() -> None:
@@ -41,14 +41,14 @@ def _two_requests(handler: Any, timings: dict[str, float]) -> list[int]:
     from tests.support.api_calls import valid_task
 
     create = bench_env.task_event("POST", "/api/v1/tasks", body=valid_task())
-    started = time.perf_counter()
+    watch = bench_env.Stopwatch()
     created = handler(create, bench_env.Context("api"))
-    timings["create_ms"] = bench_env.ms_since(started)
+    watch.record(timings, "create")
     task_id = json.loads(created["body"])["id"]
     get = bench_env.task_event("GET", f"/api/v1/tasks/{task_id}")
-    started = time.perf_counter()
+    watch = bench_env.Stopwatch()
     fetched = handler(get, bench_env.Context("api"))
-    timings["get_ms"] = bench_env.ms_since(started)
+    watch.record(timings, "get")
     return [created["statusCode"], fetched["statusCode"]]
 
 
@@ -62,28 +62,27 @@ def _child(variant: str) -> dict[str, Any]:
     before = set(sys.modules)
     timings: dict[str, float] = {}
     statuses: list[int] = []
-    started = time.perf_counter()
+    watch = bench_env.Stopwatch()
     if variant in ("floor", "bare_floor"):
         import boto3
         from botocore.config import Config
 
         boto3.session.Session().client("dynamodb", region_name=bench_env.REGION, config=Config())
-        timings["import_ms"] = bench_env.ms_since(started)
+        watch.record(timings, "import")
     elif variant == "api":
         module = load_function_module(bench_env.API_DIR, "app", "bench_lambda_api")
-        timings["import_ms"] = bench_env.ms_since(started)
+        watch.record(timings, "import")
         statuses = _two_requests(module.lambda_handler, timings)
     elif variant == "peer":
         from tests.bench import bench_peer
 
-        timings["import_ms"] = bench_env.ms_since(started)
+        watch.record(timings, "import")
         statuses = _two_requests(bench_peer.lambda_handler, timings)
     else:
         raise ValueError(variant)
-    total = bench_env.ms_since(started)
+    watch.record(timings, "total")
     return {
         **timings,
-        "total_ms": total,
         "statuses": statuses,
         "modules_imported": len(set(sys.modules) - before),
         "anthropic_imported": "anthropic" in sys.modules,
@@ -117,9 +116,7 @@ def run(processes: int = 7) -> dict[str, Any]:
             if variant in ("api", "peer") and run_["statuses"] != [201, 200]:
                 raise RuntimeError(f"{variant} answered {run_['statuses']}, not [201, 200]")
         result[variant] = {
-            key: bench_env.summary_ms([r[key] for r in runs])
-            for key in ("import_ms", "create_ms", "get_ms", "total_ms")
-            if key in runs[0]
+            key: bench_env.summary_ms([r[key] for r in runs]) for key in TIMINGS if key in runs[0]
         }
         result[variant]["modules_imported"] = max(r["modules_imported"] for r in runs)
         result[variant]["anthropic_imported"] = any(r["anthropic_imported"] for r in runs)

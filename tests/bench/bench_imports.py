@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from typing import Any
 
 from tests.bench import bench_env
@@ -30,10 +29,12 @@ def _child(name: str) -> dict[str, Any]:
     from agent_tasks_local.lambdas import load_function_module  # stdlib only
 
     before = len(sys.modules)
-    started = time.perf_counter()
+    watch = bench_env.Stopwatch()
     load_function_module(bench_env.PROJECT_ROOT / "functions" / name, "app", f"bench_lambda_{name}")
+    timings: dict[str, float] = {}
+    watch.record(timings, "import")
     return {
-        "import_ms": bench_env.ms_since(started),
+        **timings,
         "modules_imported": len(sys.modules) - before,
         "anthropic_imported": "anthropic" in sys.modules,
     }
@@ -72,6 +73,7 @@ def run(processes: int = 5, uncompiled_processes: int = 3) -> dict[str, Any]:
             continue
         result[name] = {
             "import_ms": bench_env.summary_ms([r["import_ms"] for r in good]),
+            "import_wall_ms": bench_env.summary_ms([r["import_wall_ms"] for r in good]),
             "modules_imported": max(r["modules_imported"] for r in good),
             "anthropic_imported": any(r["anthropic_imported"] for r in good),
             "runs": len(good),

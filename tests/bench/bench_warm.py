@@ -45,9 +45,11 @@ def _stub_dynamodb(responses: dict[str, dict[str, Any]]) -> None:
     from agent_tasks import aws
 
     def short_circuit(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        # As botocore's Stubber answers: an HTTP 200 with no raw body, and the parsed response.
         return AWSResponse(None, 200, {}, None), dict(responses[model.name])  # type: ignore[arg-type]
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb", short_circuit)
+    # botocore's stubs type handlers as returning None; a `before-call` handler may return a response.
+    aws.dynamodb().meta.events.register("before-call.dynamodb", short_circuit)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager
@@ -68,16 +70,17 @@ def _stdout_discarded() -> Iterator[None]:
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def _seconds_for(handler: Handler, event: dict[str, Any], count: int, expected: int) -> float:
+def _seconds_for(handler: Handler, event: dict[str, Any], count: int, expected: int) -> tuple[float, float]:
+    """(CPU, wall) seconds for `count` calls; CPU time is the figure (see bench_env.Stopwatch)."""
     events = [copy.deepcopy(event) for _ in range(count)]
     context = bench_env.Context("api")
     status = handler(copy.deepcopy(event), context)["statusCode"]
     if status != expected:
         raise RuntimeError(f"expected {expected}, got {status}")
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     for each in events:
         handler(each, context)
-    return time.perf_counter() - started
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 def measure(requests: int = 2000) -> dict[str, Any]:
@@ -109,21 +112,60 @@ def measure(requests: int = 2000) -> dict[str, Any]:
     }
     per_round = requests // ROUNDS
     rounds: dict[tuple[str, str], list[float]] = {(h, o): [] for h in handlers for o in operations}
+    wall: dict[tuple[str, str], list[float]] = {(h, o): [] for h in handlers for o in operations}
     with _stdout_discarded():
         for _ in range(ROUNDS):  # interleaved, so a noisy neighbour hits every figure alike
             for name, handler in handlers.items():
                 for operation, (event, expected) in operations.items():
-                    seconds = _seconds_for(handler, event, per_round, expected)
-                    rounds[(name, operation)].append(seconds * 1e6 / per_round)
+                    cpu, elapsed = _seconds_for(handler, event, per_round, expected)
+                    rounds[(name, operation)].append(cpu * 1e6 / per_round)
+                    wall[(name, operation)].append(elapsed * 1e6 / per_round)
     result: dict[str, Any] = {"requests": per_round * ROUNDS, "rounds": ROUNDS, "list_items": LIST_ITEMS}
     for (name, operation), samples in rounds.items():
         result.setdefault(name, {})[operation] = {
             "us_per_request": round(statistics.median(samples), 1),
             "min": round(min(samples), 1),
             "max": round(max(samples), 1),
+            "wall_us_per_request": round(statistics.median(wall[(name, operation)]), 1),
         }
     result["api_time_shares"] = _time_shares(handlers["api"], operations)
+    _memoize_template_check()
+    result["api_time_shares_memoized"] = _time_shares(handlers["api"], operations)
+    what_if: dict[str, list[float]] = {operation: [] for operation in operations}
+    with _stdout_discarded():
+        for _ in range(WHAT_IF_ROUNDS):
+            for operation, (event, expected) in operations.items():
+                cpu, _ = _seconds_for(handlers["api"], event, per_round, expected)
+                what_if[operation].append(cpu * 1e6 / per_round)
+    result["api_template_check_memoized"] = {
+        operation: {"us_per_request": round(statistics.median(samples), 1)}
+        for operation, samples in what_if.items()
+    }
     return result
+
+
+WHAT_IF_ROUNDS = 2
+
+
+def _memoize_template_check() -> None:
+    """What if: remember `validate_template` per template text, which cannot change its answer.
+
+    A bench-only patch, to size one fix; the service's code is not changed by it.
+    """
+    import functools
+
+    from agent_tasks import templates
+
+    original = templates.validate_template
+
+    @functools.lru_cache(maxsize=1024)
+    def checked(source: str, field: str) -> tuple[str, ...]:
+        return tuple(original(source, field=field))
+
+    def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:
+        return list(checked(source, field))
+
+    templates.validate_template = validate_template
 
 
 # Inclusive shares of the API handler's time (they overlap: `TaskResponse.of` calls the template check).
@@ -156,16 +198,42 @@ def _time_shares(handler: Handler, operations: dict[str, tuple[dict[str, Any], i
         stats = pstats.Stats(profile)
         total = stats.total_tt  # type: ignore[attr-defined]
         raw = stats.stats  # type: ignore[attr-defined]
+        by_package: dict[str, float] = {}
+        for (path, _, name), figures in raw.items():
+            package = _package(path, name)
+            by_package[package] = by_package.get(package, 0.0) + figures[2]
         shares[operation] = {
-            label: round(
-                100
-                * sum(v[3] for (path, _, name), v in raw.items() if name == func and path.endswith(file))
-                / total,
-                1,
-            )
-            for label, (file, func) in HOT_SPOTS.items()
+            "functions": {
+                label: round(
+                    100
+                    * sum(v[3] for (path, _, name), v in raw.items() if name == func and path.endswith(file))
+                    / total,
+                    1,
+                )
+                for label, (file, func) in HOT_SPOTS.items()
+            },
+            "own_time_by_package": {
+                package: round(100 * seconds / total, 1)
+                for package, seconds in sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:8]
+            },
         }
     return shares
+
+
+def _package(path: str, name: str) -> str:
+    """Who owns a profiled function: a site-packages distribution, our code, or the standard library."""
+    if path == "~":  # a builtin: name it by the extension module in its description, if any
+        for package in ("pydantic_core", "json", "jinja2"):
+            if package in name:
+                return package
+        return "builtins"
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "/layers/core/agent_tasks/" in path:
+        return "agent_tasks"
+    if "/functions/" in path:
+        return "functions/api"
+    return "stdlib"
 
 
 def run(requests: int = 2000) -> dict[str, Any]:
