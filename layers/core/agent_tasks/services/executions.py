@@ -5,6 +5,7 @@ Never imports the model SDK: the agent runs in the executor (services/workflow.p
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,16 +75,18 @@ def create_and_start(
     trigger_metadata: dict[str, Any] | None = None,
     actor: Actor,
     now: datetime | None = None,
+    execution_id: str | None = None,
 ) -> Execution:
     """Write the pending execution with its audit event (one transaction), then start its workflow.
 
-    The scheduler uses this too. If StartExecution fails, the execution is marked failed with the
-    reason, so it never stays pending.
+    The scheduler uses this too, with a deterministic `execution_id` per schedule slot: the write is
+    conditional on the id being new, so a second attempt raises ConflictError and starts nothing.
+    If StartExecution fails, the execution is marked failed with the reason, so it never stays pending.
     """
     _check_runnable(task)
     now = now or utc_now()
     execution = Execution(
-        id=str(uuid.uuid4()),
+        id=execution_id or str(uuid.uuid4()),
         task_id=task.id,
         owner_id=task.owner_id,
         task_name=task.name,
@@ -110,9 +113,15 @@ def create_and_start(
     return _start_workflow(execution)
 
 
-def _start_workflow(execution: Execution) -> Execution:
-    import json
+def ensure_started(execution: Execution) -> Execution:
+    """Start the workflow of a stored execution that is still pending (StartExecution by its id is
+    idempotent); used when a scheduler tick finishes a slot an earlier, crashed tick had written."""
+    if execution.status != "pending":
+        return execution
+    return _start_workflow(execution)
 
+
+def _start_workflow(execution: Execution) -> Execution:
     try:
         aws.stepfunctions().start_execution(
             stateMachineArn=get_settings().state_machine_arn,

@@ -237,6 +237,8 @@ def run_agent(
 
     execution = _require(execution_id)
     if execution.status != "running" or execution.session_id is None:
+        if execution.is_finished:
+            _drop_workspace(execution)  # e.g. cancelled between invocations
         return {"next": "stop"}
     now = utc_now()
     if execution.deadline_at is not None and now >= execution.deadline_at:
@@ -333,7 +335,9 @@ def _after_run(
     stored = execution_store.update(execution.id, changes, status_in={"running"})
     session_store.set_message_count(session.id, len(transcript), utc_now().isoformat())
     if stored is None or result.outcome == "cancelled":
-        return {"next": "stop"}  # cancelled meanwhile: the cancel already recorded everything
+        # Cancelled meanwhile: the cancel already recorded everything; only the workspace is left.
+        _drop_workspace(execution)
+        return {"next": "stop"}
     if result.outcome == "error":
         if transient:  # the state machine retries RunAgent later; the transcript lets it resume
             raise TransientModelError(result.error or "the model is unavailable")
