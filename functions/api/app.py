@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_tasks.observability import logger, metrics, tracer
+from agent_tasks.reports.document import ReportDocument
 from api_routes import audit, body_guard, errors, executions, health, reports, sessions, tasks
 from api_routes.errors import ErrorResponse
 
@@ -37,6 +38,9 @@ def _openapi_document() -> str:
     schemas.pop("ValidationError", None)
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["ErrorResponse"].pop("$defs", {}))
+    # The versioned document a JSON report holds (downloaded from a report's download_url).
+    schemas["ReportDocument"] = ReportDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schemas["ReportDocument"].pop("$defs", {}))
     for operation in (op for path in document.get("paths", {}).values() for op in path.values()):
         for status, answer in operation.get("responses", {}).items():
             if status == "204":

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from agent_tasks.settings import get_settings
 from api_routes.context import caller_id
+from api_routes.responses import documented
 
 router = APIGatewayHttpRouter()
 
@@ -17,6 +18,11 @@ class Health(BaseModel):
     user_id: str
 
 
-@router.get("/health", summary="Service health", tags=["health"])
+@router.get(
+    "/health",
+    summary="Service health",
+    tags=["health"],
+    responses=documented(200, Health, "The service runs and the token is valid."),
+)
 def health() -> Health:
     return Health(status="ok", environment=get_settings().environment, user_id=caller_id(router))
