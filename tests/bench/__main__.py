@@ -139,6 +139,28 @@ def calls_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def scheduler_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for index, (size, ticks) in enumerate(result["sizes"].items()):
+        due, idle = ticks["with_due"], ticks["none_due"]
+        rows.append(
+            (
+                "4 scheduler tick" if index == 0 else "",
+                f"{size} other tasks stored: {result['due_per_tick']} due / none due",
+                f"{due['dynamodb_calls']} / {idle['dynamodb_calls']} calls",
+                f"items read {due['items_read']} / {idle['items_read']}; CPU without moto "
+                f"{due['cpu_ms_without_moto']:.1f} / {idle['cpu_ms_without_moto']:.1f} ms",
+            )
+        )
+    return rows
+
+
+def _scheduler_present() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("agent_tasks.services.scheduler") is not None
+
+
 def loop_rows(result: dict[str, Any]) -> list[Row]:
     return [
         (
@@ -223,7 +245,14 @@ def _timed(name: str, section: Callable[[], Any], seconds: dict[str, float]) -> 
 
 def main() -> int:
     bench_env.apply_environment()
-    from tests.bench import bench_calls, bench_cold_start, bench_imports, bench_size, bench_warm
+    from tests.bench import (
+        bench_calls,
+        bench_cold_start,
+        bench_imports,
+        bench_scheduler,
+        bench_size,
+        bench_warm,
+    )
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -238,6 +267,17 @@ def main() -> int:
     results["calls"] = _timed("call counts", bench_calls.run, seconds)
     failures += bench_calls.check_against_baseline(results["calls"])
     rows += calls_rows(results["calls"])
+    left_out: dict[str, str] = {}
+    if _scheduler_present():
+        try:
+            results["scheduler"] = _timed("scheduler tick", bench_scheduler.run, seconds)
+        except RuntimeError as error:  # the scheduler is being built alongside: report, do not sink the run
+            left_out["4 scheduler tick cost"] = "failed: " + str(error).strip().splitlines()[-1][:200]
+        else:
+            failures += bench_scheduler.check_against_baseline(results["scheduler"])
+            rows += scheduler_rows(results["scheduler"])
+    else:
+        left_out["4 scheduler tick cost"] = "no agent_tasks.services.scheduler yet"
     results["agent_loop"] = _timed("agent loop", _agent_loop, seconds)
     rows += loop_rows(results["agent_loop"])
     results["imports"] = _timed("imports", bench_imports.run, seconds)
@@ -252,7 +292,6 @@ def main() -> int:
     results["size"] = _timed("package size", bench_size.run, seconds)
     rows += size_rows(results["size"])
 
-    left_out = {"4 scheduler tick cost": "no scheduler tick in agent_tasks.services yet"}
     table = format_table(rows)
     print(table)
     for section, why in left_out.items():

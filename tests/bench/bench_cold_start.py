@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 from tests.bench import bench_env
@@ -47,42 +46,21 @@ def _prepare_table() -> None:
     )
 
 
-class _MotoClock:
-    """CPU ms spent inside moto's request handler, which runs in this process and is not our code."""
-
-    cpu_ms = 0.0
-
-    @classmethod
-    def install(cls) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        original = BotocoreStubber.__call__
-
-        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.process_time()
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                cls.cpu_ms += (time.process_time() - started) * 1000
-
-        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
-
-
 def _two_requests(handler: Any, timings: dict[str, float]) -> list[int]:
     from tests.support.api_calls import valid_task
 
     create = bench_env.task_event("POST", "/api/v1/tasks", body=valid_task())
-    watch, moto_before = bench_env.Stopwatch(), _MotoClock.cpu_ms
+    watch, moto_before = bench_env.Stopwatch(), bench_env.MotoClock.cpu_ms
     created = handler(create, bench_env.Context("api"))
     watch.record(timings, "create")
-    timings["create_moto_ms"] = _MotoClock.cpu_ms - moto_before
+    timings["create_moto_ms"] = bench_env.MotoClock.cpu_ms - moto_before
     timings["create_own_ms"] = timings["create_ms"] - timings["create_moto_ms"]
     task_id = json.loads(created["body"])["id"]
     get = bench_env.task_event("GET", f"/api/v1/tasks/{task_id}")
-    watch, moto_before = bench_env.Stopwatch(), _MotoClock.cpu_ms
+    watch, moto_before = bench_env.Stopwatch(), bench_env.MotoClock.cpu_ms
     fetched = handler(get, bench_env.Context("api"))
     watch.record(timings, "get")
-    timings["get_moto_ms"] = _MotoClock.cpu_ms - moto_before
+    timings["get_moto_ms"] = bench_env.MotoClock.cpu_ms - moto_before
     timings["get_own_ms"] = timings["get_ms"] - timings["get_moto_ms"]
     return [created["statusCode"], fetched["statusCode"]]
 
@@ -91,7 +69,7 @@ def _child(variant: str) -> dict[str, Any]:
     bench_env.apply_environment()
     if variant != "bare_floor":
         _prepare_table()
-        _MotoClock.install()
+        bench_env.MotoClock.install()
     import tests.support.api_calls  # noqa: F401 - event helpers (stdlib only) are not what we measure
     from agent_tasks_local.lambdas import load_function_module  # stdlib only: the loader, not the load
 

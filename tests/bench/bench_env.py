@@ -145,3 +145,24 @@ def task_event(
         route = "/".join([*parts[:4], "{task_id}", *parts[5:]])
         kwargs.setdefault("path_parameters", {"task_id": parts[4]})
     return http_api_event(method, path, user=USER, body=body, query=query, route=route, **kwargs)
+
+
+class MotoClock:
+    """CPU ms spent inside moto's request handler, which runs in-process and is not our code."""
+
+    cpu_ms = 0.0
+
+    @classmethod
+    def install(cls) -> None:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        original = BotocoreStubber.__call__
+
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                cls.cpu_ms += (time.process_time() - started) * 1000
+
+        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
