@@ -110,9 +110,10 @@ def measure() -> dict[str, Any]:
         missing = _missing_operations(module)
         if not missing:
             _state_machine()
+            # Executions are being built alongside: a failure there is reported, not fatal.
             try:
                 operations.update(_executions(call, log, valid_task))
-            except Exception as error:  # noqa: BLE001 - executions are being built alongside; report it
+            except Exception as error:
                 missing = [f"executions ({type(error).__name__}: {str(error)[:120]})"]
 
     result: dict[str, Any] = {"operations": {}, "not_measured": missing}
