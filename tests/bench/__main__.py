@@ -111,6 +111,15 @@ def warm_rows(result: dict[str, Any]) -> list[Row]:
                 "bench-only patch, sizes the fix",
             )
         )
+    checks = result["api_template_checks_per_request"]
+    rows.append(
+        (
+            "",
+            "  API template checks (Jinja parses) per request",
+            " / ".join(str(checks[o]) for o in ("create", "get", "list")),
+            "create / get / list",
+        )
+    )
     for operation, both in result["api_time_shares"].items():
         shares = both["functions"]
         top = max(shares, key=shares.__getitem__)

@@ -129,6 +129,7 @@ def measure(requests: int = 2000) -> dict[str, Any]:
             "wall_us_per_request": round(statistics.median(wall[(name, operation)]), 1),
         }
     result["api_time_shares"] = _time_shares(handlers["api"], operations)
+    result["api_template_checks_per_request"] = _template_checks(handlers["api"], operations)
     _memoize_template_check()
     result["api_time_shares_memoized"] = _time_shares(handlers["api"], operations)
     what_if: dict[str, list[float]] = {operation: [] for operation in operations}
@@ -145,6 +146,31 @@ def measure(requests: int = 2000) -> dict[str, Any]:
 
 
 WHAT_IF_ROUNDS = 2
+
+
+def _template_checks(handler: Handler, operations: dict[str, tuple[dict[str, Any], int]]) -> dict[str, int]:
+    """How many times one request runs `validate_template` (a Jinja parse each time)."""
+    from agent_tasks import templates
+
+    original = templates.validate_template
+    calls = 0
+
+    def counting(source: str, *, field: str = "prompt_template") -> list[str]:
+        nonlocal calls
+        calls += 1
+        return original(source, field=field)
+
+    counts: dict[str, int] = {}
+    templates.validate_template = counting
+    try:
+        with _stdout_discarded():
+            for operation, (event, _) in operations.items():
+                calls = 0
+                handler(copy.deepcopy(event), bench_env.Context("api"))
+                counts[operation] = calls
+    finally:
+        templates.validate_template = original
+    return counts
 
 
 def _memoize_template_check() -> None:
