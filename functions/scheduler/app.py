@@ -1,14 +1,58 @@
-"""The scheduler function (its work lands with its issue; until then it refuses clearly)."""
+"""The scheduler function: fired every minute by one EventBridge rule, starts the due scheduled tasks.
+
+Event: the EventBridge "Scheduled Event" (`time`, and the rule's ARN in `resources[0]`).
+The tick's clock is the current time, never earlier than the event's own time (a late or
+retried delivery still sees every slot up to now; a clock slightly behind EventBridge's does
+not miss the slot the event was fired for).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from agent_tasks.observability import logger
+from agent_tasks.models.common import utc_now
+from agent_tasks.observability import logger, metrics, tracer
+from agent_tasks.services.scheduler import tick
+
+# Replaceable in tests; the handler never reads the wall clock any other way.
+clock: Callable[[], datetime] = utc_now
+
+
+class ScheduledEvent(BaseModel):
+    """The part of an EventBridge Scheduled Event the tick needs."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    time: AwareDatetime
+    resources: list[str] = Field(min_length=1)
+    detail_type: str = Field(default="Scheduled Event", alias="detail-type")
+
+    @property
+    def rule_name(self) -> str:
+        # arn:aws:events:<region>:<account>:rule/[<bus>/]<name>
+        return self.resources[0].rsplit("/", 1)[-1]
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    raise NotImplementedError("the scheduler function is not built yet")
+    scheduled = ScheduledEvent.model_validate(event)
+    now = max(clock(), scheduled.time)
+    summary = tick(now, rule=scheduled.rule_name)
+    result = {"now": now.replace(microsecond=0).isoformat(), "rule": scheduled.rule_name, **summary.as_dict()}
+    logger.info("scheduler tick", extra=result)
+    metrics.add_metric(name="SchedulerDue", unit=MetricUnit.Count, value=summary.due)
+    metrics.add_metric(name="SchedulerStarted", unit=MetricUnit.Count, value=summary.started)
+    metrics.add_metric(
+        name="SchedulerSkipped", unit=MetricUnit.Count, value=summary.skipped_overlap + summary.skipped_missed
+    )
+    metrics.add_metric(name="SchedulerPaused", unit=MetricUnit.Count, value=summary.paused)
+    metrics.add_metric(name="SchedulerErrors", unit=MetricUnit.Count, value=summary.errors)
+    return result

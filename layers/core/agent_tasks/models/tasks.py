@@ -205,6 +205,21 @@ class TaskUpdate(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class PendingSlot(BaseModel):
+    """A schedule slot a scheduler tick has claimed (advanced past) but not yet finished.
+
+    It keeps the task in the due index until the tick that claimed it, or a later one after a
+    crash, has written and started the slot's execution (see services/scheduler.py).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    slot: datetime
+    claimed_at: datetime
+    rule: str | None = None
+    skipped_missed_slots: int = 0
+
+
 class Task(TaskFields):
     """A stored task definition."""
 
@@ -220,6 +235,7 @@ class Task(TaskFields):
     next_run_at: datetime | None = None
     schedule_paused_reason: str | None = None
     consecutive_failures: int = 0
+    pending_slot: PendingSlot | None = None
     webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
 
     @property

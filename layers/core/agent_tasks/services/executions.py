@@ -378,9 +378,12 @@ def _next_fire_times(task: Task) -> list[datetime] | None:
     if not (task.is_scheduled and task.schedule_cron):
         return None
     from agent_tasks.schedules import next_fire_times
+    from agent_tasks.schedules.zones import zone_for
 
-    times: list[datetime] = list(next_fire_times(task.schedule_cron, task.schedule_timezone, utc_now(), 5))
-    return times
+    # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
+    zone = zone_for(task.schedule_timezone)
+    times = next_fire_times(task.schedule_cron, task.schedule_timezone, utc_now(), 5)
+    return [moment.astimezone(zone) for moment in times]
 
 
 def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:

@@ -81,10 +81,26 @@ def _webhook(execution: Execution, event: NotificationEvent) -> NotificationReco
     )
 
 
+def _record_schedule_outcome(execution: Execution) -> None:
+    """A scheduled run's end feeds its task's failure streak (and may pause the schedule)."""
+    if execution.trigger_type != "scheduled":
+        return
+    from agent_tasks.services.schedule_pause import record_outcome
+
+    try:
+        record_outcome(execution)
+    except Exception as error:  # noqa: BLE001 - schedule bookkeeping must never fail the execution
+        logger.warning(
+            "recording the scheduled outcome failed",
+            extra={"execution_id": execution.id, "error": type(error).__name__},
+        )
+
+
 def announce(execution: Execution) -> Execution:
     """Publish the end of a finished execution and deliver its webhook; record both on the execution."""
     if not execution.is_finished or execution.status == "pending":
         return execution
+    _record_schedule_outcome(execution)
     event = event_for(execution)
     records = [_publish(event)]
     try:

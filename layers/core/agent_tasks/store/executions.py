@@ -209,3 +209,32 @@ def count_for_task(task_id: str, *, status: str | None = None) -> int:
         if "LastEvaluatedKey" not in result:
             return total
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def active_ids_for_task(task_id: str, *, newest: int) -> list[str]:
+    """Ids of pending or running executions among the task's `newest` executions (GSI1, newest first).
+
+    Bounded on purpose: the scheduler's overlap check must not read a task's whole history, and a
+    run still going is among its latest executions (under the skip policy later slots start none).
+    """
+    try:
+        result = aws.dynamodb().query(
+            TableName=table_name(),
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            FilterExpression="#status IN (:pending, :running)",
+            ProjectionExpression="id",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":pk": {"S": f"TASK#{task_id}"},
+                ":prefix": {"S": "EXEC#"},
+                ":pending": {"S": "pending"},
+                ":running": {"S": "running"},
+            },
+            ScanIndexForward=False,
+            Limit=newest,
+        )
+    except ClientError as error:
+        _raise_mapped(error)
+        raise
+    return [str(deserialize(item)["id"]) for item in result.get("Items", [])]

@@ -42,7 +42,9 @@ def _due_keys(task: Task) -> dict[str, str]:
     from agent_tasks.schedules import due_partition_key, due_shard, due_sort_key
 
     shard = due_shard(task.id, get_settings().due_shards)
-    return {"GSI2PK": due_partition_key(shard), "GSI2SK": due_sort_key(task.next_run_at, task.id)}
+    # A claimed but unfinished slot keeps the task due at that slot (services/scheduler.py).
+    due_at = task.pending_slot.slot if task.pending_slot is not None else task.next_run_at
+    return {"GSI2PK": due_partition_key(shard), "GSI2SK": due_sort_key(due_at, task.id)}
 
 
 def to_item(task: Task) -> dict[str, Any]:

@@ -1,0 +1,223 @@
+"""The scheduler's tick: start the executions of scheduled tasks that are due, each slot at most once.
+
+One EventBridge rule fires the scheduler every minute; `tick(now, rule=...)` reads only the due
+slice of the sparse due index (GSI2, one query per shard) and handles each due task:
+
+1. **Claim** (store/schedules.py `advance_schedule`): one conditional UpdateItem moves
+   `next_run_at` from the value just read to the next fire time and records the slot being run
+   as the task's `pending_slot` (slot, claim time, rule, missed-slot count). The task stays in
+   the due index at that slot's time. Only one of any number of concurrent ticks gets past the
+   condition; the others leave the task alone.
+2. **Run the slot**: under `overlap_policy: skip`, a slot is skipped while an earlier execution
+   of the task is pending or running. Otherwise the execution is written with the slot's
+   deterministic id (`slot_execution_id(task_id, slot)`, a conditional put) and its workflow is
+   started with that id as its name. A second write of the same slot fails its condition and
+   starts nothing new; StartExecution by the same name is idempotent too.
+3. **Finish** (`finish_slot`): one conditional write clears `pending_slot`, moves the due key to
+   `next_run_at` and stores the slot's audit events (missed slots, an overlap skip).
+
+Crash safety, the choice made here: a tick that dies after the claim leaves `pending_slot` on a
+task that is still in the due slice. A later tick that finds a claim older than CLAIM_LEASE
+(longer than the scheduler function may run, so its owner is surely gone) finishes that slot
+first: if its execution was written it is only started (if still pending), otherwise the slot
+is decided and written afresh, under the same id. So a crash between any two steps loses no
+slot, and the deterministic id means no slot ever gets two executions. A claim younger than the
+lease belongs to a tick still at work and is left to it. An edit of the task by its owner
+replaces the item without the claim: the owner's new schedule wins over a half-run old slot.
+
+After an outage only the latest missed slot runs (plan_tick); the skipped ones are counted in
+the execution's `trigger_metadata.skipped_missed_slots`, in an audit event and in the summary.
+Nothing here reads the wall clock: `now` comes from the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent_tasks.errors import ConflictError
+from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.tasks import PendingSlot, Task
+from agent_tasks.observability import logger
+from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
+from agent_tasks.services import executions as execution_service
+from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
+from agent_tasks.settings import get_settings
+from agent_tasks.store import audit as audit_store
+from agent_tasks.store import executions as execution_store
+from agent_tasks.store import schedules as schedule_store
+from agent_tasks.store import tasks as task_store
+
+# Longer than the scheduler function's timeout (55 s in template.yaml): a claim this old has no
+# live owner, so a later tick finishes it.
+CLAIM_LEASE = timedelta(seconds=90)
+# The overlap check looks at this many of a task's newest executions for one still going.
+OVERLAP_WINDOW = 25
+
+
+@dataclass
+class TickSummary:
+    """What one tick did. `skipped_missed` counts slots (not tasks) left out after an outage."""
+
+    due: int = 0
+    started: int = 0
+    skipped_overlap: int = 0
+    skipped_missed: int = 0
+    paused: int = 0
+    recovered: int = 0
+    claimed_elsewhere: int = 0
+    items_read: int = 0
+    errors: int = 0
+    execution_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "due": self.due,
+            "started": self.started,
+            "skipped_overlap": self.skipped_overlap,
+            "skipped_missed": self.skipped_missed,
+            "paused": self.paused,
+            "recovered": self.recovered,
+            "claimed_elsewhere": self.claimed_elsewhere,
+            "items_read": self.items_read,
+            "errors": self.errors,
+        }
+
+
+def tick(now: datetime, *, rule: str | None) -> TickSummary:
+    """Start every due slot (each at most once across concurrent ticks); see the module docstring."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
+    now = now.replace(microsecond=0)
+    summary = TickSummary()
+    for shard in range(get_settings().due_shards):
+        due_slice = schedule_store.query_due(shard, now)
+        summary.items_read += due_slice.items_read
+        for entry in due_slice.entries:
+            try:
+                _handle(entry.task_id, now, rule, summary)
+            except Exception:  # noqa: BLE001 - one broken task must not stop the others' slots
+                summary.errors += 1
+                logger.exception("scheduling a due task failed", extra={"task_id": entry.task_id})
+    return summary
+
+
+def _handle(task_id: str, now: datetime, rule: str | None, summary: TickSummary) -> None:
+    task = task_store.get(task_id)
+    if task is None or not task.is_due_indexed:
+        return  # the index lags a delete or disable: nothing is due
+    if task.pending_slot is not None:
+        if now - task.pending_slot.claimed_at < CLAIM_LEASE:
+            summary.claimed_elsewhere += 1
+            return
+        summary.due += 1
+        summary.recovered += 1
+        logger.info("finishing a slot a crashed tick claimed", extra={"task_id": task.id})
+        _run_slot(task, task.pending_slot, now, summary, recovering=True)
+        task = task_store.get(task_id)
+        if task is None or not task.is_due_indexed or task.pending_slot is not None:
+            return
+    if task.next_run_at is None or task.next_run_at > now or not task.schedule_cron:
+        return  # not due yet (the index lags an advance)
+    summary.due += 1
+    if should_pause(task.consecutive_failures, task.pause_after_failures):
+        # The end-of-run hook pauses at once; this catches a lowered limit or a pause that failed.
+        reason = (
+            f"paused: {task.consecutive_failures} failed scheduled runs in a row reach "
+            f"pause_after_failures ({task.pause_after_failures})"
+        )
+        if pause_schedule(task, reason=reason, now=now) is not None:
+            summary.paused += 1
+        return
+    plan = plan_tick(task.next_run_at, now, task.schedule_cron, task.schedule_timezone)
+    if plan.run_slot is None:
+        return
+    pending = PendingSlot(
+        slot=plan.run_slot, claimed_at=now, rule=rule, skipped_missed_slots=plan.skipped_count
+    )
+    if not schedule_store.advance_schedule(task.id, task.next_run_at, plan.next_run_at, pending):
+        summary.claimed_elsewhere += 1  # another tick owns this slot
+        return
+    claimed = task.model_copy(update={"next_run_at": plan.next_run_at, "pending_slot": pending})
+    _run_slot(claimed, pending, now, summary, recovering=False)
+
+
+def _run_slot(
+    task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
+) -> None:
+    """Decide and start (or skip) a claimed slot, then finish the claim with its audit events."""
+    execution_id = slot_execution_id(task.id, pending.slot)
+    audits: list[AuditEvent] = []
+    if pending.skipped_missed_slots:
+        summary.skipped_missed += pending.skipped_missed_slots
+        audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
+    existing = execution_store.get(execution_id) if recovering else None
+    if existing is not None:
+        execution_service.ensure_started(existing)  # written before the crash: only start it
+        summary.started += 1
+        summary.execution_ids.append(execution_id)
+    elif _overlaps(task, execution_id):
+        summary.skipped_overlap += 1
+        audits.append(_skip_audit(task, pending, now, "overlap", count=1))
+        logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
+    else:
+        _start(task, pending, now, execution_id)
+        summary.started += 1
+        summary.execution_ids.append(execution_id)
+    if task.next_run_at is None or not schedule_store.finish_slot(
+        task.id, pending.slot, task.next_run_at, audits
+    ):
+        logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
+
+
+def _overlaps(task: Task, execution_id: str) -> bool:
+    if task.overlap_policy != "skip":
+        return False
+    active = [
+        other
+        for other in execution_store.active_ids_for_task(task.id, newest=OVERLAP_WINDOW)
+        if other != execution_id
+    ]
+    return overlap_decision(task.overlap_policy, len(active)) == "skip"
+
+
+def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -> None:
+    metadata: dict[str, Any] = {
+        "slot": pending.slot.isoformat(),
+        "rule": pending.rule,
+        "skipped_missed_slots": pending.skipped_missed_slots,
+    }
+    try:
+        execution_service.create_and_start(
+            task,
+            {},
+            trigger_type="scheduled",
+            trigger_metadata=metadata,
+            actor=execution_service.Actor(user_id=SCHEDULER_ACTOR),
+            now=now,
+            execution_id=execution_id,
+        )
+    except ConflictError:
+        # The slot's execution exists: another attempt wrote it. Make sure it is started.
+        existing = execution_store.get(execution_id)
+        if existing is not None:
+            execution_service.ensure_started(existing)
+
+
+def _skip_audit(task: Task, pending: PendingSlot, now: datetime, reason: str, *, count: int) -> AuditEvent:
+    return audit_store.new_event(
+        actor_id=SCHEDULER_ACTOR,
+        owner_id=task.owner_id,
+        action="schedule.slot_skipped",
+        resource_type="task",
+        resource_id=task.id,
+        at=now,
+        request_id=None,
+        details={
+            "reason": reason,
+            "slot": pending.slot.isoformat(),
+            "skipped_slots": count,
+            "rule": pending.rule,
+        },
+    )

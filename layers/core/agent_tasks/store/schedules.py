@@ -1,0 +1,197 @@
+"""The due-schedule index (GSI2) and the scheduler's conditional writes on task items.
+
+task  GSI2PK = DUE#<shard>   GSI2SK = <due at>#<task id>   (sparse: only due-indexed tasks)
+
+`<due at>` is the task's `pending_slot.slot` while a tick has claimed a slot and not yet
+finished it, otherwise its `next_run_at` (store/tasks.py `_due_keys` writes the same).
+None of these writes bumps the task's `version`: they are the scheduler's bookkeeping, and a
+user's If-Match must not go stale every minute because a schedule fired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
+
+from agent_tasks import aws
+from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.tasks import PendingSlot, Task
+from agent_tasks.schedules import (
+    due_partition_key,
+    due_sort_key,
+    due_sort_key_upper_bound,
+    parse_due_sort_key,
+)
+from agent_tasks.store.audit import put_audit_item
+from agent_tasks.store.dynamo import (
+    TransactionConflict,
+    deserialize,
+    is_condition_failure,
+    serialize_value,
+    table_name,
+    transact,
+    translate,
+)
+from agent_tasks.store.tasks import from_item, task_key
+
+_DATETIME = TypeAdapter(datetime)
+
+
+@dataclass(frozen=True, slots=True)
+class DueEntry:
+    task_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueSlice:
+    """The due entries of one shard and what reading them cost."""
+
+    entries: list[DueEntry]
+    items_read: int
+    queries: int
+
+
+def _raise(error: ClientError) -> None:
+    if (mapped := translate(error)) is not None:
+        raise mapped from error
+    raise error
+
+
+def _iso(moment: datetime) -> str:
+    """A time exactly as the task item stores it (pydantic's JSON form of an aware UTC datetime)."""
+    text: str = _DATETIME.dump_python(moment.astimezone(UTC), mode="json")
+    return text
+
+
+def query_due(shard: int, now: datetime) -> DueSlice:
+    """Every entry of shard `shard` due at or before `now`: only the due slice is read, page by page."""
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI2",
+        "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK < :upper",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": due_partition_key(shard)},
+            ":upper": {"S": due_sort_key_upper_bound(now)},
+        },
+        "ProjectionExpression": "GSI2SK",
+    }
+    client = aws.dynamodb()
+    entries: list[DueEntry] = []
+    items_read = queries = 0
+    while True:
+        try:
+            result = client.query(**arguments)
+        except ClientError as error:
+            _raise(error)
+            raise
+        queries += 1
+        items = result.get("Items", [])
+        items_read += len(items)
+        for item in items:
+            due_at, task_id = parse_due_sort_key(item["GSI2SK"]["S"])
+            entries.append(DueEntry(task_id=task_id, due_at=due_at))
+        if "LastEvaluatedKey" not in result:
+            return DueSlice(entries=entries, items_read=items_read, queries=queries)
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def advance_schedule(
+    task_id: str, expected_next_run_at: datetime, new_next_run_at: datetime, pending: PendingSlot
+) -> bool:
+    """Claim a slot: move next_run_at from the value read to the next fire time, record the slot as
+    pending and keep the task due at it. The condition on next_run_at means two ticks at once
+    claim a slot once; False when another tick (or an edit, or a disable) got there first."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=table_name(),
+            Key=task_key(task_id),
+            UpdateExpression="SET next_run_at = :new, pending_slot = :pending, GSI2SK = :due",
+            ConditionExpression="next_run_at = :expected AND attribute_exists(GSI2PK)",
+            ExpressionAttributeValues={
+                ":new": {"S": _iso(new_next_run_at)},
+                ":expected": {"S": _iso(expected_next_run_at)},
+                ":pending": serialize_value(pending.model_dump(mode="json")),
+                ":due": {"S": due_sort_key(pending.slot, task_id)},
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        _raise(error)
+    return True
+
+
+def finish_slot(
+    task_id: str, slot: datetime, next_run_at: datetime, audits: Sequence[AuditEvent] = ()
+) -> bool:
+    """Clear the claimed slot and move the task's due key to its next_run_at, with the slot's audit
+    events in the same write. False if the claim is gone (finished already, or the task changed)."""
+    update: dict[str, Any] = {
+        "TableName": table_name(),
+        "Key": task_key(task_id),
+        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot",
+        "ConditionExpression": (
+            "pending_slot.#slot = :slot AND next_run_at = :next AND attribute_exists(GSI2PK)"
+        ),
+        "ExpressionAttributeNames": {"#slot": "slot"},
+        "ExpressionAttributeValues": {
+            ":slot": {"S": _iso(slot)},
+            ":next": {"S": _iso(next_run_at)},
+            ":due": {"S": due_sort_key(next_run_at, task_id)},
+        },
+    }
+    if audits:
+        try:
+            transact([{"Update": update}, *(put_audit_item(audit) for audit in audits)])
+        except TransactionConflict as conflict:
+            if conflict.reasons and conflict.reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+    try:
+        aws.dynamodb().update_item(**update)
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        _raise(error)
+    return True
+
+
+def count_failure(task_id: str) -> Task | None:
+    """One more scheduled run failed in a row; the task as now stored (None if it is gone)."""
+    try:
+        result = aws.dynamodb().update_item(
+            TableName=table_name(),
+            Key=task_key(task_id),
+            UpdateExpression="ADD consecutive_failures :one",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        _raise(error)
+        raise
+    return from_item(deserialize(result["Attributes"]))
+
+
+def reset_failures(task_id: str) -> None:
+    """A scheduled run completed: the failure streak ends (no write when there was none)."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=table_name(),
+            Key=task_key(task_id),
+            UpdateExpression="SET consecutive_failures = :zero",
+            ConditionExpression="consecutive_failures > :zero",
+            ExpressionAttributeValues={":zero": {"N": "0"}},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            _raise(error)

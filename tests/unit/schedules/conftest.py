@@ -1,0 +1,13 @@
+"""Scheduler tests run against moto (the template's table) with a do-nothing state machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.schedules import use_pass_state_machine
+
+
+@pytest.fixture
+def state_machine(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The ARN of a moto state machine the scheduler starts executions on."""
+    return use_pass_state_machine(monkeypatch)
