@@ -10,18 +10,24 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.observability import logger, tracer
+from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services import workflow
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = event.get("step")
     execution_id = event.get("execution_id")
     if not isinstance(execution_id, str) or step not in workflow.STEPS:
         raise ValueError(f"unknown step {step!r} or missing execution_id")
-    logger.append_keys(execution_id=execution_id, step=step)
+    tracer.put_annotation("execution_id", execution_id)
+    with execution_log_keys(execution_id=execution_id, step=str(step)):
+        return _run_step(str(step), execution_id, event, context)
+
+
+def _run_step(step: str, execution_id: str, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if step == "run_agent":
         return workflow.run_agent(execution_id, remaining_millis=context.get_remaining_time_in_millis())
     if step == "finalize":

@@ -10,11 +10,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.observability import logger
+from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services.reconcile import reconcile
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    return reconcile(dict(event.detail))
+    # The execution id is the workflow's name; `reconcile` adds task and owner once it reads it.
+    with execution_log_keys(execution_id=event.detail.get("name"), step="reconcile"):
+        return reconcile(dict(event.detail))

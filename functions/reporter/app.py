@@ -9,15 +9,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.observability import logger, tracer
+from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services.reports import generate
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution_id = event.get("execution_id")
     if not isinstance(execution_id, str) or not execution_id:
         raise ValueError("the event has no execution_id")
-    logger.append_keys(execution_id=execution_id)
-    return generate(execution_id)
+    tracer.put_annotation("execution_id", execution_id)
+    with execution_log_keys(execution_id=execution_id, step="report"):
+        return generate(execution_id)

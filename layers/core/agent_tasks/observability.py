@@ -1,11 +1,131 @@
-"""One place that makes the logger, tracer and metrics every function shares."""
+"""One place that makes the logger, tracer and metrics every function shares, and the few helpers
+that keep an execution's logs, traces and metrics consistent across functions.
+
+Logs: every line of an execution's work carries `execution_id`, `task_id` and `owner_id` (and,
+from `inject_lambda_context`, the request id), so one Logs Insights query finds a whole execution.
+Metrics: the execution metrics are written as their own EMF document, with a `TriggerType`
+dimension set beside the plain `service` one, so they neither leak dimensions into the handler's
+`metrics` nor depend on which function's handler flushes (an execution ends in the executor, the
+API on cancel, or the reconciler).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+if TYPE_CHECKING:
+    from agent_tasks.models.executions import Execution
 
 NAMESPACE = "AgentTasks"
+TRIGGER_TYPE_DIMENSION = "TriggerType"
+# The keys an execution's work logs with; removed again when that work is done.
+EXECUTION_LOG_KEYS = ("execution_id", "task_id", "owner_id", "session_id", "step")
+# The metric that counts each final status (one per execution).
+END_METRICS = {
+    "completed": "ExecutionsCompleted",
+    "failed": "ExecutionsFailed",
+    "cancelled": "ExecutionsCancelled",
+    "timed_out": "ExecutionsTimedOut",
+}
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=NAMESPACE)
+
+
+# -- logs -----------------------------------------------------------------------------------------
+
+
+def bind_execution(execution: Execution) -> None:
+    """Add the execution's ids to every following log line (until `execution_log_keys` ends)."""
+    keys = {"execution_id": execution.id, "task_id": execution.task_id, "owner_id": execution.owner_id}
+    if execution.session_id:
+        keys["session_id"] = execution.session_id
+    logger.append_keys(**keys)
+
+
+@contextmanager
+def execution_log_keys(**keys: str | None) -> Iterator[None]:
+    """Log with these keys inside the block (e.g. a step, or one task of a scheduler tick); remove
+    every execution key on the way out, so the next piece of work in a warm function starts clean."""
+    logger.append_keys(**{name: value for name, value in keys.items() if value is not None})
+    try:
+        yield
+    finally:
+        logger.remove_keys([*EXECUTION_LOG_KEYS, *keys])
+
+
+# -- traces ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def subsegment(name: str, **annotations: str | bool | int) -> Iterator[Any]:
+    """An X-Ray subsegment around a model or tool call, annotated, with its duration as metadata.
+
+    Free when tracing is off (POWERTOOLS_TRACE_DISABLED: the SDK hands out dummy subsegments).
+    """
+    started = time.monotonic()
+    with tracer.provider.in_subsegment(name) as entered:
+        segment: Any = entered  # the SDK's annotation types leave out int
+        for key, value in annotations.items():
+            segment.put_annotation(key, value)
+        try:
+            yield segment
+        finally:
+            segment.put_metadata("duration_ms", int((time.monotonic() - started) * 1000), "agent_tasks")
+
+
+# -- metrics --------------------------------------------------------------------------------------
+
+
+def _execution_document(trigger_type: str) -> AmazonCloudWatchEMFProvider:
+    document = AmazonCloudWatchEMFProvider(namespace=NAMESPACE)
+    # The plain `service` set (alarms and totals) plus `service, TriggerType` (the breakdown).
+    document.add_dimensions(
+        service=document.service or "agent-tasks", **{TRIGGER_TYPE_DIMENSION: trigger_type}
+    )
+    return document
+
+
+def _flush(document: AmazonCloudWatchEMFProvider) -> None:
+    try:
+        document.flush_metrics(raise_on_empty_metrics=True)
+    except Exception as error:  # noqa: BLE001 - a metric must never fail the execution it counts
+        logger.warning("execution metrics not written", extra={"error": type(error).__name__})
+
+
+def record_execution_started(execution: Execution) -> None:
+    """ExecutionsStarted by trigger type: once per execution, when it is written."""
+    document = _execution_document(execution.trigger_type)
+    document.add_metric(name="ExecutionsStarted", unit=MetricUnit.Count, value=1)
+    _flush(document)
+
+
+def record_execution_ended(execution: Execution) -> None:
+    """The final status and the run's totals (tokens, cost, tool calls, permission denials), by
+    trigger type: once per execution, by whoever moved it to its final status."""
+    name = END_METRICS.get(execution.status)
+    if name is None:
+        return
+    document = _execution_document(execution.trigger_type)
+    document.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    document.add_metric(name="ModelInputTokens", unit=MetricUnit.Count, value=execution.usage.input_tokens)
+    document.add_metric(name="ModelOutputTokens", unit=MetricUnit.Count, value=execution.usage.output_tokens)
+    if execution.cost_usd is not None:
+        document.add_metric(name="ModelCostUsd", unit=MetricUnit.NoUnit, value=execution.cost_usd)
+    document.add_metric(name="ToolCalls", unit=MetricUnit.Count, value=execution.total_tool_calls)
+    document.add_metric(
+        name="PermissionDenials", unit=MetricUnit.Count, value=len(execution.permission_denials)
+    )
+    if execution.duration_seconds is not None:
+        document.add_metric(
+            name="ExecutionDuration", unit=MetricUnit.Seconds, value=execution.duration_seconds
+        )
+    _flush(document)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     environment: str = Field(default="dev", validation_alias="ENVIRONMENT")
+    # Link each execution answer to its Step Functions console page (`_links.console`). The template
+    # turns it on in AWS and off in the local cloud, whose ARNs lead nowhere in a console.
+    console_links: bool = Field(default=False, validation_alias="CONSOLE_LINKS")
     # Shards of the due-schedule index (GSI2); a task lands on one by a hash of its id.
     due_shards: int = Field(default=4, ge=1, le=64, validation_alias="DUE_SHARDS")
     # Model provider: `auto` picks anthropic when a key is configured, else scripted.

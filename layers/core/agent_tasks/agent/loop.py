@@ -43,7 +43,7 @@ from agent_tasks.models.transcript import (
     ToolCallRecord,
     TranscriptMessage,
 )
-from agent_tasks.observability import logger
+from agent_tasks.observability import logger, subsegment
 from agent_tasks.settings import Settings, get_settings
 
 
@@ -227,7 +227,9 @@ class _AgentRun:
             ),
         )
         started = time.monotonic()
-        response = self.provider.create_message(request)
+        with subsegment("## model call", provider=self.provider.name, model=self.options.model) as segment:
+            response = self.provider.create_message(request)
+            segment.put_metadata("usage", response.usage.model_dump(), "agent_tasks")
         self.longest_call = max(self.longest_call, time.monotonic() - started)
         self.state.turns += 1
         self.state.usage = self.state.usage + response.usage
@@ -278,9 +280,16 @@ class _AgentRun:
         self._emit("user", results)
 
     def _run_tool(self, call: dict[str, Any]) -> tuple[ToolOutput, ToolCallRecord]:
-        started = time.monotonic()
         name = call.get("name")
         name = name if isinstance(name, str) else ""
+        with subsegment(f"## tool {name[:64]}", tool=name[:64]) as segment:
+            output, record = self._run_tool_call(call, name)
+            segment.put_annotation("is_error", record.is_error)
+            segment.put_annotation("permission_denied", record.permission_denied)
+        return output, record
+
+    def _run_tool_call(self, call: dict[str, Any], name: str) -> tuple[ToolOutput, ToolCallRecord]:
+        started = time.monotonic()
         canonical = catalog.canonical_name(name)
         denial = self.policy.denial_reason(name) if canonical is not None else None
         if canonical is None:

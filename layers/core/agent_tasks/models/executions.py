@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
 
+from agent_tasks.console import execution_console_url
 from agent_tasks.models.common import API_BASE
 from agent_tasks.models.transcript import (
     AgentOutcome,
@@ -136,6 +137,9 @@ class ExecutionLinks(BaseModel):
     report: str | None = None
     cancel: str | None = None
     rerun: str | None = None
+    console: str | None = Field(
+        default=None, description="The workflow run in the Step Functions console (deployed in AWS only)."
+    )
 
 
 class ExecutionResponse(BaseModel):
@@ -175,7 +179,9 @@ class ExecutionResponse(BaseModel):
     deadline_at: datetime | None = None
     notifications: list[NotificationRecord]
     links: dict[str, str] = Field(
-        alias="_links", description="self, task, and session/messages/report/cancel/rerun when they apply."
+        alias="_links",
+        description="self, task, and session/messages/report/cancel/rerun when they apply; console (the "
+        "workflow run in the Step Functions console) when deployed in AWS.",
     )
 
     @classmethod
@@ -191,6 +197,9 @@ class ExecutionResponse(BaseModel):
             links["rerun"] = f"{base}/rerun"
         else:
             links["cancel"] = f"{base}/cancel"
+        console = execution_console_url(execution.id)
+        if console is not None:
+            links["console"] = console
         fields = execution.model_dump(exclude={"agent_state", "created_by"})
         return cls(**fields, links=links)
 

@@ -25,7 +25,7 @@ from agent_tasks.models.executions import (
     TriggerType,
 )
 from agent_tasks.models.tasks import Task, TaskFields
-from agent_tasks.observability import logger
+from agent_tasks.observability import bind_execution, logger, record_execution_ended, record_execution_started
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
@@ -110,6 +110,8 @@ def create_and_start(
         details={"task_id": task.id, "trigger_type": trigger_type},
     )
     execution_store.create(execution, audit)
+    bind_execution(execution)
+    record_execution_started(execution)
     return _start_workflow(execution)
 
 
@@ -142,6 +144,8 @@ def _start_workflow(execution: Execution) -> Execution:
             },
             status_in={"pending"},
         )
+        if failed is not None:
+            record_execution_ended(failed)
         return failed or execution
     return execution
 

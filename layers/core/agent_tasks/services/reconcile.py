@@ -11,7 +11,7 @@ from typing import Any
 
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, ExecutionStatus
-from agent_tasks.observability import logger
+from agent_tasks.observability import bind_execution, logger
 from agent_tasks.services.outcomes import announce
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import workspaces
@@ -56,6 +56,7 @@ def reconcile(detail: dict[str, Any]) -> dict[str, Any]:
     if execution is None:
         logger.warning("workflow of an unknown execution", extra={"execution_id": execution_id})
         return {"result": "unknown_execution", "execution_id": execution_id}
+    bind_execution(execution)
     if execution.is_finished:
         return {"result": "already_ended", "execution_id": execution_id, "status": execution.status}
     now = utc_now()

@@ -10,7 +10,7 @@ from agent_tasks.errors import NotFoundError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.reports import Report, ReportResponse
-from agent_tasks.observability import logger
+from agent_tasks.observability import bind_execution, logger
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -82,6 +82,7 @@ def generate(execution_id: str) -> dict[str, Any]:
     execution = execution_store.get(execution_id)
     if execution is None:
         raise NotFoundError(f"execution {execution_id} is not stored")
+    bind_execution(execution)
     if execution.report_id is not None:
         return {"report_id": execution.report_id}
     if execution.status != "running":

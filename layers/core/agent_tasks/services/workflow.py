@@ -22,7 +22,7 @@ from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
-from agent_tasks.observability import logger
+from agent_tasks.observability import bind_execution, logger
 from agent_tasks.services.outcomes import announce
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -84,6 +84,7 @@ def _require(execution_id: str) -> Execution:
     execution = execution_store.get(execution_id)
     if execution is None:
         raise ExecutionMissing(f"execution {execution_id} is not stored")
+    bind_execution(execution)  # every later line of this step names the execution, task and owner
     return execution
 
 
