@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from agent_tasks import aws
 from agent_tasks.models.executions import Execution, NotificationRecord
 from agent_tasks.notifications import NotificationEvent, NotifyOn, eventbridge_entry
-from agent_tasks.observability import logger
+from agent_tasks.observability import logger, record_execution_ended
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import tasks as task_store
@@ -100,6 +100,7 @@ def announce(execution: Execution) -> Execution:
     """Publish the end of a finished execution and deliver its webhook; record both on the execution."""
     if not execution.is_finished or execution.status == "pending":
         return execution
+    record_execution_ended(execution)  # announce runs once per final status: so do these metrics
     _record_schedule_outcome(execution)
     event = event_for(execution)
     records = [_publish(event)]
