@@ -2,8 +2,9 @@
 
 Code directories are zipped into an artifacts bucket, the SAM transform runs locally
 (aws-sam-translator), and the resulting CloudFormation template is created as a stack.
-Where moto ignores a property the template relies on (`DefinitionSubstitutions`), this
-step does that part itself.
+Where moto ignores a property the template relies on (`DefinitionSubstitutions`), or a whole
+resource type (alarms, asynchronous-invocation configs: see `completion`), this step does that
+part itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from samtranslator.translator.managed_policy_translator import ManagedPolicyLoad
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from agent_tasks_local.completion import (
+    StackContext,
+    UnresolvableIntrinsic,
+    create_alarms,
+    create_event_invoke_configs,
+)
 from agent_tasks_local.lambdas import LocalFunction
 
 ARTIFACTS_BUCKET = "agent-tasks-local-artifacts"
@@ -159,6 +166,49 @@ def _complete_buckets(transformed: dict[str, Any], resources: dict[str, str], s3
             s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
 
 
+def _attribute(region: str) -> Any:
+    """`Fn::GetAtt` for the types the completed resources refer to, read from moto's APIs."""
+
+    def attribute(kind: str, physical_id: str, name: str) -> str:
+        if kind == "AWS::SQS::Queue" and name == "QueueName":
+            return physical_id.rstrip("/").rsplit("/", 1)[-1]
+        if kind == "AWS::SQS::Queue" and name == "Arn":
+            attributes = boto3.client("sqs", region_name=region).get_queue_attributes(
+                QueueUrl=physical_id, AttributeNames=["QueueArn"]
+            )
+            return str(attributes["Attributes"]["QueueArn"])
+        if kind == "AWS::SNS::Topic" and name in ("TopicArn", "TopicName"):
+            return physical_id if name == "TopicArn" else physical_id.rsplit(":", 1)[-1]
+        if kind == "AWS::Lambda::Function" and name == "Arn":
+            configuration = boto3.client("lambda", region_name=region).get_function_configuration(
+                FunctionName=physical_id
+            )
+            return str(configuration["FunctionArn"])
+        if kind == "AWS::StepFunctions::StateMachine" and name in ("Arn", "Name"):
+            return physical_id if name == "Arn" else physical_id.rsplit(":", 1)[-1]
+        raise UnresolvableIntrinsic(f"GetAtt {name} of a {kind} is not resolved locally")
+
+    return attribute
+
+
+def _complete_skipped_types(
+    transformed: dict[str, Any], resources: dict[str, str], parameter_values: dict[str, Any], region: str
+) -> None:
+    """Create what moto's CloudFormation skips (alarms, async invoke configs); adds alarms to `resources`."""
+    parameters = {
+        name: definition.get("Default", "") for name, definition in transformed.get("Parameters", {}).items()
+    }
+    context = StackContext(
+        parameters={**parameters, **parameter_values},
+        physical_ids=resources,
+        types={k: v["Type"] for k, v in transformed["Resources"].items()},
+        conditions=transformed.get("Conditions", {}),
+        attribute=_attribute(region),
+    )
+    resources.update(create_alarms(transformed, context, boto3.client("cloudwatch", region_name=region)))
+    create_event_invoke_configs(transformed, context, boto3.client("lambda", region_name=region))
+
+
 def deploy(
     template_path: Path,
     *,
@@ -201,6 +251,7 @@ def deploy(
     skipped = sorted({v["Type"] for k, v in transformed["Resources"].items() if k not in resources})
 
     _complete_buckets(transformed, resources, s3)
+    _complete_skipped_types(transformed, resources, parameter_values, region)
 
     lambda_client = boto3.client("lambda", region_name=region)
     functions = []
