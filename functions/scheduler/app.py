@@ -39,7 +39,7 @@ class ScheduledEvent(BaseModel):
         return self.resources[0].rsplit("/", 1)[-1]
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from typing import Any
 from agent_tasks.errors import ConflictError
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.tasks import PendingSlot, Task
-from agent_tasks.observability import logger
+from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
@@ -95,11 +95,13 @@ def tick(now: datetime, *, rule: str | None) -> TickSummary:
         due_slice = schedule_store.query_due(shard, now)
         summary.items_read += due_slice.items_read
         for entry in due_slice.entries:
-            try:
-                _handle(entry.task_id, now, rule, summary)
-            except Exception:  # noqa: BLE001 - one broken task must not stop the others' slots
-                summary.errors += 1
-                logger.exception("scheduling a due task failed", extra={"task_id": entry.task_id})
+            # Every line about this task (and the execution it starts) carries its ids; cleared after.
+            with execution_log_keys(task_id=entry.task_id):
+                try:
+                    _handle(entry.task_id, now, rule, summary)
+                except Exception:  # noqa: BLE001 - one broken task must not stop the others' slots
+                    summary.errors += 1
+                    logger.exception("scheduling a due task failed", extra={"task_id": entry.task_id})
     return summary
 
 
@@ -148,6 +150,7 @@ def _run_slot(
 ) -> None:
     """Decide and start (or skip) a claimed slot, then finish the claim with its audit events."""
     execution_id = slot_execution_id(task.id, pending.slot)
+    logger.append_keys(execution_id=execution_id, owner_id=task.owner_id)
     audits: list[AuditEvent] = []
     if pending.skipped_missed_slots:
         summary.skipped_missed += pending.skipped_missed_slots
