@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
@@ -43,20 +43,23 @@ def _fail(field: str, message: str, *, line: int | None = None) -> TemplateError
     return TemplateError(message, details=[detail])
 
 
-def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:
-    """Check a template and return the variables it uses, sorted; raise TemplateError if it is unusable."""
-    environment = _environment()
+class _Unusable(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@lru_cache(maxsize=4096)
+def _variables_of(source: str) -> tuple[str, ...]:
+    """Parse and check a template once per distinct source (every task read needs its variables)."""
     try:
-        tree = environment.parse(source)
+        tree = _environment().parse(source)
     except TemplateSyntaxError as exc:
-        raise _fail(
-            field, f"template syntax error at line {exc.lineno}: {exc.message}", line=exc.lineno
-        ) from exc
+        raise _Unusable(f"template syntax error at line {exc.lineno}: {exc.message}", exc.lineno) from exc
     for node in tree.find_all(_FORBIDDEN_NODES):
-        raise _fail(
-            field,
-            f"templates may not use {type(node).__name__.lower()} (line {node.lineno})",
-            line=node.lineno,
+        raise _Unusable(
+            f"templates may not use {type(node).__name__.lower()} (line {node.lineno})", node.lineno
         )
     for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name = (
@@ -65,9 +68,16 @@ def validate_template(source: str, *, field: str = "prompt_template") -> list[st
             else getattr(getattr(access, "arg", None), "value", None)
         )
         if isinstance(name, str) and name.startswith("_"):
-            line = access.lineno
-            raise _fail(field, f"templates may not access {name!r} (line {line})", line=line)
-    return sorted(meta.find_undeclared_variables(tree))
+            raise _Unusable(f"templates may not access {name!r} (line {access.lineno})", access.lineno)
+    return tuple(sorted(meta.find_undeclared_variables(tree)))
+
+
+def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:
+    """Check a template and return the variables it uses, sorted; raise TemplateError if it is unusable."""
+    try:
+        return list(_variables_of(source))
+    except _Unusable as problem:
+        raise _fail(field, problem.message, line=problem.line) from problem
 
 
 @dataclass(frozen=True)

@@ -287,8 +287,9 @@ class TaskResponse(TaskFields):
             from agent_tasks.schedules import describe_cron
 
             description = describe_cron(task.schedule_cron)
-        fields = task.model_dump(include=set(TaskFields.model_fields))
-        return cls(
+        # The stored task is already valid: build the answer without validating it all again.
+        fields = {name: getattr(task, name) for name in TaskFields.model_fields}
+        return cls.model_construct(
             **fields,
             id=task.id,
             owner_id=task.owner_id,
@@ -300,7 +301,7 @@ class TaskResponse(TaskFields):
             schedule_description=description,
             schedule_paused_reason=task.schedule_paused_reason,
             webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
-            links=TaskLinks(
+            links=TaskLinks.model_construct(
                 self_=base,
                 execute=f"{base}/execute",
                 executions=f"{base}/executions",

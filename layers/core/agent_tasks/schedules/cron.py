@@ -74,6 +74,7 @@ _ITEM = re.compile(
 _EXTENSION = re.compile(r"[#?]|^(?:L|W|LW|H)(?:$|[(/-])|\d[LW]$")
 
 
+@lru_cache(maxsize=4096)  # pure; every task read re-checks its stored expression
 def validate_cron(expression: str) -> str:
     """Return the normalised expression (whitespace collapsed, names upper-cased, nicknames
     lower-cased), or raise ValueError saying why it is not a five-field Unix cron expression."""
@@ -194,6 +195,7 @@ _DESCRIPTION_OPTIONS.casing_type = CasingTypeEnum.Sentence
 _DESCRIPTION_OPTIONS.verbose = False
 
 
+@lru_cache(maxsize=4096)
 def describe_cron(expression: str) -> str:
     """A human description with 24-hour times, e.g. "At 09:00, Monday through Friday".
 

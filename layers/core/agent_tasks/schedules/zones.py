@@ -20,6 +20,7 @@ def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+@cache  # pure; every task read re-checks its stored zone
 def validate_timezone(name: str) -> str:
     """Return the IANA zone name (surrounding whitespace removed) or raise ValueError saying why."""
     candidate = name.strip()
