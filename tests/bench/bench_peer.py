@@ -20,6 +20,7 @@ from agent_tasks.models.common import API_BASE
 from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.services import tasks as service
+from agent_tasks.services.actor import Actor
 
 _STATUS = {
     errors.BadRequestError: 400,
@@ -33,13 +34,13 @@ _STATUS = {
 }
 
 
-def _caller(request: Request) -> service.Caller:
+def _caller(request: Request) -> Actor:
     context = request.scope["aws.event"]["requestContext"]
     claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise errors.UnauthorizedError("the token has no subject (sub) claim")
-    return service.Caller(user_id=subject, request_id=context.get("requestId") or "")
+    return Actor(user_id=subject, request_id=context.get("requestId") or "")
 
 
 def _answer(status: int, task: Task, *, reveal_secret: bool = False) -> Response:

@@ -7,7 +7,8 @@ from typing import Any
 
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.tasks import Task
-from agent_tasks.services.executions import Actor, task_snapshot
+from agent_tasks.services.actor import Actor
+from agent_tasks.services.executions import task_snapshot
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import tasks as task_store

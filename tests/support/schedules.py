@@ -15,14 +15,14 @@ from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.tasks import Task
 from agent_tasks.schedules import next_fire_time
-from agent_tasks.services.tasks import Caller
+from agent_tasks.services.actor import Actor
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import tasks as task_store
 from agent_tasks.store.dynamo import deserialize, serialize, table_name
 
 OWNER = "user-sched"
-CALLER = Caller(user_id=OWNER)
+CALLER = Actor(user_id=OWNER)
 _PASS_DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
 

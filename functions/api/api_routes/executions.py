@@ -17,14 +17,15 @@ from agent_tasks.models.executions import (
     PreviewResponse,
 )
 from agent_tasks.services import executions as service
+from agent_tasks.services.actor import Actor
 from api_routes.context import caller_id, request_id
 from api_routes.responses import documented, json_response
 
 router = APIGatewayHttpRouter()
 
 
-def _actor() -> service.Actor:
-    return service.Actor(user_id=caller_id(router), request_id=request_id(router))
+def _actor() -> Actor:
+    return Actor(user_id=caller_id(router), request_id=request_id(router))
 
 
 def _header(name: str) -> str | None:

@@ -11,14 +11,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse, TaskUpdate
 from agent_tasks.services import tasks as service
+from agent_tasks.services.actor import Actor
 from api_routes.context import caller_id, request_id
 from api_routes.responses import documented, json_response
 
 router = APIGatewayHttpRouter()
 
 
-def _caller() -> service.Caller:
-    return service.Caller(user_id=caller_id(router), request_id=request_id(router))
+def _caller() -> Actor:
+    return Actor(user_id=caller_id(router), request_id=request_id(router))
 
 
 def _header(name: str) -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,19 +25,12 @@ from agent_tasks.models.executions import (
 )
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_ended, record_execution_started
+from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import tasks as task_store
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asks: the verified user id and the request it came in."""
-
-    user_id: str
-    request_id: str | None = None
 
 
 def task_snapshot(task: Task) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.services import executions as execution_service
+from agent_tasks.services.actor import Actor
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
@@ -197,7 +198,7 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
             {},
             trigger_type="scheduled",
             trigger_metadata=metadata,
-            actor=execution_service.Actor(user_id=SCHEDULER_ACTOR),
+            actor=Actor(user_id=SCHEDULER_ACTOR),
             now=now,
             execution_id=execution_id,
         )

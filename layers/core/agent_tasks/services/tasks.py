@@ -12,17 +12,12 @@ from pydantic import ValidationError
 from agent_tasks.errors import ForbiddenError, NotFoundError, PreconditionFailedError, ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
+from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
 
 SCHEDULE_FIELDS = {"is_scheduled", "schedule_cron", "schedule_timezone", "schedule_enabled", "is_active"}
-
-
-@dataclass(frozen=True)
-class Caller:
-    user_id: str
-    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +53,7 @@ def _next_run_at(fields: TaskFields, now: datetime) -> datetime | None:
     return next_fire_time(fields.schedule_cron, fields.schedule_timezone, after=now)
 
 
-def _audit(caller: Caller, task: Task, action: str, changed: list[str], now: datetime) -> Any:
+def _audit(caller: Actor, task: Task, action: str, changed: list[str], now: datetime) -> Any:
     return audit_store.new_event(
         actor_id=caller.user_id,
         owner_id=task.owner_id,
@@ -71,7 +66,7 @@ def _audit(caller: Caller, task: Task, action: str, changed: list[str], now: dat
     )
 
 
-def create_task(caller: Caller, body: TaskCreate) -> Task:
+def create_task(caller: Actor, body: TaskCreate) -> Task:
     now = utc_now()
     webhook_secret = None
     if body.notification_config and body.notification_config.webhook_url:
@@ -92,7 +87,7 @@ def create_task(caller: Caller, body: TaskCreate) -> Task:
     return task
 
 
-def read_task(caller: Caller, task_id: str) -> Task:
+def read_task(caller: Actor, task_id: str) -> Task:
     """A task the caller may read: their own, or another user's public one. Otherwise 404, never 403."""
     task = task_store.get(task_id)
     if task is None or task.is_deleted or (task.owner_id != caller.user_id and not task.is_public):
@@ -100,7 +95,7 @@ def read_task(caller: Caller, task_id: str) -> Task:
     return task
 
 
-def own_task(caller: Caller, task_id: str) -> Task:
+def own_task(caller: Actor, task_id: str) -> Task:
     """A task the caller may change: 404 if they cannot see it, 403 if it is visible but not theirs."""
     task = read_task(caller, task_id)
     if task.owner_id != caller.user_id:
@@ -136,7 +131,7 @@ def _revalidate(merged: dict[str, Any]) -> TaskFields:
         raise ValidationFailedError("the updated task is not valid", details=details) from exc
 
 
-def update_task(caller: Caller, task_id: str, body: TaskUpdate, *, if_match: str | None) -> Task:
+def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str | None) -> Task:
     old = own_task(caller, task_id)
     _check_version(old, if_match)
     changes = body.changes()
@@ -170,7 +165,7 @@ def update_task(caller: Caller, task_id: str, body: TaskUpdate, *, if_match: str
     return new
 
 
-def delete_task(caller: Caller, task_id: str, *, if_match: str | None) -> None:
+def delete_task(caller: Actor, task_id: str, *, if_match: str | None) -> None:
     old = own_task(caller, task_id)
     _check_version(old, if_match)
     now = utc_now()
@@ -187,7 +182,7 @@ def delete_task(caller: Caller, task_id: str, *, if_match: str | None) -> None:
 
 
 def list_tasks(
-    caller: Caller, filters: TaskFilters, *, page: int, page_size: int, cursor: str | None
+    caller: Actor, filters: TaskFilters, *, page: int, page_size: int, cursor: str | None
 ) -> Page[TaskResponse]:
     query = filters.as_query()
     if cursor:
