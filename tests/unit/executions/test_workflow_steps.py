@@ -181,6 +181,8 @@ def test_when_the_workflow_cannot_start_the_execution_is_failed_not_left_pending
     assert execution.status == "failed"
     assert execution.error_message is not None
     assert execution.error_message.startswith("the workflow could not be started")
+    # And its end is announced like any other (event recorded; schedules count it as a failure)
+    assert [n.destination for n in execution.notifications] == ["eventbridge"]
 
 
 def test_the_executor_handler_refuses_an_unknown_step(aws: dict[str, str]) -> None:

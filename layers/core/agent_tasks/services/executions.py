@@ -24,7 +24,7 @@ from agent_tasks.models.executions import (
     TriggerType,
 )
 from agent_tasks.models.tasks import Task, TaskFields
-from agent_tasks.observability import bind_execution, logger, record_execution_ended, record_execution_started
+from agent_tasks.observability import bind_execution, logger, record_execution_started
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
 from agent_tasks.settings import get_settings
@@ -136,9 +136,11 @@ def _start_workflow(execution: Execution) -> Execution:
             },
             status_in={"pending"},
         )
-        if failed is not None:
-            record_execution_ended(failed)
-        return failed or execution
+        if failed is None:
+            return execution
+        from agent_tasks.services.outcomes import announce  # the one place a final status is announced
+
+        return announce(failed)
     return execution
 
 
