@@ -108,24 +108,6 @@ def warm_rows(result: dict[str, Any]) -> list[Row]:
             )
         )
     rows.append(("", f"requests per figure: {result['requests']}", "median of rounds", ""))
-    for operation, figures in result["api_template_check_memoized"].items():
-        rows.append(
-            (
-                "",
-                f"  what if the template check were memoized: API {operation}",
-                f"{figures['us_per_request']:.0f} us",
-                "bench-only patch, sizes the fix",
-            )
-        )
-    checks = result["api_template_checks_per_request"]
-    rows.append(
-        (
-            "",
-            "  API template checks (Jinja parses) per request",
-            " / ".join(str(checks[o]) for o in ("create", "get", "list")),
-            "create / get / list",
-        )
-    )
     for operation, both in result["api_time_shares"].items():
         shares = both["functions"]
         top = max(shares, key=shares.__getitem__)

@@ -20,8 +20,8 @@ from typing import Any
 
 from tests.bench import bench_env
 
-SIZES = (0, 250, 1000)
-DUE_PER_TICK = 5
+SIZES = (100, 1000, 10_000)
+DUE_PER_TICK = 10
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 

@@ -129,69 +129,7 @@ def measure(requests: int = 2000) -> dict[str, Any]:
             "wall_us_per_request": round(statistics.median(wall[(name, operation)]), 1),
         }
     result["api_time_shares"] = _time_shares(handlers["api"], operations)
-    result["api_template_checks_per_request"] = _template_checks(handlers["api"], operations)
-    _memoize_template_check()
-    result["api_time_shares_memoized"] = _time_shares(handlers["api"], operations)
-    what_if: dict[str, list[float]] = {operation: [] for operation in operations}
-    with _stdout_discarded():
-        for _ in range(WHAT_IF_ROUNDS):
-            for operation, (event, expected) in operations.items():
-                cpu, _ = _seconds_for(handlers["api"], event, per_round, expected)
-                what_if[operation].append(cpu * 1e6 / per_round)
-    result["api_template_check_memoized"] = {
-        operation: {"us_per_request": round(statistics.median(samples), 1)}
-        for operation, samples in what_if.items()
-    }
     return result
-
-
-WHAT_IF_ROUNDS = 2
-
-
-def _template_checks(handler: Handler, operations: dict[str, tuple[dict[str, Any], int]]) -> dict[str, int]:
-    """How many times one request runs `validate_template` (a Jinja parse each time)."""
-    from agent_tasks import templates
-
-    original = templates.validate_template
-    calls = 0
-
-    def counting(source: str, *, field: str = "prompt_template") -> list[str]:
-        nonlocal calls
-        calls += 1
-        return original(source, field=field)
-
-    counts: dict[str, int] = {}
-    templates.validate_template = counting
-    try:
-        with _stdout_discarded():
-            for operation, (event, _) in operations.items():
-                calls = 0
-                handler(copy.deepcopy(event), bench_env.Context("api"))
-                counts[operation] = calls
-    finally:
-        templates.validate_template = original
-    return counts
-
-
-def _memoize_template_check() -> None:
-    """What if: remember `validate_template` per template text, which cannot change its answer.
-
-    A bench-only patch, to size one fix; the service's code is not changed by it.
-    """
-    import functools
-
-    from agent_tasks import templates
-
-    original = templates.validate_template
-
-    @functools.lru_cache(maxsize=1024)
-    def checked(source: str, field: str) -> tuple[str, ...]:
-        return tuple(original(source, field=field))
-
-    def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:
-        return list(checked(source, field))
-
-    templates.validate_template = validate_template
 
 
 # Inclusive shares of the API handler's time (they overlap: `TaskResponse.of` calls the template check).
