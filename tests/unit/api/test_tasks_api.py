@@ -357,6 +357,13 @@ def test_every_change_leaves_an_audit_event_newest_first(alice: Api, bob: Api) -
         ("task.created", task["id"]),
     ]
     assert page["items"][1]["changed_fields"] == ["description", "tags"]
+    assert page["total"] == 3
+    _, first, _ = alice.call("GET", "/api/v1/audit-events", query={"page_size": "2"})
+    _, second, _ = alice.call(
+        "GET", "/api/v1/audit-events", query={"page_size": "2", "cursor": first["next_cursor"]}
+    )
+    assert [e["id"] for e in first["items"] + second["items"]] == [e["id"] for e in page["items"]]
+    assert (first["total"], second["total"], second["next_cursor"]) == (3, 3, None)
     assert all(e["actor_id"] == "alice" and e["request_id"] for e in page["items"])
     assert bob.call("GET", "/api/v1/audit-events")[1]["items"] == []
 

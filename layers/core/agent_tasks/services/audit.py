@@ -6,7 +6,7 @@ from typing import Any
 
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 
 
@@ -18,18 +18,13 @@ def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[Au
     # The cursor carries DynamoDB's key, bound to this owner by its fingerprint, and we always query the
     # caller's own partition: a forged cursor can at worst skip within the caller's own trail.
     next_cursor = encode_cursor({"page": page + 1, "key": last_key}, scope) if last_key else None
-    return Page[AuditEvent](
-        items=events,
+    return page_of(
+        AuditEvent,
+        events,
+        path=f"{API_BASE}/audit-events",
+        query={},
         page=page,
         page_size=page_size,
-        total=len(events) + (page - 1) * page_size,
+        total=audit_store.count_events(owner_id),
         next_cursor=next_cursor,
-        links=page_links(
-            f"{API_BASE}/audit-events",
-            {},
-            page=page,
-            page_size=page_size,
-            has_next=bool(last_key),
-            next_cursor=next_cursor,
-        ),
     )

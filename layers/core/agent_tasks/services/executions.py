@@ -26,7 +26,7 @@ from agent_tasks.models.executions import (
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
@@ -248,20 +248,15 @@ def list_for_task(
         items, more, last_key = _collect(task_id, status, start_key, page_size) if more else ([], False, None)
     next_cursor = encode_cursor({"key": last_key, "page": page + 1}, filters) if more and last_key else None
     path = f"{API_BASE}/tasks/{task_id}/executions"
-    return Page[ExecutionResponse](
-        items=[ExecutionResponse.of(e) for e in items],
+    return page_of(
+        ExecutionResponse,
+        [ExecutionResponse.of(e) for e in items],
+        path=path,
+        query={"status": status},
         page=page,
         page_size=page_size,
         total=execution_store.count_for_task(task_id, status=status),
         next_cursor=next_cursor,
-        links=page_links(
-            path,
-            {"status": status},
-            page=page,
-            page_size=page_size,
-            has_next=next_cursor is not None,
-            next_cursor=next_cursor,
-        ),
     )
 
 

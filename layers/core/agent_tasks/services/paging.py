@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
+
 from agent_tasks.errors import BadRequestError
+from agent_tasks.models.common import Page
+
+Item = TypeVar("Item", bound=BaseModel)
 
 
 def fingerprint(filters: dict[str, Any]) -> str:
@@ -58,3 +63,23 @@ def page_links(
     if page > 1:
         links["prev"] = f"{path}?{urlencode({**base, 'page': page - 1})}"
     return links
+
+
+def page_of(
+    model: type[Item],
+    items: list[Item],
+    *,
+    path: str,
+    query: dict[str, Any],
+    page: int,
+    page_size: int,
+    total: int,
+    next_cursor: str | None,
+) -> Page[Item]:
+    """A page of a list with its `_links`; there is a next page exactly when there is a cursor for it."""
+    links = page_links(
+        path, query, page=page, page_size=page_size, has_next=next_cursor is not None, next_cursor=next_cursor
+    )
+    return Page[model](  # type: ignore[valid-type]
+        items=items, page=page, page_size=page_size, total=total, next_cursor=next_cursor, links=links
+    )

@@ -11,7 +11,7 @@ from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.reports import Report, ReportResponse
 from agent_tasks.observability import bind_execution, logger
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import reports as report_store
@@ -149,18 +149,13 @@ def list_for_task(
     if page == 1 or start_key is not None or cursor:
         reports, start_key = report_store.list_for_task(task_id, limit=page_size, start_key=start_key)
     next_cursor = encode_cursor({"key": start_key, "page": page + 1}, filters) if start_key else None
-    return Page[ReportResponse](
-        items=[_answer(r) for r in reports],
+    return page_of(
+        ReportResponse,
+        [_answer(r) for r in reports],
+        path=f"{API_BASE}/tasks/{task_id}/reports",
+        query={},
         page=page,
         page_size=page_size,
         total=report_store.count_for_task(task_id),
         next_cursor=next_cursor,
-        links=page_links(
-            f"{API_BASE}/tasks/{task_id}/reports",
-            {},
-            page=page,
-            page_size=page_size,
-            has_next=next_cursor is not None,
-            next_cursor=next_cursor,
-        ),
     )

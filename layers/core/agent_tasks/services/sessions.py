@@ -5,7 +5,7 @@ from __future__ import annotations
 from agent_tasks.errors import NotFoundError
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.executions import MessageResponse, Session
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import sessions as session_store
 
 
@@ -31,18 +31,13 @@ def list_messages(
     next_cursor = (
         encode_cursor({"after": messages[-1].seq, "page": page + 1}, filters) if more and messages else None
     )
-    return Page[MessageResponse](
-        items=[MessageResponse.model_validate(m.model_dump()) for m in messages],
+    return page_of(
+        MessageResponse,
+        [MessageResponse.model_validate(m.model_dump()) for m in messages],
+        path=f"{API_BASE}/sessions/{session_id}/messages",
+        query={},
         page=page,
         page_size=page_size,
         total=session_store.count_messages(session_id),
         next_cursor=next_cursor,
-        links=page_links(
-            f"{API_BASE}/sessions/{session_id}/messages",
-            {},
-            page=page,
-            page_size=page_size,
-            has_next=next_cursor is not None,
-            next_cursor=next_cursor,
-        ),
     )

@@ -13,7 +13,7 @@ from agent_tasks.errors import ForbiddenError, NotFoundError, PreconditionFailed
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_links
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
 
@@ -192,18 +192,13 @@ def list_tasks(
     items = matching[start : start + page_size]
     has_next = start + page_size < len(matching)
     next_cursor = encode_cursor({"page": page + 1}, {**query, "page_size": page_size}) if has_next else None
-    return Page[TaskResponse](
-        items=[TaskResponse.of(task) for task in items],
+    return page_of(
+        TaskResponse,
+        [TaskResponse.of(task) for task in items],
+        path=f"{API_BASE}/tasks",
+        query=query,
         page=page,
         page_size=page_size,
         total=len(matching),
         next_cursor=next_cursor,
-        links=page_links(
-            f"{API_BASE}/tasks",
-            query,
-            page=page,
-            page_size=page_size,
-            has_next=has_next,
-            next_cursor=next_cursor,
-        ),
     )

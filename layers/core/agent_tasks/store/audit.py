@@ -76,3 +76,21 @@ def list_events(
     result = aws.dynamodb().query(**arguments)
     events = [AuditEvent.model_validate(deserialize(item)) for item in result.get("Items", [])]
     return events, result.get("LastEvaluatedKey")
+
+
+def count_events(owner_id: str) -> int:
+    """How many events a user's trail holds (a COUNT query: keys only, no items returned)."""
+    client = aws.dynamodb()
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"AUDIT#{owner_id}"}},
+        "Select": "COUNT",
+    }
+    total = 0
+    while True:
+        result = client.query(**arguments)
+        total += result.get("Count", 0)
+        if "LastEvaluatedKey" not in result:
+            return total
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
