@@ -4,19 +4,23 @@ moto's Lambda runs functions in Docker; we have none, so invocations are routed 
 handlers in-process by replacing `LambdaFunction._invoke_lambda`. Step Functions in moto
 (server mode) calls Lambda over HTTP on `MOTO_PORT`, which lands here too. moto's version is
 pinned in requirements/dev.lock, and tests/unit/local/test_moto_bridge.py fails loudly if
-the internals used here move.
+the internals used here move. The internals: `LambdaFunction._invoke_lambda`, and the WSGI
+app moto's own ThreadedMotoServer serves (`moto.moto_server.werkzeug_app`), which we serve with
+DynamoDB requests made atomic.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import threading
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 # Called with (function name, event) and returns (payload, errored, log text), as moto expects.
 Invoker = Callable[[str, Any], tuple[str, bool, str]]
@@ -57,16 +61,55 @@ def route_lambda_invocations(invoker: Invoker) -> Callable[[], None]:
     return restore
 
 
-def start_server(host: str, port: int) -> ThreadedMotoServer:
-    """moto in server mode on loopback (public API), in a thread of this process."""
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    return server
+class _AtomicDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time.
+
+    DynamoDB applies each request atomically (a transaction above all); moto's server does not
+    lock, and two TransactWriteItems at once can both pass their conditions or tear the table.
+    Requests still interleave freely *between* one another, which is what concurrency tests need.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
-def bound_port(server: ThreadedMotoServer) -> int:
+class MotoServer:
+    """moto in server mode on loopback, in a thread of this process (as moto's ThreadedMotoServer,
+    with DynamoDB requests made atomic)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(host, port, app, True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto")
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    def start(self) -> MotoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+def start_server(host: str, port: int) -> MotoServer:
+    return MotoServer(host, port).start()
+
+
+def bound_port(server: MotoServer) -> int:
     """The port the server listens on (when started on port 0)."""
-    return int(server.get_host_and_port()[1])
+    return server.port
 
 
 def enable_state_machine_execution(endpoint: str) -> None:
