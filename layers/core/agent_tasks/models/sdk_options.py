@@ -17,7 +17,9 @@ class McpServer(BaseModel):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Used in tool names.")]
     url: HttpUrl
     authorization_token: SecretStr | None = Field(
-        default=None, description="Bearer token for the server; never returned in answers."
+        default=None,
+        exclude=True,  # stored by the task store on purpose; never serialised into an answer
+        description="Bearer token for the server; write-only, never returned in answers.",
     )
 
     @field_validator("url")
