@@ -7,7 +7,6 @@ can swap the model provider or break a step for the length of one test.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,9 +21,9 @@ from agent_tasks.store import executions as execution_store
 from agent_tasks.store import workspaces
 from tests.support.executions import stored_task
 from tests.support.messages_server import MessagesServer, error_reply, text_reply, tool_use_reply
+from tests.support.polling import POLL_LIMIT_SECONDS, wait_until
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
-POLL_LIMIT_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -57,18 +56,6 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
-
-
-def wait_until(condition: Callable[[], Any], *, what: str) -> Any:
-    """Poll `condition` until it returns something truthy; bounded, with short waits between polls."""
-    deadline = time.monotonic() + POLL_LIMIT_SECONDS
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        pause.wait(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def finished(http: httpx.Client, execution_id: str) -> dict[str, Any]:

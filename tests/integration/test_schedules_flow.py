@@ -7,17 +7,16 @@ next_run_at (the coming minute) makes that slot due without waiting for it.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from tests.support.polling import wait_until
+
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
-POLL_LIMIT_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -28,17 +27,6 @@ def http(local_cloud: Any) -> Iterator[httpx.Client]:
         timeout=30.0,
     ) as client:
         yield client
-
-
-def wait_until(condition: Callable[[], Any], *, what: str) -> Any:
-    deadline = time.monotonic() + POLL_LIMIT_SECONDS
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        pause.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
