@@ -12,6 +12,7 @@ ROUTES = [
     "/api/v1/tasks/{task_id}/execute",
     "/api/v1/tasks/{task_id}/preview",
     "/api/v1/tasks/{task_id}/reports",
+    "/api/v1/tasks/{task_id}/restore",
     "/api/v1/tasks/{task_id}",
 ]
 

@@ -104,3 +104,13 @@ def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
 def delete_task(task_id: str) -> Response[str]:
     service.delete_task(_caller(), task_id, if_match=_header("If-Match"))
     return Response(status_code=204, body="")
+
+
+@router.post(
+    "/tasks/<task_id>/restore",
+    summary="Restore a deleted task (undo a soft delete)",
+    tags=["tasks"],
+    responses=documented(200, TaskResponse, "The task, live again.", 404, 409),
+)
+def restore_task(task_id: str) -> Response[str]:
+    return _answer(200, service.restore_task(_caller(), task_id))

@@ -403,3 +403,43 @@ def test_numbers_too_small_for_dynamodb_do_not_break_a_create(alice: Api) -> Non
     status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options={"temperature": 5e-324}))
     assert status == 201, payload
     assert alice.call("GET", f"/api/v1/tasks/{payload['id']}")[1]["sdk_options"]["temperature"] == 0
+
+
+# ---------------------------------------------------------------- restore
+
+
+def test_restore_brings_a_deleted_task_back_with_its_name_and_schedule(
+    alice: Api, aws: dict[str, str]
+) -> None:
+    import boto3
+
+    # Given a scheduled task that was deleted
+    task = alice.create(name="Nightly", is_scheduled=True, schedule_cron="0 2 * * *")
+    alice.call("DELETE", f"/api/v1/tasks/{task['id']}")
+    # When its owner restores it
+    status, restored, headers = alice.call("POST", f"/api/v1/tasks/{task['id']}/restore")
+    # Then it is live again, listed, in the due index, its name taken again, and audited
+    assert status == 200
+    assert restored["version"] == 3
+    assert headers["ETag"] == '"3"'
+    assert restored["next_run_at"] is not None
+    assert [t["id"] for t in alice.call("GET", "/api/v1/tasks")[1]["items"]] == [task["id"]]
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws["TABLE_NAME"], Key={"PK": {"S": f"TASK#{task['id']}"}, "SK": {"S": "TASK"}}
+    )["Item"]
+    assert "GSI2PK" in item
+    assert alice.call("POST", "/api/v1/tasks", valid_task(name="nightly"))[0] == 409
+    assert alice.call("GET", "/api/v1/audit-events")[1]["items"][0]["action"] == "task.restored"
+
+
+def test_restore_refuses_a_live_task_a_taken_name_and_another_user(alice: Api, bob: Api) -> None:
+    live = alice.create(name="Live")
+    assert alice.call("POST", f"/api/v1/tasks/{live['id']}/restore")[0] == 409
+    gone = alice.create(name="Gone")
+    alice.call("DELETE", f"/api/v1/tasks/{gone['id']}")
+    assert bob.call("POST", f"/api/v1/tasks/{gone['id']}/restore")[0] == 404
+    alice.create(name="gone")  # the name was freed and is taken again
+    status, payload, _ = alice.call("POST", f"/api/v1/tasks/{gone['id']}/restore")
+    assert status == 409
+    assert "another task named" in payload["error"]["message"]
+    assert alice.call("GET", f"/api/v1/tasks/{gone['id']}")[0] == 404

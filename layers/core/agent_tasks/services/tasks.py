@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent_tasks.errors import ForbiddenError, NotFoundError, PreconditionFailedError, ValidationFailedError
+from agent_tasks.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationFailedError,
+)
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
 from agent_tasks.services.actor import Actor
@@ -179,6 +185,29 @@ def delete_task(caller: Actor, task_id: str, *, if_match: str | None) -> None:
         }
     )
     task_store.soft_delete(old, deleted, _audit(caller, old, "task.deleted", ["is_deleted"], now))
+
+
+def restore_task(caller: Actor, task_id: str) -> Task:
+    """Undo a soft delete: the owner's deleted task is live again, its schedule recomputed from now."""
+    old = task_store.get(task_id)
+    if old is None or old.owner_id != caller.user_id:
+        raise NotFoundError("no such task")
+    if not old.is_deleted:
+        raise ConflictError("the task is not deleted")
+    now = utc_now()
+    restored = old.model_copy(
+        update={
+            "is_deleted": False,
+            "deleted_at": None,
+            "updated_at": now,
+            "version": old.version + 1,
+            "pending_slot": None,  # slots missed while deleted are not owed
+            "consecutive_failures": 0,
+        }
+    )
+    restored = restored.model_copy(update={"next_run_at": _next_run_at(restored, now)})
+    task_store.restore(old, restored, _audit(caller, restored, "task.restored", ["is_deleted"], now))
+    return restored
 
 
 def list_tasks(

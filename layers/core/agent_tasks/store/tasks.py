@@ -236,6 +236,43 @@ def soft_delete(old: Task, deleted: Task, audit: AuditEvent) -> None:
         )
 
 
+def restore(old: Task, restored: Task, audit: AuditEvent) -> None:
+    """Bring a deleted task back: live again, its name taken again (409 if it is in use now)."""
+    try:
+        transact(
+            [
+                {
+                    "Put": {
+                        "TableName": table_name(),
+                        "Item": serialize(to_item(restored)),
+                        "ConditionExpression": "#version = :expected AND is_deleted = :true",
+                        "ExpressionAttributeNames": {"#version": "version"},
+                        "ExpressionAttributeValues": {
+                            ":expected": {"N": str(old.version)},
+                            ":true": {"BOOL": True},
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table_name(),
+                        "Item": serialize(_lock_item(restored)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                put_audit_item(audit),
+            ]
+        )
+    except TransactionConflict as conflict:
+        raise_conflict(
+            conflict.reasons,
+            [
+                (PreconditionFailedError, "the task has changed since it was read; read it again"),
+                (ConflictError, f"you now have another task named {restored.name!r}; rename that one first"),
+            ],
+        )
+
+
 def require(task_id: str) -> Task:
     task = get(task_id)
     if task is None or task.is_deleted:
