@@ -17,20 +17,10 @@ from agent_tasks.models.executions import (
     PreviewResponse,
 )
 from agent_tasks.services import executions as service
-from agent_tasks.services.actor import Actor
-from api_routes.context import caller_id, request_id
+from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
 
 router = APIGatewayHttpRouter()
-
-
-def _actor() -> Actor:
-    return Actor(user_id=caller_id(router), request_id=request_id(router))
-
-
-def _header(name: str) -> str | None:
-    headers = router.current_event.headers or {}
-    return headers.get(name.lower()) or headers.get(name)
 
 
 def _accepted(execution: Execution) -> Response[str]:
@@ -51,10 +41,10 @@ def _accepted(execution: Execution) -> Response[str]:
 def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
     variables = body.variables if body is not None else {}
     execution = service.execute(
-        _actor(),
+        actor(router),
         task_id,
         variables,
-        idempotency_key=_header("Idempotency-Key"),
+        idempotency_key=header(router, "Idempotency-Key"),
         lambda_context=router.lambda_context,
     )
     return _accepted(execution)
@@ -70,7 +60,7 @@ def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = 
 )
 def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
     variables = body.variables if body is not None else {}
-    return json_response(200, service.preview(_actor(), task_id, variables))
+    return json_response(200, service.preview(actor(router), task_id, variables))
 
 
 @router.get(
@@ -87,7 +77,7 @@ def list_executions(
     cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:
     result = service.list_for_task(
-        _actor(), task_id, page=page, page_size=page_size, cursor=cursor, status=status
+        actor(router), task_id, page=page, page_size=page_size, cursor=cursor, status=status
     )
     return json_response(200, result)
 
@@ -99,7 +89,7 @@ def list_executions(
     responses=documented(200, ExecutionResponse, "The execution.", 404),
 )
 def get_execution(execution_id: str) -> Response[str]:
-    return json_response(200, ExecutionResponse.of(service.own_execution(_actor(), execution_id)))
+    return json_response(200, ExecutionResponse.of(service.own_execution(actor(router), execution_id)))
 
 
 @router.post(
@@ -109,7 +99,7 @@ def get_execution(execution_id: str) -> Response[str]:
     responses=documented(200, ExecutionResponse, "Cancelled; the workflow is stopped.", 404, 409),
 )
 def cancel_execution(execution_id: str) -> Response[str]:
-    return json_response(200, ExecutionResponse.of(service.cancel(_actor(), execution_id)))
+    return json_response(200, ExecutionResponse.of(service.cancel(actor(router), execution_id)))
 
 
 @router.post(
@@ -119,4 +109,4 @@ def cancel_execution(execution_id: str) -> Response[str]:
     responses=documented(202, ExecutionResponse, "The new execution; `Location` names it.", 404, 409),
 )
 def rerun_execution(execution_id: str) -> Response[str]:
-    return _accepted(service.rerun(_actor(), execution_id))
+    return _accepted(service.rerun(actor(router), execution_id))

@@ -11,20 +11,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse, TaskUpdate
 from agent_tasks.services import tasks as service
-from agent_tasks.services.actor import Actor
-from api_routes.context import caller_id, request_id
+from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
 
 router = APIGatewayHttpRouter()
-
-
-def _caller() -> Actor:
-    return Actor(user_id=caller_id(router), request_id=request_id(router))
-
-
-def _header(name: str) -> str | None:
-    headers = router.current_event.headers or {}
-    return headers.get(name.lower()) or headers.get(name)
 
 
 def _answer(status: int, task: Task, *, reveal_secret: bool = False) -> Response[str]:
@@ -41,7 +31,7 @@ def _answer(status: int, task: Task, *, reveal_secret: bool = False) -> Response
     responses=documented(201, TaskResponse, "Created; `Location` and `ETag` headers are set.", 400, 409, 422),
 )
 def create_task(body: TaskCreate) -> Response[str]:
-    task = service.create_task(_caller(), body)
+    task = service.create_task(actor(router), body)
     return _answer(201, task, reveal_secret=True)
 
 
@@ -68,7 +58,7 @@ def list_tasks(
         is_active=is_active,
         q=q or None,
     )
-    result = service.list_tasks(_caller(), filters, page=page, page_size=page_size, cursor=cursor)
+    result = service.list_tasks(actor(router), filters, page=page, page_size=page_size, cursor=cursor)
     return json_response(200, result)
 
 
@@ -79,7 +69,7 @@ def list_tasks(
     responses=documented(200, TaskResponse, "The task; `ETag` is its version.", 404),
 )
 def get_task(task_id: str) -> Response[str]:
-    return _answer(200, service.read_task(_caller(), task_id))
+    return _answer(200, service.read_task(actor(router), task_id))
 
 
 @router.patch(
@@ -91,7 +81,7 @@ def get_task(task_id: str) -> Response[str]:
     ),
 )
 def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
-    task = service.update_task(_caller(), task_id, body, if_match=_header("If-Match"))
+    task = service.update_task(actor(router), task_id, body, if_match=header(router, "If-Match"))
     return _answer(200, task, reveal_secret=False)
 
 
@@ -102,7 +92,7 @@ def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
     responses=documented(204, None, "Deleted.", 403, 404, 412),
 )
 def delete_task(task_id: str) -> Response[str]:
-    service.delete_task(_caller(), task_id, if_match=_header("If-Match"))
+    service.delete_task(actor(router), task_id, if_match=header(router, "If-Match"))
     return Response(status_code=204, body="")
 
 
@@ -113,4 +103,4 @@ def delete_task(task_id: str) -> Response[str]:
     responses=documented(200, TaskResponse, "The task, live again.", 404, 409),
 )
 def restore_task(task_id: str) -> Response[str]:
-    return _answer(200, service.restore_task(_caller(), task_id))
+    return _answer(200, service.restore_task(actor(router), task_id))

@@ -83,8 +83,8 @@ class NotificationRecord(BaseModel):
     webhook: DeliveryOutcome | None = None
 
 
-class Execution(BaseModel):
-    """A stored execution."""
+class ExecutionView(BaseModel):
+    """What an execution is, as stored and as answered (the one list of its fields)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -119,65 +119,24 @@ class Execution(BaseModel):
     completed_at: datetime | None = None
     deadline_at: datetime | None = None
     notifications: list[NotificationRecord] = Field(default_factory=list)
-    agent_state: AgentRunState | None = None
-    created_by: str | None = None
 
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
 
-class ExecutionLinks(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class Execution(ExecutionView):
+    """A stored execution, with the run state only the workflow reads."""
 
-    self_: str = Field(alias="self")
-    task: str
-    session: str | None = None
-    messages: str | None = None
-    report: str | None = None
-    cancel: str | None = None
-    rerun: str | None = None
-    console: str | None = Field(
-        default=None, description="The workflow run in the Step Functions console (deployed in AWS only)."
-    )
+    agent_state: AgentRunState | None = None
+    created_by: str | None = None
 
 
-class ExecutionResponse(BaseModel):
+class ExecutionResponse(ExecutionView):
     """An execution as the API answers it (internal run state left out)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
-    id: str
-    task_id: str
-    owner_id: str
-    task_name: str
-    task_version: int
-    task_snapshot: dict[str, Any]
-    session_id: str | None = None
-    report_id: str | None = None
-    report_note: str | None = None
-    trigger_type: TriggerType
-    trigger_metadata: dict[str, Any]
-    prompt_variables: dict[str, Any]
-    rendered_prompt: str | None = None
-    variables_missing: list[str]
-    status: ExecutionStatus
-    error_message: str | None = None
-    result_data: ResultData | None = None
-    total_messages: int
-    total_tool_calls: int
-    permission_denials: list[ToolCallRecord]
-    usage: Usage
-    cost_usd: float | None = None
-    cost_note: str | None = None
-    provider: ProviderName | None = None
-    model: str | None = None
-    duration_seconds: float | None = None
-    created_at: datetime
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    deadline_at: datetime | None = None
-    notifications: list[NotificationRecord]
     links: dict[str, str] = Field(
         alias="_links",
         description="self, task, and session/messages/report/cancel/rerun when they apply; console (the "
@@ -273,7 +232,6 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ExecuteRequest",
     "Execution",
-    "ExecutionLinks",
     "ExecutionResponse",
     "ExecutionStatus",
     "MessageResponse",
