@@ -8,6 +8,7 @@ such a template is refused when it is saved, and the sandbox stops it again at r
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from agent_tasks.errors import ValidationFailedError
 
 MAX_RENDERED_CHARS = 400_000
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_EXPRESSION = re.compile(
+    r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL
+)
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
 VariableValue = str | int | float | bool
@@ -88,16 +91,19 @@ class RenderedPrompt:
 
 
 def _protect_missing(source: str, missing: set[str]) -> str:
-    """Wrap each `{{ ... }}` that needs a missing variable in raw blocks, so it stays exactly as written."""
+    """Turn each `{{ ... }}` that needs a missing variable into a string literal of its own text, so it
+    renders exactly as written. Raw blocks are left alone (what they hold is text already)."""
     environment = _environment()
 
     def replace(match: re.Match[str]) -> str:
+        if match.group("raw") is not None:
+            return match.group(0)
         try:
             used = meta.find_undeclared_variables(environment.parse(match.group(0)))
         except TemplateSyntaxError:
             return match.group(0)
         if used & missing:
-            return "{% raw %}" + match.group(0) + "{% endraw %}"
+            return "{{ " + json.dumps(match.group(0)) + " }}"
         return match.group(0)
 
     return _EXPRESSION.sub(replace, source)
@@ -114,7 +120,7 @@ def render(
         text = template.render(**{k: v for k, v in variables.items() if k in wanted})
     except SecurityError as exc:
         raise _fail(field, f"the template tried something the sandbox forbids: {exc}") from exc
-    except (UndefinedError, TypeError, ValueError, ArithmeticError) as exc:
+    except (TemplateSyntaxError, UndefinedError, TypeError, ValueError, ArithmeticError) as exc:
         raise _fail(field, f"the template could not be rendered: {exc}") from exc
     if len(text) > MAX_RENDERED_CHARS:
         raise _fail(field, f"the rendered prompt is longer than {MAX_RENDERED_CHARS} characters")
