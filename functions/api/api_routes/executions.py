@@ -72,7 +72,7 @@ def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = 
 def list_executions(
     task_id: str,
     status: Annotated[ExecutionStatus | None, Query(description="Only executions with this status.")] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:

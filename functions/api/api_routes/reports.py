@@ -35,7 +35,7 @@ def get_report(report_id: str) -> Response[str]:
 )
 def list_reports(
     task_id: str,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import CursorPosition, decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 
 
 def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[AuditEvent]:
     scope = {"owner": owner_id, "page_size": page_size}
-    position: dict[str, Any] = decode_cursor(cursor, scope) if cursor else {"page": 1, "key": None}
-    events, last_key = audit_store.list_events(owner_id, limit=page_size, start_key=position.get("key"))
-    page = int(position.get("page", 1))
+    position = (
+        decode_cursor(cursor, scope, partition=("PK", f"AUDIT#{owner_id}")) if cursor else CursorPosition()
+    )
+    events, last_key = audit_store.list_events(owner_id, limit=page_size, start_key=position.key)
+    page = position.page
     # The cursor carries DynamoDB's key, bound to this owner by its fingerprint, and we always query the
     # caller's own partition: a forged cursor can at worst skip within the caller's own trail.
     next_cursor = encode_cursor({"page": page + 1, "key": last_key}, scope) if last_key else None

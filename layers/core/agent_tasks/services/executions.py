@@ -237,9 +237,9 @@ def list_for_task(
         raise NotFoundError("no such task")
     filters = {"task_id": task_id, "status": status, "page_size": page_size}
     if cursor:
-        position = decode_cursor(cursor, filters)
-        page = int(position.get("page", page))
-        start_key: dict[str, Any] | None = position["key"]
+        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        page = position.page
+        start_key: dict[str, Any] | None = position.key
         items, more, last_key = _collect(task_id, status, start_key, page_size)
     else:
         start_key, more = None, True

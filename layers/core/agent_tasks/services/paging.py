@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent_tasks.errors import BadRequestError
 from agent_tasks.models.common import Page
@@ -26,28 +26,39 @@ def encode_cursor(position: dict[str, Any], filters: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, filters: dict[str, Any]) -> dict[str, Any]:
-    """The position a cursor points at; a cursor that is malformed or made for other filters is a 400."""
+class CursorPosition(BaseModel):
+    """Where a cursor points. Cursors come back from clients, so what they hold is checked like input."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    after: int | None = Field(default=None, ge=0)
+    key: dict[str, dict[Literal["S"], str]] | None = None
+
+
+def _refused(message: str, reason: str) -> BadRequestError:
+    return BadRequestError(
+        message, details=[{"loc": ["query", "cursor"], "msg": reason, "type": "value_error"}]
+    )
+
+
+def decode_cursor(
+    cursor: str, filters: dict[str, Any], *, partition: tuple[str, str] | None = None
+) -> CursorPosition:
+    """The position a cursor points at. A cursor that is malformed, made for other filters, or whose key
+    lies outside `partition` (attribute, value: the partition this list may read) is a 400."""
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = decoded["p"]
         matches = decoded["f"] == fingerprint(filters)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequestError(
-            "cursor is not valid",
-            details=[{"loc": ["query", "cursor"], "msg": "malformed cursor", "type": "value_error"}],
-        ) from exc
-    if not matches or not isinstance(position, dict):
-        raise BadRequestError(
-            "cursor does not belong to this list",
-            details=[
-                {
-                    "loc": ["query", "cursor"],
-                    "msg": "cursor was made for other filters",
-                    "type": "value_error",
-                }
-            ],
-        )
+        position = CursorPosition.model_validate(decoded["p"])
+    except (ValueError, KeyError, TypeError) as exc:  # ValidationError is a ValueError
+        raise _refused("cursor is not valid", "malformed cursor") from exc
+    if not matches:
+        raise _refused("cursor does not belong to this list", "cursor was made for other filters")
+    if position.key is not None and partition is not None:
+        attribute, value = partition
+        if position.key.get(attribute, {}).get("S") != value:
+            raise _refused("cursor does not belong to this list", "cursor points outside this list")
     return position
 
 

@@ -138,8 +138,8 @@ def list_for_task(
     filters = {"task_id": task_id, "page_size": page_size}
     start_key: dict[str, Any] | None = None
     if cursor:
-        position = decode_cursor(cursor, filters)
-        start_key, page = position["key"], int(position.get("page", page))
+        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        start_key, page = position.key, position.page
     else:
         for _ in range(page - 1):  # walk past earlier pages
             _, start_key = report_store.list_for_task(task_id, limit=page_size, start_key=start_key)

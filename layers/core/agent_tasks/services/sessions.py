@@ -25,8 +25,7 @@ def list_messages(
     after = (page - 1) * page_size
     if cursor:
         position = decode_cursor(cursor, filters)
-        after = int(position["after"])
-        page = int(position.get("page", page))
+        after, page = position.after or 0, position.page
     messages, more = session_store.list_messages(session_id, limit=page_size, after_seq=after)
     next_cursor = (
         encode_cursor({"after": messages[-1].seq, "page": page + 1}, filters) if more and messages else None

@@ -215,7 +215,7 @@ def list_tasks(
 ) -> Page[TaskResponse]:
     query = filters.as_query()
     if cursor:
-        page = int(decode_cursor(cursor, {**query, "page_size": page_size}).get("page", 1))
+        page = decode_cursor(cursor, {**query, "page_size": page_size}).page
     matching = [task for task in task_store.list_for_owner(caller.user_id) if filters.matches(task)]
     start = (page - 1) * page_size
     items = matching[start : start + page_size]
