@@ -136,3 +136,20 @@ def test_bash_nonzero_exit_is_a_tool_error(workdir: Path) -> None:
     assert result.is_error
     assert "oops" in result.text
     assert "[exit code 3]" in result.text
+
+
+def test_bash_makes_the_function_process_non_dumpable(workdir: Path) -> None:
+    # Given a bash call has run / Then this process's /proc entries are closed to same-user processes
+    import ctypes
+
+    run("bash", workdir, command="true")
+    pr_get_dumpable = 3
+    assert ctypes.CDLL(None).prctl(pr_get_dumpable, 0, 0, 0, 0) == 0
+
+
+def test_a_detached_child_holding_the_output_is_not_waited_for(workdir: Path) -> None:
+    # Given a command that leaves a child in its own session holding stdout
+    result = run("bash", workdir, command="setsid sleep 8 & sleep 0.5; echo started")
+    # Then the call returns with what was printed and says it did not wait
+    assert "started" in result.text
+    assert "a background process still holds the output" in result.text

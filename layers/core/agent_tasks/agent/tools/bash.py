@@ -1,12 +1,17 @@
 """The bash tool: a shell command in the workdir, with a scrubbed environment, a timeout and capped output.
 
-Not a filesystem sandbox: the command runs as the function's user. What it cannot get is
-the function's environment (AWS credentials, API keys): it starts from an empty one.
+Not a filesystem sandbox: the command runs as the function's user. What it should not get is
+the function's environment (AWS credentials, API keys): it starts from an empty one, and the
+function's process is made non-dumpable first, so a same-user child cannot read
+/proc/<parent>/environ either (root could; Lambda does not run functions as root). bash has the
+network the function has: `netguard` limits `http_request`, not what a shell command reaches.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -56,11 +61,15 @@ class _CappedReader(threading.Thread):
         self.total = 0
 
     def run(self) -> None:
-        while chunk := self._stream.read(65536):
+        # read1: whatever has arrived, not 64 KiB or EOF, so output is kept even if EOF never comes
+        while chunk := self._stream.read1(65536):  # type: ignore[attr-defined]
             self.total += len(chunk)
             room = self._cap - len(self.kept)
             if room > 0:
                 self.kept += chunk[:room]
+
+
+PR_SET_DUMPABLE = 4
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -68,7 +77,15 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@functools.cache
+def _hide_own_environment() -> None:
+    """PR_SET_DUMPABLE=0: /proc/<this process>/environ becomes unreadable to same-user processes."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
 def run_bash(args: BashInput, ctx: ToolContext) -> str:
+    _hide_own_environment()
     workdir = ctx.workdir.resolve()
     budget = ctx.deadline() - DEADLINE_MARGIN_SECONDS
     if budget < 1:
@@ -95,8 +112,12 @@ def run_bash(args: BashInput, ctx: ToolContext) -> str:
         _kill_group(process)  # also reaps background children left holding the pipe
         process.wait()
         reader.join(timeout=5)
-        process.stdout.close()
+        still_held = reader.is_alive()
+        if not still_held:  # a detached child may still hold the pipe: then leave the reader (a daemon) be
+            process.stdout.close()
     output = reader.kept.decode("utf-8", errors="replace")
+    if still_held:
+        output += "\n[a background process still holds the output; it was not waited for]"
     if reader.total > len(reader.kept):
         output += f"\n[output truncated: {reader.total - len(reader.kept)} more bytes not shown]"
     if timed_out:
