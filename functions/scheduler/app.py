@@ -9,7 +9,7 @@ not miss the slot the event was fired for).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -44,7 +44,10 @@ class ScheduledEvent(BaseModel):
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     scheduled = ScheduledEvent.model_validate(event)
-    now = max(clock(), scheduled.time)
+    # Never behind the event (a clock slightly late), never more than a minute ahead of our own
+    # (a replayed or hand-made event must not run every schedule up to its time).
+    current = clock()
+    now = max(current, min(scheduled.time, current + timedelta(minutes=1)))
     summary = tick(now, rule=scheduled.rule_name)
     result = {"now": now.replace(microsecond=0).isoformat(), "rule": scheduled.rule_name, **summary.as_dict()}
     logger.info("scheduler tick", extra=result)

@@ -272,7 +272,7 @@ def verify(
     candidates: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():
             timestamp = int(value)
         elif key == "v1" and value:
             candidates.append(value)
@@ -282,7 +282,8 @@ def verify(
     if abs(current - timestamp) > tolerance_seconds:
         return False
     expected = sign(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
+    # bytes: compare_digest refuses non-ASCII str, and the header comes from outside
+    return any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in candidates)
 
 
 # --- delivery --------------------------------------------------------------------------------

@@ -21,9 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from agent_tasks.errors import ValidationFailedError
 
 MAX_RENDERED_CHARS = 400_000
-_EXPRESSION = re.compile(
-    r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL
-)
+_EXPRESSION = re.compile(r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL)
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
 VariableValue = str | int | float | bool

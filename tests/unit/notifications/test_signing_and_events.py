@@ -115,3 +115,8 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     lowest = ExponentialBackoff(base_seconds=0.5, max_seconds=4.0, random_fraction=lambda: 0.0)
     assert [highest(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
     assert [lowest(n) for n in range(1, 6)] == [0.25, 0.5, 1.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("header", ["t=²,v1=abc", "t=1750000000,v1=é", "t=,v1=", "garbage", ""])
+def test_a_crafted_signature_header_is_refused_not_a_crash(header: str) -> None:
+    assert verify(SECRET, header, BODY, now=NOW) is False

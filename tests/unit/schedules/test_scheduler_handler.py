@@ -80,3 +80,18 @@ def test_a_malformed_event_is_refused(scheduler_function: Any, changes: dict[str
     _, invoke = scheduler_function
     with pytest.raises(ValidationError):
         invoke(_scheduled_event(**changes))
+
+
+def test_an_event_from_the_future_cannot_pull_schedules_forward(
+    scheduler_function: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a daily 09:00 task not due until tomorrow, and a clock at today's 09:00:12
+    module, invoke = scheduler_function
+    task = scheduled_task("0 9 * * *", created=T0 + timedelta(seconds=1))
+    monkeypatch.setattr(module, "clock", lambda: T0 + timedelta(seconds=12))
+    # When a replayed or hand-made event claims it is next week
+    result = invoke(_scheduled_event(time="2026-03-09T09:00:00Z"))
+    # Then the tick runs at most a minute ahead of its own clock, and nothing is started early
+    assert result["now"] == "2026-03-02T09:01:12+00:00"
+    assert result["started"] == 0
+    assert executions_of(task.id) == []

@@ -305,3 +305,35 @@ def test_a_disabled_schedule_stops_and_a_tick_racing_the_disable_claims_nothing(
     assert claimed is False
     assert tick(T0, rule=RULE).due == 0
     assert executions_of(task.id) == []
+
+
+def test_a_transient_conflict_writing_the_execution_keeps_the_claim(
+    state_machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the execution's transaction is cancelled once for a reason that is not a failed condition
+    from agent_tasks.store.dynamo import TransactionConflict
+
+    task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
+    original = execution_store.create
+    calls = {"n": 0}
+
+    def conflicted_once(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            from agent_tasks.store.dynamo import raise_conflict
+
+            try:
+                raise TransactionConflict(["TransactionConflict", "None"])
+            except TransactionConflict as conflict:
+                raise_conflict(conflict.reasons, [])
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(execution_store, "create", conflicted_once)
+    # When the 09:00 tick meets it
+    assert tick(T0, rule=RULE).errors == 1
+    # Then the slot is not counted as started: the claim stays, and a tick after the lease runs it once
+    assert stored_item(task.id)["pending_slot"]["slot"] == "2026-03-02T09:00:00Z"
+    assert executions_of(task.id) == []
+    assert tick(T0 + 2 * MINUTE, rule=RULE).recovered == 1
+    [execution] = executions_of(task.id)
+    assert execution.id == slot_execution_id(task.id, T0)

@@ -205,8 +205,9 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
     except ConflictError:
         # The slot's execution exists: another attempt wrote it. Make sure it is started.
         existing = execution_store.get(execution_id)
-        if existing is not None:
-            execution_service.ensure_started(existing)
+        if existing is None:
+            raise  # nothing was written (a transient conflict): keep the claim, a later tick retries the slot
+        execution_service.ensure_started(existing)
 
 
 def _skip_audit(task: Task, pending: PendingSlot, now: datetime, reason: str, *, count: int) -> AuditEvent:

@@ -77,8 +77,10 @@ def create_for_running_execution(report: Report) -> bool:
                 },
             ]
         )
-    except TransactionConflict:
-        return False
+    except TransactionConflict as conflict:
+        if "ConditionalCheckFailed" in conflict.reasons:
+            return False  # the execution is no longer running, or already has its report
+        raise  # a transient conflict: the step fails and Step Functions retries it
     return True
 
 
