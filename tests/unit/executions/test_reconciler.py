@@ -78,3 +78,25 @@ def test_an_execution_that_already_ended_is_left_alone(reconciler: LambdaClient)
 def test_an_unknown_execution_or_status_is_ignored(reconciler: LambdaClient) -> None:
     assert reconciler(status_change("not-stored", "FAILED"))["result"] == "unknown_execution"
     assert reconciler(status_change("not-stored", "SUCCEEDED")) == {"result": "ignored"}
+
+
+def test_an_execution_that_ends_while_reconciling_is_not_overwritten(
+    reconciler: LambdaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the reconciler reads the execution while it is still pending...
+    execution_id = pending_execution(stored_task())
+    stale = execution_store.get(execution_id)
+    assert stale is not None
+    # ...and the user cancels it before the reconciler writes
+    execution_store.update(execution_id, {"status": "cancelled", "error_message": "cancelled by the user"})
+    monkeypatch.setattr(execution_store, "get", lambda _id: stale if _id == execution_id else None)
+    # When the ABORTED event is reconciled
+    result = reconciler(status_change(execution_id, "ABORTED"))
+    # Then the conditional write refuses: the cancellation stands and nothing is announced
+    assert result["result"] == "already_ended"
+    monkeypatch.undo()
+    execution = execution_store.get(execution_id)
+    assert execution is not None
+    assert execution.status == "cancelled"
+    assert execution.error_message == "cancelled by the user"
+    assert execution.notifications == []
