@@ -195,3 +195,48 @@ def test_loopback_is_reachable_only_with_allow_private(web: str, workdir: Path) 
     assert not allowed.is_error
     assert allowed.text.startswith("HTTP 200 OK")
     assert allowed.text.endswith("hello from loopback")
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers with a body sent one byte at a time, each well inside a socket timeout."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "40")
+        self.end_headers()
+        for _ in range(40):
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            if self.release.wait(0.25):  # the test ends the trickle early once it has its answer
+                return
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_a_trickling_body_is_cut_at_the_total_timeout(workdir: Path) -> None:
+    # Given a loopback server that sends its 40-byte body a byte per 0.25 s (10 s in all)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # When the tool asks for it with a 1 s timeout
+        result = http_request(
+            workdir, allow_private=True, url=f"http://127.0.0.1:{server.server_port}/", timeout_seconds=1
+        )
+    finally:
+        _Trickle.release.set()
+        server.shutdown()
+        server.server_close()
+    # Then the whole call is bounded by that timeout, not each byte
+    assert result.is_error
+    assert "timed out after 1 s" in result.text
+
+
+def test_a_header_http_cannot_carry_is_a_tool_error(workdir: Path, no_connections: None) -> None:
+    result = http_request(
+        workdir, allow_private=True, url="http://127.0.0.1:9/", headers={"X-A": "b\r\nX-Injected: 1"}
+    )
+    assert result.is_error
+    assert "Invalid header value" in result.text  # the reason reaches the model, not only a log line

@@ -153,3 +153,22 @@ def test_a_detached_child_holding_the_output_is_not_waited_for(workdir: Path) ->
     # Then the call returns with what was printed and says it did not wait
     assert "started" in result.text
     assert "a background process still holds the output" in result.text
+
+
+def test_grep_never_opens_a_fifo(workdir: Path) -> None:
+    # Given a named pipe in the working directory (opening it would block with no writer)
+    import os
+
+    from agent_tasks.agent.tools.files import _files_under
+
+    (workdir / "notes.txt").write_text("hello\n")
+    os.mkfifo(workdir / "pipe")
+    # Then grep's file list leaves it out
+    assert [p.name for p in _files_under(workdir, workdir.resolve())] == ["notes.txt"]
+
+
+def test_edit_file_says_when_a_file_is_not_text(workdir: Path) -> None:
+    (workdir / "blob.bin").write_bytes(b"\xff\xfe\x00binary")
+    result = run("edit_file", workdir, path="blob.bin", old_string="a", new_string="b")
+    assert result.is_error
+    assert "not UTF-8 text" in result.text

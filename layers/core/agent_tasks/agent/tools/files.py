@@ -24,6 +24,7 @@ MAX_WRITE_CHARS = 5_000_000
 MAX_LIST_ENTRIES = 1_000
 MAX_GREP_MATCHES = 500
 MAX_GREP_FILE_BYTES = 2_000_000
+DEADLINE_MARGIN_SECONDS = 5.0
 
 
 class ReadFileInput(ToolInput):
@@ -70,7 +71,12 @@ def edit_file(args: EditFileInput, ctx: ToolContext) -> str:
     path = resolve_inside(ctx.workdir, args.path)
     if not path.is_file():
         raise ToolError(f"no such file: {args.path}")
-    text = path.read_text(encoding="utf-8")
+    if path.stat().st_size > MAX_READ_BYTES:
+        raise ToolError(f"{args.path} is larger than {MAX_READ_BYTES} bytes; edit it with bash (sed)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ToolError(f"{args.path} is not UTF-8 text") from err
     count = text.count(args.old_string)
     if count == 0:
         raise ToolError("old_string was not found in the file")
@@ -131,7 +137,8 @@ def _files_under(base: Path, root: Path) -> list[Path]:
         subdirs.sort()
         for name in sorted(files):
             candidate = Path(directory, name)
-            if candidate.resolve().is_relative_to(root):
+            # Regular files only: opening a FIFO the model made with bash would block forever.
+            if candidate.is_file() and candidate.resolve().is_relative_to(root):
                 found.append(candidate)
     return found
 
@@ -149,6 +156,9 @@ def grep(args: GrepInput, ctx: ToolContext) -> str:
         _check_pattern(args.glob)
     matches: list[str] = []
     for file in _files_under(base, root):
+        if ctx.deadline() < DEADLINE_MARGIN_SECONDS:
+            matches.append("[stopped: no time left in this invocation]")
+            break
         relative = file.relative_to(root)
         if args.glob and not (relative.match(args.glob) or file.match(args.glob)):
             continue

@@ -100,7 +100,9 @@ def fetch(
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                     method, body = "GET", None
                 continue
-            data = response.read(max_bytes + 1) if method != "HEAD" else b""
+            data = (
+                _read_until(response, conn, max_bytes + 1, give_up_at, timeout) if method != "HEAD" else b""
+            )
             return HttpResult(
                 status=response.status,
                 reason=response.reason,
@@ -110,11 +112,37 @@ def fetch(
             )
         except TimeoutError as err:
             raise ToolError(f"timed out after {timeout:.0f} s") from err
-        except (OSError, http.client.HTTPException, ssl.SSLError) as err:
+        except (OSError, http.client.HTTPException, ssl.SSLError, ValueError) as err:
+            # ValueError: a header or path the model wrote that HTTP cannot carry (CR/LF, non-ASCII)
             raise ToolError(f"request failed: {type(err).__name__}: {err}") from err
         finally:
             conn.close()
     raise ToolError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _read_until(
+    response: http.client.HTTPResponse,
+    conn: http.client.HTTPConnection,
+    limit: int,
+    give_up_at: float,
+    timeout: float,
+) -> bytes:
+    """Read at most `limit` bytes before `give_up_at`: the socket timeout alone bounds each chunk,
+    not the whole body, so a server trickling bytes could otherwise hold the call indefinitely."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        left = give_up_at - time.monotonic()
+        if left <= 0:
+            raise ToolError(f"timed out after {timeout:.0f} s")
+        if conn.sock is not None:
+            conn.sock.settimeout(left)
+        chunk = response.read1(min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def run_http_request(args: HttpRequestInput, ctx: ToolContext) -> str:
