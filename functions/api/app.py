@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -30,6 +31,7 @@ app.include_router(reports.router, prefix=API_PREFIX)
 app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)
 
 
+@functools.cache  # the routes are fixed once the module is loaded
 def _openapi_document() -> str:
     """The OpenAPI document, with Powertools' default 422 schema replaced by our one error shape."""
     document = json.loads(app.get_openapi_json_schema(title=OPENAPI_TITLE, version=OPENAPI_VERSION))

@@ -159,8 +159,9 @@ class ExecutionResponse(ExecutionView):
         console = execution_console_url(execution.id)
         if console is not None:
             links["console"] = console
-        fields = execution.model_dump(exclude={"agent_state", "created_by"})
-        return cls(**fields, links=links)
+        # The stored execution is already valid: answer it without validating it all again.
+        fields = {name: getattr(execution, name) for name in ExecutionView.model_fields}
+        return cls.model_construct(**fields, links=links)
 
 
 class Session(BaseModel):
