@@ -233,3 +233,28 @@ def test_a_rejected_request_fails_the_run_for_good(aws: dict[str, str]) -> None:
     workflow.prepare(execution_id)
     with pytest.raises(workflow.AgentRunFailed, match="400"):
         workflow.run_agent(execution_id, provider=_FailingProvider(400))
+
+
+def test_a_prepare_that_crashed_after_creating_its_session_makes_no_second_one(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Prepare dies after writing the session, before marking the execution running
+    execution_id = pending_execution(stored_task())
+    original = execution_store.update
+    monkeypatch.setattr(
+        execution_store, "update", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))
+    )
+    with pytest.raises(RuntimeError):
+        workflow.prepare(execution_id)
+    monkeypatch.setattr(execution_store, "update", original)
+    # When Step Functions retries it
+    assert workflow.prepare(execution_id) == {"next": "run"}
+    # Then the execution runs in the one session the first attempt created
+    execution = execution_store.get(execution_id)
+    assert execution is not None
+    sessions = boto3.client("dynamodb").scan(
+        TableName=aws["TABLE_NAME"],
+        FilterExpression="entity = :session",
+        ExpressionAttributeValues={":session": {"S": "session"}},
+    )["Items"]
+    assert [item["id"]["S"] for item in sessions] == [execution.session_id]

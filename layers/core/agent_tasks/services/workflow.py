@@ -7,6 +7,7 @@ a transition. A cancelled execution is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from agent_tasks.errors import NotFoundError
+from agent_tasks.errors import ConflictError, NotFoundError
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
 from agent_tasks.models.sdk_options import SdkOptions
@@ -80,6 +81,9 @@ class ExecutionMissing(Exception):
     """The workflow names an execution that is not stored."""
 
 
+SESSION_NAMESPACE = uuid.UUID("5f0c6a3e-7d1b-4c1e-9a51-6d2a3b8f0e11")
+
+
 def _require(execution_id: str) -> Execution:
     execution = execution_store.get(execution_id)
     if execution is None:
@@ -132,7 +136,8 @@ def prepare(execution_id: str) -> dict[str, Any]:
     rendered = render(str(execution.task_snapshot["prompt_template"]), execution.prompt_variables)
     provider = _provider_name()
     session = Session(
-        id=str(uuid.uuid4()),
+        # Derived from the execution: a Prepare retried after a crash finds its session, never makes two.
+        id=str(uuid.uuid5(SESSION_NAMESPACE, execution.id)),
         owner_id=execution.owner_id,
         execution_id=execution.id,
         task_id=execution.task_id,
@@ -144,7 +149,8 @@ def prepare(execution_id: str) -> dict[str, Any]:
         created_at=now,
         updated_at=now,
     )
-    session_store.create(session)
+    with contextlib.suppress(ConflictError):  # created by an earlier attempt of this Prepare
+        session_store.create(session)
     updated = execution_store.update(
         execution.id,
         {
