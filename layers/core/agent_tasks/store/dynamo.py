@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -78,6 +78,11 @@ def translate(error: ClientError) -> DomainError | None:
     if code in _THROTTLING:
         return ThrottledError("the service is busy; retry shortly")
     return None
+
+
+def raise_translated(error: ClientError) -> NoReturn:
+    """Re-raise a ClientError as the domain error it means (throttling), or as it is."""
+    raise (translate(error) or error) from error
 
 
 def transact(items: Sequence[Mapping[str, Any]], *, token: str | None = None) -> None:

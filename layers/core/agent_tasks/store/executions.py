@@ -20,11 +20,11 @@ from agent_tasks.store.dynamo import (
     deserialize,
     is_condition_failure,
     raise_conflict,
+    raise_translated,
     serialize,
     serialize_value,
     table_name,
     transact,
-    translate,
 )
 
 
@@ -45,12 +45,6 @@ def to_item(execution: Execution) -> dict[str, Any]:
 
 def from_item(item: dict[str, Any]) -> Execution:
     return Execution.model_validate(item)
-
-
-def _raise_mapped(error: ClientError) -> None:
-    if (mapped := translate(error)) is not None:
-        raise mapped from error
-    raise error
 
 
 def put_execution_item(execution: Execution) -> dict[str, Any]:
@@ -78,8 +72,7 @@ def get(execution_id: str) -> Execution | None:
             TableName=table_name(), Key=execution_key(execution_id), ConsistentRead=True
         )
     except ClientError as error:
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     item = result.get("Item")
     return from_item(deserialize(item)) if item else None
 
@@ -95,8 +88,7 @@ def status_of(execution_id: str) -> str | None:
             ExpressionAttributeNames={"#status": "status"},
         )
     except ClientError as error:
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     item = result.get("Item")
     return str(deserialize(item)["status"]) if item else None
 
@@ -149,8 +141,7 @@ def update(
     except ClientError as error:
         if is_condition_failure(error):
             return None
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     return from_item(deserialize(result["Attributes"]))
 
 
@@ -178,8 +169,7 @@ def list_for_task(
     try:
         result = aws.dynamodb().query(**arguments)
     except ClientError as error:
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     executions = [from_item(deserialize(item)) for item in result.get("Items", [])]
     return executions, result.get("LastEvaluatedKey")
 
@@ -203,8 +193,7 @@ def count_for_task(task_id: str, *, status: str | None = None) -> int:
         try:
             result = client.query(**arguments)
         except ClientError as error:
-            _raise_mapped(error)
-            raise
+            raise_translated(error)
         total += int(result.get("Count", 0))
         if "LastEvaluatedKey" not in result:
             return total
@@ -235,6 +224,5 @@ def active_ids_for_task(task_id: str, *, newest: int) -> list[str]:
             Limit=newest,
         )
     except ClientError as error:
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     return [str(deserialize(item)["id"]) for item in result.get("Items", [])]

@@ -16,11 +16,11 @@ from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
+    raise_translated,
     serialize,
     serialize_value,
     table_name,
     transact,
-    translate,
 )
 from agent_tasks.store.executions import execution_key
 
@@ -92,9 +92,7 @@ def get(report_id: str) -> Report | None:
             ConsistentRead=True,
         )
     except ClientError as error:
-        if (mapped := translate(error)) is not None:
-            raise mapped from error
-        raise
+        raise_translated(error)
     item = result.get("Item")
     return Report.model_validate(deserialize(item)) if item else None
 
@@ -116,9 +114,7 @@ def list_for_task(
     try:
         result = aws.dynamodb().query(**arguments)
     except ClientError as error:
-        if (mapped := translate(error)) is not None:
-            raise mapped from error
-        raise
+        raise_translated(error)
     return [Report.model_validate(deserialize(i)) for i in result.get("Items", [])], result.get(
         "LastEvaluatedKey"
     )

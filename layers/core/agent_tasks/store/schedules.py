@@ -32,10 +32,10 @@ from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
     is_condition_failure,
+    raise_translated,
     serialize_value,
     table_name,
     transact,
-    translate,
 )
 from agent_tasks.store.tasks import from_item, task_key
 
@@ -55,12 +55,6 @@ class DueSlice:
     entries: list[DueEntry]
     items_read: int
     queries: int
-
-
-def _raise(error: ClientError) -> None:
-    if (mapped := translate(error)) is not None:
-        raise mapped from error
-    raise error
 
 
 def _iso(moment: datetime) -> str:
@@ -88,8 +82,7 @@ def query_due(shard: int, now: datetime) -> DueSlice:
         try:
             result = client.query(**arguments)
         except ClientError as error:
-            _raise(error)
-            raise
+            raise_translated(error)
         queries += 1
         items = result.get("Items", [])
         items_read += len(items)
@@ -123,7 +116,7 @@ def advance_schedule(
     except ClientError as error:
         if is_condition_failure(error):
             return False
-        _raise(error)
+        raise_translated(error)
     return True
 
 
@@ -159,7 +152,7 @@ def finish_slot(
     except ClientError as error:
         if is_condition_failure(error):
             return False
-        _raise(error)
+        raise_translated(error)
     return True
 
 
@@ -177,8 +170,7 @@ def count_failure(task_id: str) -> Task | None:
     except ClientError as error:
         if is_condition_failure(error):
             return None
-        _raise(error)
-        raise
+        raise_translated(error)
     return from_item(deserialize(result["Attributes"]))
 
 
@@ -194,4 +186,4 @@ def reset_failures(task_id: str) -> None:
         )
     except ClientError as error:
         if not is_condition_failure(error):
-            _raise(error)
+            raise_translated(error)

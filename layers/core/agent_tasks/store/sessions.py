@@ -19,10 +19,10 @@ from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
     deserialize,
     is_condition_failure,
+    raise_translated,
     serialize,
     serialize_value,
     table_name,
-    translate,
 )
 
 # A DynamoDB item holds at most 400 KB; content above this goes to S3 and the item keeps its key.
@@ -42,12 +42,6 @@ def spill_key(owner_id: str, session_id: str, seq: int) -> str:
     return f"transcripts/{owner_id}/{session_id}/{seq:0{SEQ_DIGITS}d}.json"
 
 
-def _raise_mapped(error: ClientError) -> None:
-    if (mapped := translate(error)) is not None:
-        raise mapped from error
-    raise error
-
-
 def create(session: Session) -> None:
     try:
         aws.dynamodb().put_item(
@@ -65,7 +59,7 @@ def create(session: Session) -> None:
     except ClientError as error:
         if is_condition_failure(error):
             raise ConflictError("a session with this id already exists") from error
-        _raise_mapped(error)
+        raise_translated(error)
 
 
 def get(session_id: str) -> Session | None:
@@ -74,8 +68,7 @@ def get(session_id: str) -> Session | None:
             TableName=table_name(), Key=session_key(session_id), ConsistentRead=True
         )
     except ClientError as error:
-        _raise_mapped(error)
-        raise
+        raise_translated(error)
     item = result.get("Item")
     return Session.model_validate(deserialize(item)) if item else None
 
@@ -89,7 +82,7 @@ def set_message_count(session_id: str, count: int, updated_at: str) -> None:
             ExpressionAttributeValues={":count": serialize_value(count), ":at": {"S": updated_at}},
         )
     except ClientError as error:
-        _raise_mapped(error)
+        raise_translated(error)
 
 
 def put_message(session: Session, message: TranscriptMessage) -> None:
@@ -118,7 +111,7 @@ def put_message(session: Session, message: TranscriptMessage) -> None:
     try:
         aws.dynamodb().put_item(TableName=table_name(), Item=serialize(item))
     except ClientError as error:
-        _raise_mapped(error)
+        raise_translated(error)
 
 
 def _message_from_item(item: dict[str, Any]) -> TranscriptMessage:
@@ -149,8 +142,7 @@ def list_messages(session_id: str, *, limit: int, after_seq: int = 0) -> tuple[l
         try:
             result = client.query(**arguments)
         except ClientError as error:
-            _raise_mapped(error)
-            raise
+            raise_translated(error)
         messages.extend(_message_from_item(deserialize(item)) for item in result.get("Items", []))
         if "LastEvaluatedKey" not in result:
             break

@@ -21,10 +21,10 @@ from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
     raise_conflict,
+    raise_translated,
     serialize,
     table_name,
     transact,
-    translate,
 )
 
 
@@ -119,9 +119,7 @@ def get(task_id: str) -> Task | None:
     try:
         result = aws.dynamodb().get_item(TableName=table_name(), Key=task_key(task_id), ConsistentRead=True)
     except ClientError as error:
-        if (mapped := translate(error)) is not None:
-            raise mapped from error
-        raise
+        raise_translated(error)
     item = result.get("Item")
     return from_item(deserialize(item)) if item else None
 
