@@ -108,3 +108,13 @@ def test_select_provider(monkeypatch: pytest.MonkeyPatch) -> None:
         select_provider(Settings(MODEL_PROVIDER="scripted", ANTHROPIC_API_KEY="sk")),  # type: ignore[call-arg]
         ScriptedProvider,
     )
+
+
+def test_anthropic_providers_share_one_client_per_process() -> None:
+    # Given two providers made for two RunAgent invocations with the same key and endpoint
+    from agent_tasks.agent.providers import AnthropicProvider
+
+    first = AnthropicProvider(api_key="k", base_url="http://127.0.0.1:9")
+    second = AnthropicProvider(api_key="k", base_url="http://127.0.0.1:9")
+    # Then they use one SDK client (one connection pool), not one each
+    assert first._client() is second._client()

@@ -6,6 +6,7 @@ a second to import), never when this module is imported.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from agent_tasks.agent.model_api import (
@@ -140,8 +141,6 @@ class AnthropicProvider(_MessagesApiProvider):
 
     def _client(self) -> anthropic.Anthropic:
         if self._sdk_client is None:
-            import anthropic
-
             api_key = self._api_key
             base_url = self._base_url
             if self._settings is not None:
@@ -149,10 +148,17 @@ class AnthropicProvider(_MessagesApiProvider):
                 base_url = base_url or self._settings.anthropic_base_url
             if not api_key:
                 raise ModelCallError("no Anthropic API key is configured")
-            self._sdk_client = anthropic.Anthropic(
-                api_key=api_key, base_url=base_url, max_retries=self.max_retries
-            )
+            self._sdk_client = _anthropic_client(api_key, base_url, self.max_retries)
         return self._sdk_client
+
+
+@functools.lru_cache(maxsize=4)
+def _anthropic_client(api_key: str, base_url: str | None, max_retries: int) -> anthropic.Anthropic:
+    """One client (and connection pool) per process: each RunAgent invocation makes a provider anew,
+    and a warm Lambda should not pay a new TLS handshake for it."""
+    import anthropic
+
+    return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries)
 
 
 class BedrockProvider(_MessagesApiProvider):
