@@ -27,10 +27,10 @@ from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.tasks import owned_task
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
-from agent_tasks.store import tasks as task_store
 
 
 def task_snapshot(task: Task) -> dict[str, Any]:
@@ -39,17 +39,6 @@ def task_snapshot(task: Task) -> dict[str, Any]:
     for server in snapshot.get("sdk_options", {}).get("mcp_servers", []):
         server["authorization_token"] = None
     return snapshot
-
-
-def owned_task(actor: Actor, task_id: str, *, allow_deleted: bool = False) -> Task:
-    """The caller's own task; anyone else's (public or not) is a 404 for execution purposes.
-
-    Execute and re-run see the owner's deleted task, so they can say 409 "deleted" rather than 404.
-    """
-    task = task_store.get(task_id)
-    if task is None or task.owner_id != actor.user_id or (task.is_deleted and not allow_deleted):
-        raise NotFoundError("no such task")
-    return task
 
 
 def _check_runnable(task: Task) -> None:
@@ -232,9 +221,7 @@ def list_for_task(
     status: ExecutionStatus | None,
 ) -> Page[ExecutionResponse]:
     """A task's executions, newest first. Deleted tasks keep their executions, so they list too."""
-    task = task_store.get(task_id)
-    if task is None or task.owner_id != actor.user_id:
-        raise NotFoundError("no such task")
+    owned_task(actor, task_id, allow_deleted=True)
     filters = {"task_id": task_id, "status": status, "page_size": page_size}
     if cursor:
         position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))

@@ -11,12 +11,13 @@ from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.reports import Report, ReportResponse
 from agent_tasks.observability import bind_execution, logger
+from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.tasks import owned_task
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import reports as report_store
 from agent_tasks.store import sessions as session_store
-from agent_tasks.store import tasks as task_store
 
 
 def build_document(execution: Execution) -> Any:
@@ -132,9 +133,7 @@ def own_report(user_id: str, report_id: str) -> ReportResponse:
 def list_for_task(
     user_id: str, task_id: str, *, page: int, page_size: int, cursor: str | None
 ) -> Page[ReportResponse]:
-    task = task_store.get(task_id)
-    if task is None or task.owner_id != user_id:
-        raise NotFoundError("no such task")
+    owned_task(Actor(user_id=user_id), task_id, allow_deleted=True)
     filters = {"task_id": task_id, "page_size": page_size}
     start_key: dict[str, Any] | None = None
     if cursor:

@@ -101,6 +101,15 @@ def read_task(caller: Actor, task_id: str) -> Task:
     return task
 
 
+def owned_task(caller: Actor, task_id: str, *, allow_deleted: bool = False) -> Task:
+    """The caller's own task; anyone else's (public or not) is a 404. With `allow_deleted`, the owner's
+    deleted task too, so execute, re-run and restore can say 409 "deleted" rather than 404."""
+    task = task_store.get(task_id)
+    if task is None or task.owner_id != caller.user_id or (task.is_deleted and not allow_deleted):
+        raise NotFoundError("no such task")
+    return task
+
+
 def own_task(caller: Actor, task_id: str) -> Task:
     """A task the caller may change: 404 if they cannot see it, 403 if it is visible but not theirs."""
     task = read_task(caller, task_id)
@@ -189,9 +198,7 @@ def delete_task(caller: Actor, task_id: str, *, if_match: str | None) -> None:
 
 def restore_task(caller: Actor, task_id: str) -> Task:
     """Undo a soft delete: the owner's deleted task is live again, its schedule recomputed from now."""
-    old = task_store.get(task_id)
-    if old is None or old.owner_id != caller.user_id:
-        raise NotFoundError("no such task")
+    old = owned_task(caller, task_id, allow_deleted=True)
     if not old.is_deleted:
         raise ConflictError("the task is not deleted")
     now = utc_now()
