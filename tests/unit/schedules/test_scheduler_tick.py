@@ -337,3 +337,19 @@ def test_a_transient_conflict_writing_the_execution_keeps_the_claim(
     assert tick(T0 + 2 * MINUTE, rule=RULE).recovered == 1
     [execution] = executions_of(task.id)
     assert execution.id == slot_execution_id(task.id, T0)
+
+
+def test_an_edit_while_a_slot_is_claimed_keeps_the_claim(
+    state_machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the 09:00 tick claimed the slot and then crashed before writing the execution
+    task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
+    _fail_once(monkeypatch, execution_service, "create_and_start")
+    assert tick(T0, rule=RULE).errors == 1
+    # When the owner edits the task's description meanwhile
+    task_service.update_task(CALLER, task.id, TaskUpdate(description="edited"), if_match=None)
+    # Then the claim survives the edit, and a tick after the lease still runs the slot, once
+    assert stored_item(task.id)["pending_slot"]["slot"] == "2026-03-02T09:00:00Z"
+    assert tick(T0 + 2 * MINUTE, rule=RULE).recovered == 1
+    [execution] = executions_of(task.id)
+    assert execution.id == slot_execution_id(task.id, T0)
