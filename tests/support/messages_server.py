@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.prompt_cache import CacheUsage, PromptCache
+
 DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -132,8 +134,11 @@ class MessagesServer:
         *,
         default: Reply | None = None,
         responder: Callable[[RecordedRequest], Reply] | None = None,
+        prompt_cache: PromptCache | None = None,
     ) -> None:
         self.requests: list[RecordedRequest] = []
+        # When set, answers' usage is the cache accounting of each request (input and cache tokens).
+        self.prompt_cache = prompt_cache
         self.default = default
         self.responder = responder
         self._queue: deque[Reply] = deque()
@@ -241,6 +246,8 @@ class MessagesServer:
                     )
                     return
                 reply = server._next_reply(recorded)
+                if server.prompt_cache is not None and reply.status == 200:
+                    reply = _with_cache_usage(reply, server.prompt_cache.account(recorded.body))
                 if reply.delay_seconds and server._release.wait(reply.delay_seconds):
                     return  # the server is stopping
                 self._send(reply)
@@ -258,6 +265,12 @@ class MessagesServer:
                     self.wfile.write(payload)
 
         return Handler
+
+
+def _with_cache_usage(reply: Reply, usage: CacheUsage) -> Reply:
+    output_tokens = int(reply.body.get("usage", {}).get("output_tokens", 0))
+    body = {**reply.body, "usage": usage.as_usage(output_tokens)}
+    return Reply(status=reply.status, body=body, headers=reply.headers, delay_seconds=reply.delay_seconds)
 
 
 @pytest.fixture

@@ -53,17 +53,23 @@ def mcp_server_definitions(policy: ToolPolicy, servers: list[McpServer]) -> list
 
 def api_messages(transcript: list[TranscriptMessage]) -> list[dict[str, Any]]:
     """The transcript as Messages API `messages`: consecutive same-role messages merged (pause_turn),
-    and a cache breakpoint on the newest user block so each turn reads the previous turns from cache."""
+    with cache breakpoints on the last block of the two newest user messages.
+
+    The newest marker writes this turn's prefix for the next turn. The second sits exactly where
+    the previous request's newest marker was, so this turn reads it from cache however many blocks
+    the last turn added: a lookup walks back at most 20 blocks from a marker, and a turn of many
+    parallel tool calls adds more than that."""
     messages: list[dict[str, Any]] = []
     for message in transcript:
         if messages and messages[-1]["role"] == message.role:
             messages[-1]["content"] = [*messages[-1]["content"], *message.content]
         else:
             messages.append({"role": message.role, "content": list(message.content)})
-    if messages and messages[-1]["role"] == "user" and messages[-1]["content"]:
-        last = messages[-1]["content"][-1]
+    users = [message for message in messages if message["role"] == "user" and message["content"]]
+    for message in users[-2:]:
+        last = message["content"][-1]
         if last.get("type") in _CACHEABLE_BLOCKS:
             marked = copy.copy(last)
             marked["cache_control"] = {"type": "ephemeral"}
-            messages[-1]["content"] = [*messages[-1]["content"][:-1], marked]
+            message["content"] = [*message["content"][:-1], marked]
     return messages
