@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from tests.support.prompt_cache import PromptCache
 from tests.unit.agent.conftest import LoopHarness
 
@@ -27,7 +29,7 @@ def test_a_turn_of_many_parallel_tool_calls_still_reads_the_transcript_from_cach
     assert answers[0].usage is not None
     assert answers[0].usage.cache_read_input_tokens == 0
     assert answers[0].usage.cache_creation_input_tokens > 0
-    for previous, answer in zip(answers, answers[1:], strict=False):
+    for previous, answer in itertools.pairwise(answers):
         assert answer.usage is not None
         assert previous.usage is not None
         written_before = previous.usage.cache_read_input_tokens + previous.usage.cache_creation_input_tokens
