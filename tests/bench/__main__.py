@@ -246,6 +246,8 @@ def main() -> int:
         bench_calls,
         bench_cold_start,
         bench_imports,
+        bench_overhead,
+        bench_prompt_cache,
         bench_scheduler,
         bench_size,
         bench_warm,
@@ -288,6 +290,11 @@ def main() -> int:
     rows += import_rows(results["imports"])
     results["size"] = _timed("package size", bench_size.run, seconds)
     rows += size_rows(results["size"])
+    results["overhead"] = _timed("AWS cost per execution", bench_overhead.run, seconds)
+    rows += bench_overhead.rows(results["overhead"])
+    results["prompt_cache"] = _timed("prompt cache", _prompt_cache, seconds)
+    failures += bench_prompt_cache.check(results["prompt_cache"])
+    rows += bench_prompt_cache.rows(results["prompt_cache"])
 
     table = format_table(rows)
     print(table)
@@ -315,6 +322,12 @@ def main() -> int:
         print("bench failed: " + "; ".join(failures))
         return 1
     return 0
+
+
+def _prompt_cache() -> dict[str, Any]:
+    from tests.bench import bench_prompt_cache
+
+    return bench_prompt_cache.measure()
 
 
 def _agent_loop() -> dict[str, Any]:
