@@ -252,11 +252,18 @@ def _model_seconds() -> float:
 def _memory_sizes() -> dict[str, int]:
     from tests.support.template import template
 
-    resources = template()["Resources"]
-    default = int(template().get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+    document = template()
+    default = document.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+
+    def megabytes(value: Any) -> int:  # a number, or a Ref to a parameter: its default
+        if isinstance(value, dict) and "Ref" in value:
+            value = document["Parameters"][value["Ref"]]["Default"]
+        return int(value)
+
     names = {"api": "ApiFunction", "executor": "ExecutorFunction", "reporter": "ReporterFunction"}
     return {
-        short: int(resources[name]["Properties"].get("MemorySize", default)) for short, name in names.items()
+        short: megabytes(document["Resources"][name]["Properties"].get("MemorySize", default))
+        for short, name in names.items()
     }
 
 
