@@ -245,6 +245,7 @@ def main() -> int:
     from tests.bench import (
         bench_calls,
         bench_cold_start,
+        bench_executor_cold,
         bench_imports,
         bench_overhead,
         bench_prompt_cache,
@@ -290,6 +291,8 @@ def main() -> int:
     rows += import_rows(results["imports"])
     results["size"] = _timed("package size", bench_size.run, seconds)
     rows += size_rows(results["size"])
+    results["executor_cold"] = _timed("executor cold start", bench_executor_cold.run, seconds)
+    rows += bench_executor_cold.rows(results["executor_cold"])
     results["overhead"] = _timed("AWS cost per execution", bench_overhead.run, seconds)
     rows += bench_overhead.rows(results["overhead"])
     results["prompt_cache"] = _timed("prompt cache", _prompt_cache, seconds)
