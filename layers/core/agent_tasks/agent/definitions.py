@@ -65,11 +65,11 @@ def api_messages(transcript: list[TranscriptMessage]) -> list[dict[str, Any]]:
             messages[-1]["content"] = [*messages[-1]["content"], *message.content]
         else:
             messages.append({"role": message.role, "content": list(message.content)})
-    users = [message for message in messages if message["role"] == "user" and message["content"]]
-    for message in users[-2:]:
-        last = message["content"][-1]
+    users = [turn for turn in messages if turn["role"] == "user" and turn["content"]]
+    for turn in users[-2:]:
+        last = turn["content"][-1]
         if last.get("type") in _CACHEABLE_BLOCKS:
             marked = copy.copy(last)
             marked["cache_control"] = {"type": "ephemeral"}
-            message["content"] = [*message["content"][:-1], marked]
+            turn["content"] = [*turn["content"][:-1], marked]
     return messages
