@@ -10,8 +10,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agent_tasks.agent import snapshot
 from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services import workflow
+
+try:  # Lambda's managed Python runtimes ship it; tests and the local cloud take no snapshot
+    from snapshot_restore_py import register_before_snapshot
+except ImportError:
+    pass
+else:
+    register_before_snapshot(snapshot.before_snapshot)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -41,7 +41,10 @@ def test_the_state_machine_has_its_substitutions_applied(local_cloud: Any) -> No
         boto3.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
     )
     executor = local_cloud.host.by_logical_id("ExecutorFunction").physical_name
-    assert definition["States"]["Prepare"]["Resource"].endswith(f":function:{executor}")
+    # The executor is invoked through its `live` alias (what SnapStart needs), which the local
+    # deploy creates since moto's CloudFormation does not
+    assert definition["States"]["Prepare"]["Resource"].endswith(f":function:{executor}:live")
+    assert boto3.client("lambda").get_alias(FunctionName=executor, Name="live")["Name"] == "live"
     assert "${" not in json.dumps(definition)
 
 

@@ -117,6 +117,45 @@ def _apply_definition_substitutions(transformed: dict[str, Any]) -> None:
         properties["DefinitionString"] = {"Fn::Sub": [definition, substitutions]}
 
 
+@dataclass(frozen=True)
+class LocalAlias:
+    function: str  # logical id of the function
+    name: str
+
+
+def _take_aliases(transformed: dict[str, Any]) -> list[LocalAlias]:
+    """moto's CloudFormation makes no AWS::Lambda::Alias: take them out of the template, point every
+    Ref to one at `<function arn>:<alias>`, and let `_create_aliases` make them through the API."""
+    aliases: dict[str, LocalAlias] = {}
+    for logical_id, resource in list(transformed["Resources"].items()):
+        if resource["Type"] == "AWS::Lambda::Alias":
+            function = resource["Properties"]["FunctionName"]["Ref"]
+            aliases[logical_id] = LocalAlias(function, resource["Properties"]["Name"])
+            del transformed["Resources"][logical_id]
+
+    def replaced(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in aliases:
+                alias = aliases[node["Ref"]]
+                return {"Fn::Join": [":", [{"Fn::GetAtt": [alias.function, "Arn"]}, alias.name]]}
+            return {key: replaced(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [replaced(value) for value in node]
+        return node
+
+    transformed["Resources"] = replaced(transformed["Resources"])
+    transformed["Outputs"] = replaced(transformed.get("Outputs", {}))
+    return list(aliases.values())
+
+
+def _create_aliases(aliases: list[LocalAlias], resources: dict[str, str], region: str) -> None:
+    lambda_client = boto3.client("lambda", region_name=region)
+    for alias in aliases:
+        lambda_client.create_alias(
+            FunctionName=resources[alias.function], Name=alias.name, FunctionVersion="$LATEST"
+        )
+
+
 def _scheduled_rules(transformed: dict[str, Any]) -> list[ScheduledRule]:
     rules = []
     for logical_id, resource in transformed["Resources"].items():
@@ -231,6 +270,7 @@ def deploy(
     }
     transformed = transform(template, parameter_values, _NoManagedPolicyLookups())
     _apply_definition_substitutions(transformed)
+    aliases = _take_aliases(transformed)
 
     cloudformation = boto3.client("cloudformation", region_name=region)
     cloudformation.create_stack(
@@ -250,6 +290,7 @@ def deploy(
     # moto skips the types it does not implement (Cognito, API Gateway v2, bucket policies, ...).
     skipped = sorted({v["Type"] for k, v in transformed["Resources"].items() if k not in resources})
 
+    _create_aliases(aliases, resources, region)
     _complete_buckets(transformed, resources, s3)
     _complete_skipped_types(transformed, resources, parameter_values, region)
 
