@@ -34,7 +34,7 @@ def _task(cron: str, next_run_at: datetime) -> Any:
             "name": f"Bench scheduled {uuid.uuid4().hex[:10]}",
             "prompt_template": "Check the {{ topic }} dashboards.",
             "allowed_tools": ["read_file"],
-            "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 5},
+            "sdk_options": {"max_turns": 5},
             "is_scheduled": True,
             "schedule_cron": cron,
             "schedule_timezone": "UTC",

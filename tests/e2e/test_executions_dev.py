@@ -20,7 +20,7 @@ def test_execute_poll_and_read_the_transcript_over_http(dev_server: DevServer) -
                 "name": "e2e execution",
                 "prompt_template": "Check the {{ environment }} deployment of {{ service }}.",
                 "allowed_tools": ["list_files", "write_file", "read_file"],
-                "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+                "sdk_options": {"max_turns": 10},
             },
         )
         assert created.status_code == 201, created.text

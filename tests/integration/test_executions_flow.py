@@ -131,7 +131,7 @@ def test_execute_with_variables_then_poll_gives_the_completed_execution_and_its_
     # And the session is named after the task and trigger, with the transcript in order
     session = alice.get(done["_links"]["session"]).json()
     assert session["name"] == f"Task: {task.name} (manual)"
-    assert session["model"] == "claude-sonnet-4-5"
+    assert session["model"] == "claude-sonnet-5-5"
     assert session["message_count"] == 8
     first_page = alice.get(done["_links"]["messages"], params={"page_size": 5}).json()
     assert [m["seq"] for m in first_page["items"]] == [1, 2, 3, 4, 5]

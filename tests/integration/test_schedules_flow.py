@@ -39,7 +39,7 @@ def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
             "name": "Every minute",
             "prompt_template": "Write a short status note.",
             "allowed_tools": ["read_file", "write_file", "list_files"],
-            "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+            "sdk_options": {"max_turns": 10},
             "is_scheduled": True,
             "schedule_cron": "* * * * *",
         },

@@ -22,7 +22,7 @@ def valid_task(**overrides: Any) -> dict[str, Any]:
         "name": "Check Deployment Status",
         "prompt_template": "Check {{environment}} deployment for {{service}}",
         "allowed_tools": ["bash", "read_file"],
-        "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+        "sdk_options": {"max_turns": 10},
     }
     body.update(overrides)
     return body

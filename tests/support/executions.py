@@ -23,7 +23,7 @@ def stored_task(owner: str = "user-1", **fields: Any) -> Task:
         "name": f"Summarise {uuid.uuid4().hex[:8]}",
         "prompt_template": "Summarise the {{ topic }} notes for {{ audience }}.",
         "allowed_tools": FILE_TOOLS,
-        "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+        "sdk_options": {"max_turns": 10},
     }
     values.update(fields)
     task = Task.model_validate(

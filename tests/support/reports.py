@@ -50,7 +50,7 @@ def make_transcript() -> list[TranscriptMessage]:
                 },
             ],
             usage={"input_tokens": 1200, "output_tokens": 80},
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-5-5",
             stop_reason="tool_use",
         ),
         _message(
@@ -83,7 +83,7 @@ def make_transcript() -> list[TranscriptMessage]:
                 },
             ],
             usage={"input_tokens": 1500, "output_tokens": 140},
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-5-5",
             stop_reason="tool_use",
         ),
         _message(
@@ -108,7 +108,7 @@ def make_transcript() -> list[TranscriptMessage]:
             "assistant",
             [{"type": "text", "text": FINAL_ANSWER}],
             usage={"input_tokens": 1900, "output_tokens": 60, "cache_read_input_tokens": 900},
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-5-5",
             stop_reason="end_turn",
         ),
     ]
@@ -146,7 +146,7 @@ def make_report_document(**overrides: Any) -> ReportDocument:
         "usage": Usage(input_tokens=4600, output_tokens=280, cache_read_input_tokens=900),
         "cost_usd": 0.01803,
         "provider": "scripted",
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-5-5",
     }
     fields.update(overrides)
     return ReportDocument(**fields)

@@ -77,7 +77,7 @@ def scheduled_task_model(
         "name": f"Scheduled {uuid.uuid4().hex[:10]}",
         "prompt_template": "Check the {{ topic }} dashboards.",
         "allowed_tools": ["read_file"],
-        "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 5},
+        "sdk_options": {"max_turns": 5},
         "is_scheduled": True,
         "schedule_cron": cron,
         "schedule_timezone": timezone,

@@ -33,7 +33,18 @@ class Settings(BaseSettings):
     # A key in the environment (local use); in AWS the key comes from the parameter above.
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
-    default_model: str = Field(default="claude-sonnet-4-5", validation_alias="DEFAULT_MODEL")
+    # The model of a task that names none (a template parameter in AWS).
+    default_model: str = Field(
+        default="claude-sonnet-5-5", min_length=1, max_length=128, validation_alias="DEFAULT_MODEL"
+    )
+    # Price table entries that replace the shipped ones (agent/data/prices.json's shape), as JSON.
+    price_table_json: str | None = Field(
+        default=None, max_length=100_000, validation_alias="PRICE_TABLE_JSON"
+    )
+    # How long a model catalogue read from the Models API is cached in the table (at most a day).
+    model_catalog_ttl_seconds: int = Field(
+        default=21_600, ge=60, le=86_400, validation_alias="MODEL_CATALOG_TTL_SECONDS"
+    )
     # How long an audit event is kept (DynamoDB TTL).
     audit_retention_days: int = Field(default=400, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
     # Lifetime of presigned report URLs.

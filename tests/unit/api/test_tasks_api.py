@@ -400,7 +400,9 @@ def test_a_body_that_is_not_utf8_is_400(api: LambdaClient) -> None:
 
 
 def test_numbers_too_small_for_dynamodb_do_not_break_a_create(alice: Api) -> None:
-    status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options={"temperature": 5e-324}))
+    status, payload, _ = alice.call(
+        "POST", "/api/v1/tasks", valid_task(sdk_options={"model": "claude-sonnet-4-6", "temperature": 5e-324})
+    )
     assert status == 201, payload
     assert alice.call("GET", f"/api/v1/tasks/{payload['id']}")[1]["sdk_options"]["temperature"] == 0
 

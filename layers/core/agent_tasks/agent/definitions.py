@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from agent_tasks.agent.model_ids import base_model_id
 from agent_tasks.agent.permissions import ToolPolicy
 from agent_tasks.agent.tools import ToolRegistry
 from agent_tasks.models.sdk_options import McpServer
@@ -16,6 +17,7 @@ SERVER_TOOL_DEFINITIONS: dict[str, dict[str, Any]] = {
     "web_fetch": {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 10},
 }
 _CACHEABLE_BLOCKS = frozenset({"text", "tool_result"})
+_THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 
 
 def tool_definitions(policy: ToolPolicy, registry: ToolRegistry) -> list[dict[str, Any]]:
@@ -51,9 +53,19 @@ def mcp_server_definitions(policy: ToolPolicy, servers: list[McpServer]) -> list
     return definitions
 
 
-def api_messages(transcript: list[TranscriptMessage]) -> list[dict[str, Any]]:
-    """The transcript as Messages API `messages`: consecutive same-role messages merged (pause_turn),
-    with cache breakpoints on the last block of the two newest user messages.
+def _content_for(message: TranscriptMessage, model: str | None) -> list[dict[str, Any]]:
+    """A message's blocks as stored: thinking blocks go back unchanged (signatures intact) to the model
+    that wrote them, and are left out for another model (they are bound to the model that made them)."""
+    if model is None or message.role != "assistant" or message.model is None:
+        return list(message.content)
+    if base_model_id(message.model) == base_model_id(model):
+        return list(message.content)
+    return [block for block in message.content if block.get("type") not in _THINKING_BLOCKS]
+
+
+def api_messages(transcript: list[TranscriptMessage], model: str | None = None) -> list[dict[str, Any]]:
+    """The transcript as Messages API `messages` for `model`: consecutive same-role messages merged
+    (pause_turn), with cache breakpoints on the last block of the two newest user messages.
 
     The newest marker writes this turn's prefix for the next turn. The second sits exactly where
     the previous request's newest marker was, so this turn reads it from cache however many blocks
@@ -61,10 +73,11 @@ def api_messages(transcript: list[TranscriptMessage]) -> list[dict[str, Any]]:
     parallel tool calls adds more than that."""
     messages: list[dict[str, Any]] = []
     for message in transcript:
+        content = _content_for(message, model)
         if messages and messages[-1]["role"] == message.role:
-            messages[-1]["content"] = [*messages[-1]["content"], *message.content]
+            messages[-1]["content"] = [*messages[-1]["content"], *content]
         else:
-            messages.append({"role": message.role, "content": list(message.content)})
+            messages.append({"role": message.role, "content": content})
     users = [turn for turn in messages if turn["role"] == "user" and turn["content"]]
     for turn in users[-2:]:
         last = turn["content"][-1]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_tasks.agent import catalog
+from agent_tasks.agent import catalog, model_catalog, structured
 from agent_tasks.agent.definitions import api_messages, mcp_server_definitions, tool_definitions
 from agent_tasks.agent.model_api import (
     MAX_REQUEST_TIMEOUT_SECONDS,
@@ -24,8 +24,10 @@ from agent_tasks.agent.model_api import (
     ModelProvider,
     ModelRequest,
 )
+from agent_tasks.agent.model_catalog import ModelCatalogue, ModelEntry
+from agent_tasks.agent.model_ids import base_model_id
 from agent_tasks.agent.permissions import ToolPolicy, resolve_policy
-from agent_tasks.agent.pricing import cost_usd
+from agent_tasks.agent.pricing import PriceTable, cost_usd, price_table
 from agent_tasks.agent.providers import select_provider
 from agent_tasks.agent.tools import (
     LOCAL_TOOL_IMPLEMENTATIONS,
@@ -39,6 +41,7 @@ from agent_tasks.models.transcript import (
     AgentOutcome,
     AgentResult,
     AgentRunState,
+    ModelUsage,
     Role,
     ToolCallRecord,
     TranscriptMessage,
@@ -60,6 +63,8 @@ class LoopLimits:
 
 
 SCRIPTED_COST_NOTE = "scripted provider: no model was called, so the cost is 0"
+# After the SDK's retries: the model is overloaded (529), unavailable (503) or gone (404).
+FALLBACK_STATUSES = frozenset({404, 503, 529})
 
 
 def _text_of(message: TranscriptMessage) -> str:
@@ -86,6 +91,9 @@ def run_agent(
     tool_registry: ToolRegistry | None = None,
     settings: Settings | None = None,
     limits: LoopLimits | None = None,
+    output_schema: dict[str, Any] | None = None,
+    catalogue: ModelCatalogue | None = None,
+    prices: PriceTable | None = None,
 ) -> AgentResult:
     """Run (or resume) the loop until the model ends its turn, a limit is hit, or time runs short.
 
@@ -112,6 +120,9 @@ def run_agent(
         provider=provider or select_provider(settings),
         registry=tool_registry if tool_registry is not None else LOCAL_TOOL_IMPLEMENTATIONS,
         limits=limits or LoopLimits(),
+        output_schema=output_schema,
+        catalogue=catalogue or model_catalog.current(),
+        prices=prices or price_table(),
     )
     return run.execute()
 
@@ -134,8 +145,14 @@ class _AgentRun:
         provider: ModelProvider,
         registry: ToolRegistry,
         limits: LoopLimits,
+        output_schema: dict[str, Any] | None,
+        catalogue: ModelCatalogue,
+        prices: PriceTable,
     ) -> None:
         self.limits = limits
+        self.output_schema = output_schema
+        self.catalogue = catalogue
+        self.prices = prices
         self.prompt = prompt
         self.options = options
         self.policy = policy
@@ -153,6 +170,9 @@ class _AgentRun:
         self.records: list[ToolCallRecord] = []
         self.longest_call = 0.0
         self.cost_note: str | None = None
+        self.structured_output: Any = None
+        self.state.price_table_version = prices.version
+        self.model = self.state.active_model or options.model
 
     # -- the loop ---------------------------------------------------------------------------------------
 
@@ -178,25 +198,35 @@ class _AgentRun:
                         "error", error="the model declined to continue (stop_reason: refusal)"
                     )
                 if last.stop_reason != "pause_turn":
+                    if self.output_schema is not None and not self._structured_answer(last):
+                        if self.state.structured_output_repairs > 1:
+                            return self._finish("error", error=self._invalid_answer_error)
+                        continue  # the repair request was just added
                     return self._finish("completed", final_text=_text_of(last))
             stop = self._limit_reached()
             if stop is not None:
                 return self._finish(stop)
+            unpriced = self._unpriced_budget()
+            if unpriced is not None:
+                return self._finish("error", error=unpriced)
             try:
                 self._call_model()
             except ModelCallError as err:
                 if err.timed_out and self.deadline() < self._call_reserve():
                     return self._finish("continue")
                 logger.warning(
-                    "model call failed", extra={"status": err.status, "provider": self.provider.name}
+                    "model call failed",
+                    extra={"status": err.status, "provider": self.provider.name, "model": self.model},
                 )
+                if self._fall_back(err):
+                    continue
                 return self._finish("error", error=err.message)
 
     def _limit_reached(self) -> AgentOutcome | None:
         """Checked before every model call, after any pending tools ran (so pairs stay intact)."""
         if self.should_cancel():
             return "cancelled"
-        if self.state.turns >= self.options.max_turns:
+        if self.state.turns >= self.options.max_turns and not self._repairing():
             return "max_turns"
         budget = self.options.max_budget_usd
         if budget is not None and self.state.cost_usd is not None and self.state.cost_usd >= budget:
@@ -213,21 +243,45 @@ class _AgentRun:
 
     # -- model ------------------------------------------------------------------------------------------
 
+    def _entry(self) -> ModelEntry | None:
+        return self.catalogue.get(self.model)
+
+    def _request_options(self) -> tuple[str | None, float | None, dict[str, Any] | None]:
+        """System prompt, temperature and output_config for the model now answering, as it accepts them."""
+        entry = self._entry()
+        caps = entry.capabilities if entry is not None else None
+        system = self.options.system_prompt
+        temperature = self.options.temperature
+        if caps is not None and not caps.temperature and temperature is not None and temperature != 1.0:
+            temperature = None  # e.g. a fallback model that refuses it: its default rather than a 400
+        output_config: dict[str, Any] = {}
+        if self.options.effort is not None and caps is not None and self.options.effort in caps.effort:
+            output_config["effort"] = self.options.effort
+        if self.output_schema is not None:
+            if caps is not None and caps.structured_outputs:
+                output_config["format"] = {"type": "json_schema", "schema": self.output_schema}
+            else:
+                instruction = structured.final_answer_instruction(self.output_schema)
+                system = f"{system}\n\n{instruction}" if system else instruction
+        return system, temperature, output_config or None
+
     def _call_model(self) -> None:
+        system, temperature, output_config = self._request_options()
         request = ModelRequest(
-            model=self.options.model,
-            messages=api_messages(self.transcript),
+            model=self.model,
+            messages=api_messages(self.transcript, self.model),
             max_tokens=self.options.max_tokens,
-            system=self.options.system_prompt,
+            system=system,
             tools=self.tools,
-            temperature=self.options.temperature,
+            temperature=temperature,
             mcp_servers=self.mcp_servers,
             timeout_seconds=min(
                 MAX_REQUEST_TIMEOUT_SECONDS, self.deadline() - self.limits.safety_margin_seconds
             ),
+            output_config=output_config,
         )
         started = time.monotonic()
-        with subsegment("## model call", provider=self.provider.name, model=self.options.model) as segment:
+        with subsegment("## model call", provider=self.provider.name, model=self.model) as segment:
             response = self.provider.create_message(request)
             segment.put_metadata("usage", response.usage.model_dump(), "agent_tasks")
         self.longest_call = max(self.longest_call, time.monotonic() - started)
@@ -243,21 +297,84 @@ class _AgentRun:
         )
 
     def _add_cost(self, answered_by: str, usage: Any) -> None:
+        key = base_model_id(self.model)
+        per_model = self.state.model_usage.setdefault(key, ModelUsage())
+        per_model.turns += 1
+        per_model.usage = per_model.usage + usage
         if self.provider.name == "scripted":
             return
-        cost = cost_usd(answered_by, usage)
+        cost = cost_usd(answered_by, usage, self.prices)
         if cost is None:
-            cost = cost_usd(self.options.model, usage)
+            cost = cost_usd(self.model, usage, self.prices)
         if cost is None:
             self.state.cost_usd = None
-        elif self.state.cost_usd is not None:
-            self.state.cost_usd = round(self.state.cost_usd + cost, 8)
+            per_model.cost_usd = None
+        else:
+            if self.state.cost_usd is not None:
+                self.state.cost_usd = round(self.state.cost_usd + cost, 8)
+            if per_model.cost_usd is not None:
+                per_model.cost_usd = round(per_model.cost_usd + cost, 8)
         if self.state.cost_usd is None:
-            self.cost_note = (
-                f"no price is known for model {self.options.model!r}, so the cost is not reported"
-            )
+            self.cost_note = f"no price is known for model {self.model!r}, so the cost is not reported"
             if self.options.max_budget_usd is not None:
                 self.cost_note += "; max_budget_usd cannot be enforced"
+
+    def _unpriced_budget(self) -> str | None:
+        """A budget is never silently off: no call to a model the price table cannot price."""
+        if self.options.max_budget_usd is None or self.provider.name == "scripted":
+            return None
+        if self.prices.entry(self.model) is not None:
+            return None
+        return (
+            f"max_budget_usd is set but model {self.model!r} has no price in price table "
+            f"{self.prices.version}, so the budget could not be enforced; the run stopped before calling it"
+        )
+
+    def _fall_back(self, err: ModelCallError) -> bool:
+        """Switch to the fallback model when the current one is overloaded or unavailable."""
+        fallback = self.options.fallback_model
+        if fallback is None or err.status not in FALLBACK_STATUSES:
+            return False
+        if base_model_id(fallback) == base_model_id(self.model):
+            return False
+        logger.warning(
+            "model unavailable, continuing on the fallback model",
+            extra={"model": self.model, "fallback_model": fallback, "status": err.status},
+        )
+        self.model = fallback
+        self.state.active_model = fallback
+        return True
+
+    # -- structured output ------------------------------------------------------------------------------
+
+    _invalid_answer_error = ""
+
+    def _repairing(self) -> bool:
+        """The last message is the one repair request, whose answer max_turns does not cut off."""
+        last = self.transcript[-1] if self.transcript else None
+        return bool(
+            last is not None
+            and last.role == "user"
+            and self.state.structured_output_repairs == 1
+            and _text_of(last).startswith(structured.REPAIR_PREFIX)
+        )
+
+    def _structured_answer(self, last: TranscriptMessage) -> bool:
+        """Validate the final answer; on the first failure ask once for a repair. True when it is valid."""
+        assert self.output_schema is not None
+        value, errors = structured.answer_errors(_text_of(last), self.output_schema)
+        if not errors:
+            self.structured_output = value
+            return True
+        if self.state.structured_output_repairs == 0:
+            self.state.structured_output_repairs = 1
+            self._emit("user", [{"type": "text", "text": structured.repair_request(errors)}])
+            return False
+        self.state.structured_output_repairs = 2
+        self._invalid_answer_error = "the final answer does not validate against output_schema: " + "; ".join(
+            errors
+        )
+        return False
 
     # -- tools ------------------------------------------------------------------------------------------
 
@@ -343,7 +460,8 @@ class _AgentRun:
         return AgentResult(
             outcome=outcome,
             provider=self.provider.name,
-            model=self.options.model,
+            model=self.model,
+            structured_output=self.structured_output,
             final_text=final_text,
             state=self.state,
             new_messages=self.new_messages,

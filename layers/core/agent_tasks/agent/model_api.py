@@ -23,6 +23,8 @@ class ModelRequest:
     temperature: float | None = None
     mcp_servers: list[dict[str, Any]] = field(default_factory=list)
     timeout_seconds: float = MAX_REQUEST_TIMEOUT_SECONDS
+    # {"effort": ..., "format": {"type": "json_schema", "schema": ...}}, only what the model supports.
+    output_config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

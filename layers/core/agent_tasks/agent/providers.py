@@ -30,11 +30,13 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
 def usage_from_api(usage: Any) -> Usage:
+    cache_creation = getattr(usage, "cache_creation", None)
     return Usage(
         input_tokens=getattr(usage, "input_tokens", 0) or 0,
         output_tokens=getattr(usage, "output_tokens", 0) or 0,
         cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
         cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+        cache_creation_1h_input_tokens=getattr(cache_creation, "ephemeral_1h_input_tokens", 0) or 0,
     )
 
 
@@ -63,6 +65,8 @@ class _MessagesApiProvider:
             kwargs["tools"] = request.tools
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature
+        if request.output_config:
+            kwargs["output_config"] = request.output_config
         try:
             if request.mcp_servers:
                 kwargs["mcp_servers"] = request.mcp_servers
@@ -87,6 +91,16 @@ class _MessagesApiProvider:
             stop_reason=message.stop_reason,
             model=message.model,
         )
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """Every model the Models API lists (retired ones included), as ModelInfo JSON."""
+        import anthropic
+
+        try:
+            page = self._client().models.list(lifecycle=["active", "deprecated", "retired"], limit=100)
+            return [info.to_dict(mode="json") for info in page]
+        except anthropic.AnthropicError as err:
+            raise ModelCallError(f"cannot list the models: {type(err).__name__}: {err}") from err
 
     def _describe_status(self, err: anthropic.APIStatusError) -> str:
         body = err.body if isinstance(err.body, dict) else {}

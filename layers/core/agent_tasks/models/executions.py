@@ -13,6 +13,7 @@ from agent_tasks.models.common import API_BASE
 from agent_tasks.models.transcript import (
     AgentOutcome,
     AgentRunState,
+    ModelUsage,
     ProviderName,
     ToolCallRecord,
     TranscriptMessage,
@@ -69,6 +70,9 @@ class ResultData(BaseModel):
 
     final_text: str | None = None
     outcome: AgentOutcome | None = None
+    structured_output: Any = Field(
+        default=None, description="The final answer, parsed and validated against the task's output_schema."
+    )
 
 
 class NotificationRecord(BaseModel):
@@ -113,6 +117,10 @@ class ExecutionView(BaseModel):
     cost_note: str | None = None
     provider: ProviderName | None = None
     model: str | None = None
+    model_usage: dict[str, ModelUsage] = Field(
+        default_factory=dict, description="Turns, tokens and cost per model that answered (e.g. a fallback)."
+    )
+    price_table_version: str | None = Field(default=None, description="The price table the cost came from.")
     duration_seconds: float | None = None
     created_at: datetime
     started_at: datetime | None = None

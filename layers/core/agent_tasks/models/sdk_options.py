@@ -7,6 +7,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+ModelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")]
+
+
+def _default_model() -> str:
+    from agent_tasks.settings import get_settings
+
+    return get_settings().default_model
 
 
 class McpServer(BaseModel):
@@ -35,8 +43,14 @@ class SdkOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")] = (
-        "claude-sonnet-4-5"
+    model: ModelId = Field(
+        default_factory=_default_model, description="Defaults to the deployment's DEFAULT_MODEL."
+    )
+    fallback_model: ModelId | None = Field(
+        default=None, description="Used when the model is overloaded (529) or unavailable after retries."
+    )
+    effort: Effort | None = Field(
+        default=None, description="Sent as output_config.effort; only for models that support it."
     )
     max_turns: Annotated[int, Field(ge=1, le=200)] = 10
     max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 4096

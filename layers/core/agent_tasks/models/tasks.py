@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from agent_tasks.agent import catalog
-from agent_tasks.models.common import API_BASE
+from agent_tasks.models.common import API_BASE, utc_now
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.notifications import NotificationConfig
 
@@ -30,6 +30,23 @@ Tag = Annotated[
 ]
 ToolName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 _SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
+MAX_OUTPUT_SCHEMA_BYTES = 16 * 1024
+
+
+def _check_output_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    import json
+
+    size = len(json.dumps(schema, separators=(",", ":")).encode())
+    if size > MAX_OUTPUT_SCHEMA_BYTES:
+        raise ValueError(f"the schema is {size} bytes; at most {MAX_OUTPUT_SCHEMA_BYTES} are allowed")
+    from agent_tasks.agent.structured import schema_problem
+
+    problem = schema_problem(schema)
+    if problem is not None:
+        raise ValueError(f"not a valid JSON Schema: {problem}")
+    return schema
 
 
 def _check_tools(tools: list[str], mcp_servers: set[str]) -> None:
@@ -74,9 +91,17 @@ class TaskFields(BaseModel):
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="A JSON Schema the final answer must match (at most 16 KB)."
+    )
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
     is_public: bool = False
     is_active: bool = True
+
+    @field_validator("output_schema")
+    @classmethod
+    def _output_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _check_output_schema(value)
 
     @field_validator("allowed_tools", "disallowed_tools")
     @classmethod
@@ -171,6 +196,7 @@ class TaskUpdate(BaseModel):
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
+    output_schema: dict[str, Any] | None = None
     tags: Annotated[list[Tag] | None, Field(max_length=50)] = None
     is_public: bool | None = None
     is_active: bool | None = None
@@ -248,6 +274,14 @@ class Task(TaskFields):
         return f'"{self.version}"'
 
 
+def model_warnings(options: SdkOptions) -> list[str]:
+    """The catalogue's warnings about the task's models (deprecated, retiring within 30 days, retired)."""
+    from agent_tasks.agent import model_catalog
+
+    models = [options.model, *([options.fallback_model] if options.fallback_model else [])]
+    return model_catalog.lifecycle_warnings(models, model_catalog.current(), utc_now())
+
+
 class TaskLinks(BaseModel):
     self_: str = Field(alias="self")
     execute: str
@@ -275,6 +309,9 @@ class TaskResponse(TaskFields):
     webhook_secret: str | None = Field(
         default=None, description="The webhook signing secret: present only in the answer that created it."
     )
+    warnings: list[str] = Field(
+        default_factory=list, description="E.g. the task's model is deprecated or retires soon."
+    )
     links: TaskLinks = Field(alias="_links")
 
     @classmethod
@@ -301,6 +338,7 @@ class TaskResponse(TaskFields):
             schedule_description=description,
             schedule_paused_reason=task.schedule_paused_reason,
             webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
+            warnings=model_warnings(task.sdk_options),
             links=TaskLinks.model_construct(
                 self_=base,
                 execute=f"{base}/execute",

@@ -26,6 +26,8 @@ class Usage(BaseModel):
     output_tokens: NonNegativeInt = 0
     cache_read_input_tokens: NonNegativeInt = 0
     cache_creation_input_tokens: NonNegativeInt = 0
+    # The part of cache_creation_input_tokens written with the 1-hour TTL (priced apart).
+    cache_creation_1h_input_tokens: NonNegativeInt = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -33,6 +35,8 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
             cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            cache_creation_1h_input_tokens=self.cache_creation_1h_input_tokens
+            + other.cache_creation_1h_input_tokens,
         )
 
 
@@ -63,6 +67,16 @@ class ToolCallRecord(BaseModel):
     turn: NonNegativeInt = 0
 
 
+class ModelUsage(BaseModel):
+    """What one model did in a run: its turns, tokens and cost (null when it has no price)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turns: NonNegativeInt = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+
+
 class AgentRunState(BaseModel):
     """Counters carried from one RunAgent invocation to the next (stored on the execution)."""
 
@@ -74,6 +88,11 @@ class AgentRunState(BaseModel):
     tool_calls: NonNegativeInt = 0
     permission_denials: list[ToolCallRecord] = Field(default_factory=list)
     invocations: NonNegativeInt = 0
+    # The model now answering: the task's, or its fallback once the task's was unavailable.
+    active_model: str | None = None
+    model_usage: dict[str, ModelUsage] = Field(default_factory=dict)
+    price_table_version: str | None = None
+    structured_output_repairs: NonNegativeInt = 0
 
 
 class AgentResult(BaseModel):
@@ -90,3 +109,4 @@ class AgentResult(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     cost_note: str | None = None  # why cost_usd is null, when it is
     error: str | None = None
+    structured_output: Any = None  # the final answer parsed and validated against output_schema

@@ -19,6 +19,7 @@ from agent_tasks.errors import (
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
 from agent_tasks.services.actor import Actor
+from agent_tasks.services.model_rules import check_model_options
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
@@ -73,6 +74,7 @@ def _audit(caller: Actor, task: Task, action: str, changed: list[str], now: date
 
 
 def create_task(caller: Actor, body: TaskCreate) -> Task:
+    check_model_options(body.sdk_options)
     now = utc_now()
     webhook_secret = None
     if body.notification_config and body.notification_config.webhook_url:
@@ -152,6 +154,8 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
     changes = body.changes()
     merged = {**dict(old), **changes}
     fields = _revalidate({name: merged[name] for name in TaskFields.model_fields})
+    if "sdk_options" in changes:
+        check_model_options(fields.sdk_options)
     now = utc_now()
     next_run_at = old.next_run_at
     if SCHEDULE_FIELDS & changes.keys() or (fields.is_scheduled and next_run_at is None):

@@ -119,6 +119,45 @@ def _provider_name() -> str:
     return select_provider(get_settings()).name
 
 
+def _catalogue() -> Any:
+    """The model catalogue: refreshed from the Models API when a provider with credentials can list it
+    (cached in the table for MODEL_CATALOG_TTL_SECONDS), else the cached copy or the shipped snapshot."""
+    from agent_tasks.agent import model_catalog
+    from agent_tasks.agent.model_api import ModelCallError
+
+    provider = _select_provider()
+    list_models = getattr(provider, "list_models", None)
+    if list_models is None:
+        return model_catalog.current()
+    try:
+        return model_catalog.refresh(list_models, ttl_seconds=get_settings().model_catalog_ttl_seconds)
+    except ModelCallError as error:
+        logger.warning("model catalogue not refreshed", extra={"error": error.message})
+        return model_catalog.current()
+
+
+def _check_model_runnable(options: SdkOptions) -> None:
+    """Fail at Prepare, before any session exists: a retired model, or a budget the price table
+    cannot enforce (the table changed since the task was saved)."""
+    from agent_tasks.agent import model_catalog
+    from agent_tasks.agent.pricing import price_table
+
+    catalogue = _catalogue()
+    entry = catalogue.get(options.model)
+    if entry is not None and entry.lifecycle == "retired":
+        raise AgentRunFailed(model_catalog.retirement_text(entry, catalogue))
+    table = price_table()
+    if (
+        options.max_budget_usd is not None
+        and _provider_name() != "scripted"
+        and table.entry(options.model) is None
+    ):
+        raise AgentRunFailed(
+            f"max_budget_usd is set but model {options.model!r} has no price in price table "
+            f"{table.version}, so the budget could not be enforced; nothing was run"
+        )
+
+
 # -- prepare ------------------------------------------------------------------------------------------
 
 
@@ -132,6 +171,7 @@ def prepare(execution_id: str) -> dict[str, Any]:
     if execution.status != "pending":
         return {"next": "stop"}
     options = _options(execution)
+    _check_model_runnable(options)
     now = utc_now()
     rendered = render(str(execution.task_snapshot["prompt_template"]), execution.prompt_variables)
     provider = _provider_name()
@@ -297,6 +337,7 @@ def run_agent(
             should_cancel=should_cancel,
             provider=watched,
             limits=limits,
+            output_schema=snapshot.get("output_schema"),
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
@@ -332,13 +373,15 @@ def _after_run(
         "cost_usd": state.cost_usd,
         "cost_note": result.cost_note,
         "provider": result.provider,
+        "model_usage": {m: u.model_dump(mode="json") for m, u in state.model_usage.items()},
+        "price_table_version": state.price_table_version,
     }
     finished = result.outcome not in ("continue", "cancelled", "error")
     if finished:
         final_text = result.final_text if result.final_text is not None else _last_assistant_text(transcript)
-        changes["result_data"] = ResultData(final_text=final_text, outcome=result.outcome).model_dump(
-            mode="json"
-        )
+        changes["result_data"] = ResultData(
+            final_text=final_text, outcome=result.outcome, structured_output=result.structured_output
+        ).model_dump(mode="json")
     stored = execution_store.update(execution.id, changes, status_in={"running"})
     session_store.set_message_count(session.id, len(transcript), utc_now().isoformat())
     if stored is None or result.outcome == "cancelled":
