@@ -178,8 +178,8 @@ class MessagesServer:
         self.responder = responder
         # Catalogue entries (agent/data/models.json's shape), served by GET /v1/models.
         self.models: list[dict[str, Any]] = models if models is not None else snapshot_models()
-        # tool_use id -> the thinking blocks of the turn that asked for it, as they were sent.
-        self._thinking_by_tool_use: dict[str, list[dict[str, Any]]] = {}
+        # tool_use id -> the model and the thinking blocks of the turn that asked for it, as sent.
+        self._thinking_by_tool_use: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()  # ends slow replies early when the server stops
@@ -275,7 +275,7 @@ class MessagesServer:
         with self._lock:
             for block in content:
                 if block.get("type") == "tool_use" and thinking:
-                    self._thinking_by_tool_use[block["id"]] = thinking
+                    self._thinking_by_tool_use[block["id"]] = (str(body["model"]), thinking)
         return Reply(status=reply.status, body=body, headers=reply.headers, delay_seconds=reply.delay_seconds)
 
     def model(self, model_id: str) -> dict[str, Any] | None:
@@ -320,7 +320,12 @@ class MessagesServer:
                     return _refused(400, "messages: thinking block has an invalid signature")
             for block in content:
                 issued = self._thinking_by_tool_use.get(str(block.get("id")))
-                if block.get("type") == "tool_use" and issued is not None and issued != sent:
+                if block.get("type") != "tool_use" or issued is None:
+                    continue
+                model, blocks = issued
+                if model != body.get("model") and sent:
+                    return _refused(400, "messages: thinking blocks are bound to the model that wrote them")
+                if model == body.get("model") and blocks != sent:
                     return _refused(
                         400,
                         "messages: the thinking blocks of an assistant turn with tool_use must be passed "

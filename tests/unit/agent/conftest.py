@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from agent_tasks.agent.loop import LoopLimits, run_agent
+from agent_tasks.agent.model_catalog import ModelCatalogue, snapshot
 from agent_tasks.agent.providers import AnthropicProvider
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
@@ -43,6 +44,8 @@ class LoopHarness:
         max_retries: int = 0,
         limits: LoopLimits | None = None,
         should_cancel: Callable[[], bool] = lambda: False,
+        output_schema: dict[str, Any] | None = None,
+        catalogue: ModelCatalogue | None = None,
         **options: Any,
     ) -> AgentResult:
         provider = AnthropicProvider(api_key="sk-ant-test", base_url=self.server.url, max_retries=max_retries)
@@ -60,6 +63,8 @@ class LoopHarness:
             provider=provider,
             settings=Settings(),
             limits=limits,
+            output_schema=output_schema,
+            catalogue=catalogue or snapshot(),
         )
         self.state = result.state
         return result

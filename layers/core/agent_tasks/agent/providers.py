@@ -7,6 +7,7 @@ a second to import), never when this module is imported.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from agent_tasks.agent.model_api import (
@@ -64,15 +65,23 @@ class _MessagesApiProvider:
         if request.tools:
             kwargs["tools"] = request.tools
         if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+            # anthropic 2.15 no longer types the sampling parameters (the 5.x models refuse them);
+            # the models that still take one get it as a plain body field.
+            kwargs["extra_body"] = {"temperature": request.temperature}
         if request.output_config:
             kwargs["output_config"] = request.output_config
         try:
-            if request.mcp_servers:
-                kwargs["mcp_servers"] = request.mcp_servers
-                message = client.beta.messages.create(**kwargs, betas=[MCP_CONNECTOR_BETA])
-            else:
-                message = client.messages.create(**kwargs)
+            with warnings.catch_warnings():
+                # The SDK warns about deprecated models on every call; the catalogue says so once, on
+                # the task's answer (`warnings`) and by the daily retiring-model check.
+                warnings.filterwarnings(
+                    "ignore", message="The model .* is deprecated", category=DeprecationWarning
+                )
+                if request.mcp_servers:
+                    kwargs["mcp_servers"] = request.mcp_servers
+                    message = client.beta.messages.create(**kwargs, betas=[MCP_CONNECTOR_BETA])
+                else:
+                    message = client.messages.create(**kwargs)
         except anthropic.APIStatusError as err:
             raise ModelCallError(self._describe_status(err), status=err.status_code) from err
         except anthropic.APITimeoutError as err:
