@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent_tasks.models.common import utc_now
 from agent_tasks.observability import logger, metrics, tracer
+from agent_tasks.services.model_retirement import check_retiring_models
 from agent_tasks.services.scheduler import tick
 
 # Replaceable in tests; the handler never reads the wall clock any other way.
@@ -50,6 +51,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = max(current, min(scheduled.time, current + timedelta(minutes=1)))
     summary = tick(now, rule=scheduled.rule_name)
     result = {"now": now.replace(microsecond=0).isoformat(), "rule": scheduled.rule_name, **summary.as_dict()}
+    try:
+        retiring = check_retiring_models(now)  # the first tick of each UTC day only
+    except Exception:  # noqa: BLE001 - the tick's starts are done; a failed check must not redo them
+        logger.exception("retiring-model check failed")
+        retiring = None
+    if retiring is not None:
+        result["retiring_model_tasks"] = retiring.tasks
     logger.info("scheduler tick", extra=result)
     metrics.add_metric(name="SchedulerDue", unit=MetricUnit.Count, value=summary.due)
     metrics.add_metric(name="SchedulerStarted", unit=MetricUnit.Count, value=summary.started)
