@@ -14,6 +14,7 @@ import boto3
 import httpx2 as httpx
 import pytest
 
+from agent_tasks.agent.pricing import price_table
 from agent_tasks.agent.scripted import NOTES_FILE, ScriptedProvider
 from agent_tasks.models.tasks import Task
 from agent_tasks.settings import get_settings
@@ -453,15 +454,73 @@ def test_with_the_real_client_against_the_local_messages_server(
     assert done["result_data"] == {
         "final_text": "Q3 is up 4%. The summary is in summary.md.",
         "outcome": "completed",
+        "structured_output": None,
     }
     assert done["total_messages"] == 4
     assert done["total_tool_calls"] == 1
-    assert done["cost_usd"] is not None
-    assert done["cost_usd"] > 0
+    # And a task that names no model ran on the default, claude-sonnet-5-5, priced from the data file:
+    # two calls of 10 input and 5 output tokens at $2 / $10 per million
+    assert task.sdk_options.model == "claude-sonnet-5-5"
+    assert done["model"] == "claude-sonnet-5-5"
+    assert [r.body["model"] for r in anthropic_env.requests] == ["claude-sonnet-5-5"] * 2
+    assert done["cost_usd"] == pytest.approx(2 * (10 * 2 + 5 * 10) / 1e6)
+    assert done["model_usage"] == {
+        "claude-sonnet-5-5": {
+            "turns": 2,
+            "usage": done["usage"],
+            "cost_usd": done["cost_usd"],
+        }
+    }
+    assert done["price_table_version"] == price_table().version
     # And the client sent the rendered prompt
     assert (
         anthropic_env.requests[0].messages[0]["content"][0]["text"] == "Summarise the Q3 notes for finance."
     )
+
+
+STRUCTURED = {
+    "type": "object",
+    "properties": {"growth_percent": {"type": "number"}},
+    "required": ["growth_percent"],
+}
+
+
+@pytest.mark.parametrize(
+    ("answers", "status", "structured"),
+    [
+        (['{"growth_percent": 4}'], "completed", {"growth_percent": 4}),
+        (["Up 4 percent.", '{"growth_percent": 4.0}'], "completed", {"growth_percent": 4.0}),
+        (["Up 4 percent.", '{"growth": "4%"}'], "failed", None),
+    ],
+    ids=["valid", "repaired", "invalid"],
+)
+def test_structured_output_end_to_end(
+    local_cloud: Any,
+    client: Callable[[str], httpx.Client],
+    anthropic_env: MessagesServer,
+    answers: list[str],
+    status: str,
+    structured: Any,
+) -> None:
+    # Given a task with an output_schema and a JSON report, and the model's answers
+    anthropic_env.enqueue(*(text_reply(answer) for answer in answers))
+    alice = client("alice")
+    task = stored_task("alice", output_schema=STRUCTURED, generate_report=True, report_format="json")
+    # When it runs
+    done = finished(alice, execute(alice, task, {"topic": "Q3", "audience": "finance"}).json()["id"])
+    # Then it asked for the schema with output_config.format and validated the answer (repairing once)
+    assert done["status"] == status, done
+    assert anthropic_env.requests[0].body["output_config"]["format"]["schema"] == STRUCTURED
+    assert len(anthropic_env.requests) == len(answers)
+    if status == "failed":
+        assert "does not validate against output_schema" in done["error_message"]
+        assert "'growth_percent' is a required property" in done["error_message"]
+        return
+    assert done["result_data"]["structured_output"] == structured
+    # And the report carries it
+    report = alice.get(done["_links"]["report"]).json()
+    document = httpx.get(report["download_url"]).json()
+    assert document["result"]["structured_output"] == structured
 
 
 def test_a_model_that_fails_permanently_fails_the_execution_with_the_reason(

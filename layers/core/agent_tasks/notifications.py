@@ -190,6 +190,9 @@ class NotificationEvent(BaseModel):
     cost_usd: float | None = Field(default=None, ge=0)
     error_message: str | None = None
     report_id: str | None = None
+    structured_output: Any = Field(
+        default=None, description="The final answer validated against the task's output_schema."
+    )
 
     @classmethod
     def for_execution(

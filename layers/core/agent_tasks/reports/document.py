@@ -72,6 +72,9 @@ class ReportResult(BaseModel):
         default=None,
         description="How the agent loop ended (completed, max_turns, budget_exceeded, cancelled, error).",
     )
+    structured_output: Any = Field(
+        default=None, description="The final answer validated against the task's output_schema."
+    )
 
 
 class ToolCallSummary(BaseModel):

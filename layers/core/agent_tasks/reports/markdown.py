@@ -64,6 +64,8 @@ def render_markdown(document: ReportDocument) -> str:
     lines += ["## Result", ""]
     if view.final_text is not None:
         lines += [fenced(view.final_text, "markdown"), ""]
+    if view.structured_output is not None:
+        lines += ["Structured output:", "", fenced(view.structured_output, "json"), ""]
     else:
         lines += ["_The agent gave no final answer._", ""]
     if view.outcome:

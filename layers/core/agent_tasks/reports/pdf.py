@@ -145,6 +145,9 @@ def _write(writer: _Writer, view: ReportView) -> None:
         writer.text(view.final_text, size=11)
     else:
         writer.text("The agent gave no final answer.", colour=_MUTED)
+    if view.structured_output is not None:
+        writer.bold("Structured output")
+        writer.text(view.structured_output, size=9)
     if view.outcome:
         writer.text(f"Agent loop outcome: {view.outcome}", size=9, colour=_MUTED)
 

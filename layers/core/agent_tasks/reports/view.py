@@ -64,6 +64,7 @@ class ReportView:
     variables: list[ViewFact]
     final_text: str | None
     outcome: str | None
+    structured_output: str | None  # pretty-printed JSON, when the task has an output_schema
     error_message: str | None
     messages: list[ViewMessage]
     usage: list[ViewFact]
@@ -197,6 +198,9 @@ def build_view(document: ReportDocument) -> ReportView:
         variables=[ViewFact(name, _variable_text(value)) for name, value in document.variables.items()],
         final_text=truncate(document.result.final_text) if document.result.final_text is not None else None,
         outcome=document.result.outcome,
+        structured_output=None
+        if document.result.structured_output is None
+        else truncate(json.dumps(document.result.structured_output, indent=2, ensure_ascii=False)),
         error_message=execution.error_message,
         messages=messages,
         usage=usage_facts,

@@ -34,6 +34,7 @@ def event_for(execution: Execution) -> NotificationEvent:
         cost_usd=execution.cost_usd,
         error_message=execution.error_message,
         report_id=execution.report_id,
+        structured_output=execution.result_data.structured_output if execution.result_data else None,
     )
 
 

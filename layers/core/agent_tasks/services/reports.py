@@ -63,7 +63,9 @@ def build_document(execution: Execution) -> Any:
         prompt=execution.rendered_prompt or "",
         variables=execution.prompt_variables,
         result=ReportResult(
-            final_text=result.final_text if result else None, outcome=result.outcome if result else None
+            final_text=result.final_text if result else None,
+            outcome=result.outcome if result else None,
+            structured_output=result.structured_output if result else None,
         ),
         transcript=transcript,
         tool_calls=ToolCallSummary.from_transcript(transcript, execution.permission_denials),
