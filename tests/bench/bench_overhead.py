@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_tasks.agent.pricing import price_table
 from tests.bench import bench_env
 
 TURNS = 10
@@ -56,7 +57,13 @@ PRICES = {
 }
 # Each turn runs a check whose output is about 1.5 KB, as a deployment check's would be.
 CHECK_COMMAND = ("bash", {"command": 'for i in $(seq 1 60); do echo "service $i: healthy, p99 120 ms"; done'})
-MODEL_PRICES = {"input": 2.00, "output": 10.00, "cache_write_5m": 2.50, "cache_read": 0.20}  # Sonnet 5.5
+MODEL_PRICES = (
+    price_table()
+    .models["claude-sonnet-5-5"][-1]
+    .model_dump(  # from the shipped price data
+        include={"input", "output", "cache_write_5m", "cache_read"}
+    )
+)
 EXECUTOR_MEMORY_ALTERNATIVES = (256, 512, 1024, 1769)
 S3_PUT_OPERATIONS = {"PutObject", "CopyObject", "ListObjectsV2", "DeleteObjects", "CreateMultipartUpload"}
 

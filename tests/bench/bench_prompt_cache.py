@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_tasks.agent.loop import run_agent
+from agent_tasks.agent.pricing import price_table
 from agent_tasks.agent.providers import AnthropicProvider
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.transcript import AgentRunState, TranscriptMessage
@@ -32,9 +33,12 @@ TURNS = 20
 WIDE_TURN = 7  # this turn reads twelve files at once: 24 new blocks, past the 20-block lookback
 OUTPUT_TOKENS_PER_TURN = 300
 PRICE_MODEL = "claude-sonnet-5-5"
-# USD per million tokens: input, output, 5-minute cache write, cache read (Anthropic's list
-# prices for Sonnet 5.5 as given in issue 12; the shipped price data is the authority).
-PRICES = {"input": 2.00, "output": 10.00, "cache_write_5m": 2.50, "cache_read": 0.20}
+# USD per million tokens: input, output, 5-minute cache write, cache read, from the shipped price data.
+PRICES = (
+    price_table()
+    .models[PRICE_MODEL][-1]
+    .model_dump(include={"input", "output", "cache_write_5m", "cache_read"})
+)
 SYSTEM_PROMPT = (
     "You are the release auditor. Read the repository's change notes one file at a time, "
     "compare each with the previous release, and list every behaviour change with its risk. "
