@@ -8,20 +8,15 @@ execution whose model has retired fails at Prepare (services/workflow.py).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from agent_tasks import aws
 from agent_tasks.agent import model_catalog
 from agent_tasks.agent.model_ids import base_model_id
 from agent_tasks.models.tasks import Task
-from agent_tasks.notifications import EVENT_SOURCE
 from agent_tasks.observability import logger
+from agent_tasks.services.bus_events import put_task_event
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR
-from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import model_catalog as catalog_store
 from agent_tasks.store.dynamo import transact
@@ -86,20 +81,4 @@ def _announce(
         details={k: v for k, v in detail.items() if k not in ("task_id", "owner_id", "task_name")},
     )
     transact([audit_store.put_audit_item(audit)])
-    try:
-        result = aws.events().put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": MODEL_RETIRING,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": get_settings().event_bus_name,
-                }
-            ]
-        )
-    except (ClientError, BotoCoreError) as error:
-        logger.warning(
-            "ModelRetiring event failed", extra={"task_id": task.id, "error": type(error).__name__}
-        )
-        return False
-    return not result.get("FailedEntryCount")
+    return put_task_event(MODEL_RETIRING, detail)

@@ -10,21 +10,16 @@ on the service's bus.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from agent_tasks import aws
 from agent_tasks.errors import PreconditionFailedError
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.tasks import Task
-from agent_tasks.notifications import EVENT_SOURCE
 from agent_tasks.observability import logger
 from agent_tasks.schedules import should_pause
-from agent_tasks.settings import get_settings
+from agent_tasks.services.bus_events import put_task_event
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import schedules as schedule_store
 from agent_tasks.store import tasks as task_store
@@ -125,22 +120,4 @@ def _announce_pause(task: Task, reason: str, last_execution_id: str | None) -> N
         "last_execution_id": last_execution_id,
         "paused_at": task.updated_at.isoformat(),
     }
-    try:
-        result = aws.events().put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": SCHEDULE_PAUSED,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": get_settings().event_bus_name,
-                }
-            ]
-        )
-    except (ClientError, BotoCoreError) as error:
-        # The pause itself is stored and audited; a lost event must not undo or fail it.
-        logger.warning(
-            "SchedulePaused event failed", extra={"task_id": task.id, "error": type(error).__name__}
-        )
-        return
-    if result.get("FailedEntryCount"):
-        logger.warning("SchedulePaused event refused", extra={"task_id": task.id})
+    put_task_event(SCHEDULE_PAUSED, detail)
