@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     )
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
+
+    @field_validator("price_table_json")
+    @classmethod
+    def _price_table_loads(cls, value: str | None) -> str | None:
+        """A bad override fails at cold start, not as a 500 on the first priced request."""
+        if value:
+            from agent_tasks.agent.pricing import load_price_table
+
+            load_price_table(value)
+        return value
 
 
 @lru_cache(maxsize=1)

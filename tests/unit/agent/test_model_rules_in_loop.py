@@ -78,6 +78,7 @@ def test_thinking_blocks_go_back_unchanged_across_turns_and_invocations(loop: Lo
     # Then the run completed, and every request carried the earlier thinking blocks exactly as issued
     assert [first.outcome, second.outcome, third.outcome] == ["continue", "continue", "completed"]
     assert loop.server.refused == []
+    assert all("tool_choice" not in r.body for r in loop.server.requests)  # never forced (5.5 rejects it)
     assert blocks_of(loop.server.requests[1], "assistant", "thinking") == [
         thinking_block("First, see what is there.")
     ]

@@ -174,3 +174,13 @@ def test_a_bad_override_is_refused_with_the_reason(override: str) -> None:
 
 def test_zero_usage_costs_nothing() -> None:
     assert cost_usd("claude-sonnet-5-5", Usage()) == 0.0
+
+
+def test_a_bad_override_fails_the_settings_at_cold_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from agent_tasks.settings import Settings
+
+    monkeypatch.setenv("PRICE_TABLE_JSON", '{"models": {"claude-sonnet-5-5": [{"input": 1}]}}')
+    with pytest.raises(ValidationError, match="PRICE_TABLE_JSON"):
+        Settings()
