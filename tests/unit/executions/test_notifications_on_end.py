@@ -88,3 +88,31 @@ def test_an_outcome_the_task_did_not_ask_for_sends_nothing(aws: dict[str, str]) 
     execution = execution_store.get(execution_id)
     assert execution is not None
     assert [n.destination for n in execution.notifications] == ["eventbridge"]
+
+
+@pytest.mark.usefixtures("private_network")
+def test_the_webhook_carries_the_structured_output(aws: dict[str, str]) -> None:
+    from agent_tasks.agent.providers import AnthropicProvider
+    from tests.support.messages_server import MessagesServer
+
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    with (
+        running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver,
+        MessagesServer() as model,
+    ):
+        # Given a task with an output_schema whose model answers with a matching object
+        model.reply_text('{"ok": true}')
+        task = stored_task(
+            output_schema=schema,
+            notification_config={"webhook_url": receiver.url, "on": ["completed"]},
+            webhook_secret=SECRET,
+        )
+        execution_id = pending_execution(task)
+        # When it runs to the end with the real client
+        workflow.prepare(execution_id)
+        provider = AnthropicProvider(api_key="sk-ant-test", base_url=model.url, max_retries=0)
+        assert workflow.run_agent(execution_id, provider=provider) == {"next": "finalize"}
+        workflow.finalize(execution_id, {})
+    # Then the signed webhook body carries the validated object
+    event = json.loads(receiver.requests[0].body)
+    assert event["structured_output"] == {"ok": True}
