@@ -21,6 +21,7 @@ from typing import Any
 
 from agent_tasks.agent.loop import run_agent
 from agent_tasks.agent.model_api import ModelRequest, ModelResponse
+from agent_tasks.agent.model_catalog import snapshot
 from agent_tasks.agent.providers import AnthropicProvider
 from agent_tasks.agent.tools import LOCAL_TOOL_IMPLEMENTATIONS, LocalTool, ToolContext
 from agent_tasks.agent.tools.files import ListFilesInput
@@ -86,6 +87,7 @@ def _one_run(server: MessagesServer, provider: _TimedProvider, turns: int, workd
         provider=provider,
         tool_registry=registry,
         settings=Settings(),
+        catalogue=snapshot(),  # no table here: the shipped catalogue
     )
     total = time.perf_counter() - started
     assert result.outcome == "completed", result

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_tasks.agent.loop import run_agent
+from agent_tasks.agent.model_catalog import snapshot
 from agent_tasks.agent.pricing import price_table
 from agent_tasks.agent.providers import AnthropicProvider
 from agent_tasks.models.sdk_options import SdkOptions
@@ -134,6 +135,7 @@ def measure() -> dict[str, Any]:
             deadline=lambda: 3600.0,
             provider=AnthropicProvider(api_key="sk-ant-bench", base_url=server.url, max_retries=0),
             settings=Settings(),
+            catalogue=snapshot(),  # no table here: the shipped catalogue
         )
         if result.outcome != "completed" or result.state.turns != TURNS:
             raise RuntimeError(f"the run did not complete its {TURNS} turns: {result.outcome}")
