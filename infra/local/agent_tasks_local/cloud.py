@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.credentials import Credentials
 from werkzeug.serving import BaseWSGIServer
 
-from agent_tasks_local import moto_bridge
+from agent_tasks_local import iam, moto_bridge
 from agent_tasks_local.deploy import DeployedStack, deploy, load_template
 from agent_tasks_local.front import ApiFront, routes_from_template
 from agent_tasks_local.jwt_dev import DevIssuer
@@ -50,6 +51,10 @@ class LocalCloud:
     parameters: dict[str, str] = field(default_factory=lambda: {"Environment": "local"})
     # Environment for the in-process functions beyond the template's (e.g. MODEL_PROVIDER in tests).
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Each function calls AWS with its own role and the server enforces the template's policies.
+    strict_iam: bool = True
+
+    ledger: iam.Ledger = field(default_factory=iam.Ledger, init=False)
 
     stack: DeployedStack | None = field(default=None, init=False)
     host: FunctionHost | None = field(default=None, init=False)
@@ -59,6 +64,7 @@ class LocalCloud:
     _moto: Any = field(default=None, init=False, repr=False)
     _api_server: BaseWSGIServer | None = field(default=None, init=False, repr=False)
     _restore_lambda: Any = field(default=None, init=False, repr=False)
+    _restores: list[Any] = field(default_factory=list, init=False, repr=False)
 
     @property
     def api_url(self) -> str:
@@ -88,9 +94,12 @@ class LocalCloud:
             parameters=self.parameters,
         )
         self._make_state_machines_executable()
-        self._export_function_environment()
         for function in self.stack.functions:
             self.host.register(function)
+        self._restores.append(moto_bridge.deliver_rules_to_lambda(self._deliver_to_function))
+        if self.strict_iam:
+            self._enforce_iam()
+        self._export_function_environment()
 
         self.issuer = DevIssuer.load_or_create(state_dir())
         template = load_template(self.template_path)
@@ -139,6 +148,35 @@ class LocalCloud:
                 type=machine.get("type", "STANDARD"),
             )
 
+    def _deliver_to_function(self, function_arn: str, event: dict[str, Any]) -> None:
+        """An EventBridge rule's Lambda target: invoked asynchronously, as EventBridge does."""
+        assert self.host is not None
+        function = self.host.by_arn(function_arn)
+        threading.Thread(
+            target=self.host.invoke, args=(function.physical_name, event), daemon=True, name="rule-target"
+        ).start()
+
+    def _enforce_iam(self) -> None:
+        """Sign as the template's roles and have the server check their policies (see iam.py)."""
+        assert self.stack is not None
+        assert self.host is not None
+        identities = iam.establish(self.stack, REGION)
+        self.ledger.role_of.update(identities.role_of)
+        os.environ["AWS_ACCESS_KEY_ID"] = str(identities.harness.access_key)
+        os.environ["AWS_SECRET_ACCESS_KEY"] = str(identities.harness.secret_key)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        boto3.DEFAULT_SESSION = None
+        machine = identities.state_machine
+        self._restores += [
+            moto_bridge.use_credentials(iam.PerFunctionCredentials(identities.harness)),
+            moto_bridge.enforce_iam(iam.resource_arns, self.ledger.record),
+            moto_bridge.sign_state_machine_calls(
+                lambda: Credentials(str(machine.access_key), str(machine.secret_key), machine.token)
+            ),
+        ]
+        self.host.sign_with(identities.functions)
+        self._moto.enforce_iam()
+
     def _export_function_environment(self) -> None:
         """Functions share this process, so their variables are merged; they must agree where they overlap."""
         assert self.stack is not None
@@ -169,6 +207,8 @@ class LocalCloud:
             self._api_server.server_close()
         if self._restore_lambda is not None:
             self._restore_lambda()
+        while self._restores:
+            self._restores.pop()()
         if self._moto is not None:
             self._moto.stop()
 

@@ -15,6 +15,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from botocore.credentials import ReadOnlyCredentials
+
+from agent_tasks_local.iam import acting_as
+
 Handler = Callable[[Any, Any], Any]
 
 
@@ -57,10 +61,21 @@ class FunctionHost:
         self._functions: dict[str, LocalFunction] = {}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self._credentials: dict[str, ReadOnlyCredentials] = {}
         self.invocations: list[tuple[str, float]] = []  # (logical id, seconds), for tests and benchmarks
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.physical_name] = function
+
+    def sign_with(self, credentials: dict[str, ReadOnlyCredentials]) -> None:
+        """From now on each function's AWS calls are signed with its own role's session (by physical name)."""
+        self._credentials = dict(credentials)
+
+    def by_arn(self, arn: str) -> LocalFunction:
+        name = arn.split(":function:", 1)[-1].split(":", 1)[0]
+        if name not in self._functions:
+            raise KeyError(f"no function {arn!r} in the stack")
+        return self._functions[name]
 
     def by_logical_id(self, logical_id: str) -> LocalFunction:
         for function in self._functions.values():
@@ -85,7 +100,8 @@ class FunctionHost:
         context = LambdaContext(function, self._region, self._account)
         started = time.perf_counter()
         try:
-            result = self._handler(function)(event, context)
+            with acting_as(self._credentials.get(physical_name)):
+                result = self._handler(function)(event, context)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's error payload
             payload = {
                 "errorType": type(exc).__name__,

@@ -4,22 +4,39 @@ moto's Lambda runs functions in Docker; we have none, so invocations are routed 
 handlers in-process by replacing `LambdaFunction._invoke_lambda`. Step Functions in moto
 (server mode) calls Lambda over HTTP on `MOTO_PORT`, which lands here too. moto's version is
 pinned in requirements/dev.lock, and tests/unit/local/test_moto_bridge.py fails loudly if
-the internals used here move. The internals: `LambdaFunction._invoke_lambda`, and the WSGI
+the internals used here move. The internals: `LambdaFunction._invoke_lambda`; the WSGI
 app moto's own ThreadedMotoServer serves (`moto.moto_server.werkzeug_app`), which we serve with
-DynamoDB requests made atomic.
+DynamoDB requests made atomic; moto's IAM check (`ActionAuthenticatorMixin.
+_authenticate_and_authorize_action`, `IAMRequest`), which the strict local cloud calls with
+the resource each request acts on (moto passes "*" for most services); the Lambda client its
+Step Functions interpreter makes (`lambda_eval_utils.boto_client_for`), which we sign with the
+state machine's role; and `Rule.send_to_targets` of moto's EventBridge, which delivers to
+Lambda targets here (moto raises NotImplementedError for them). Outside moto, botocore's
+`Session.get_credentials` is where every client gets its (per-function) credentials.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import threading
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import Credentials
 from moto.awslambda.models import LambdaFunction
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
 # Called with (function name, event) and returns (payload, errored, log text), as moto expects.
@@ -43,6 +60,26 @@ def check_internals() -> None:
     for attribute in ("function_name", "handler", "timeout"):
         if attribute not in LambdaFunction.__init__.__code__.co_names:
             raise RuntimeError(f"LambdaFunction no longer sets {attribute!r}: re-check moto_bridge")
+    _check_signature(
+        ActionAuthenticatorMixin._authenticate_and_authorize_action, ["self", "iam_request_cls", "resource"]
+    )
+    _check_signature(
+        lambda_eval_utils.boto_client_for,  # type: ignore[attr-defined]
+        ["region", "service", "state_credentials"],
+        "lambda_eval_utils.boto_client_for",
+    )
+    _check_signature(Rule.send_to_targets, ["self", "original_event", "transform_input"])
+    _check_signature(botocore.session.Session.get_credentials, ["self"])
+    for attribute in ("_access_key", "check_signature", "check_action_permitted"):
+        if attribute not in _IAM_REQUEST_NAMES:
+            raise RuntimeError(f"moto's IAMRequest no longer has {attribute!r}: re-check moto_bridge")
+
+
+def _check_signature(target: Callable[..., Any], expected: list[str], name: str = "") -> None:
+    parameters = list(inspect.signature(target).parameters)
+    if parameters != expected:
+        name = name or getattr(target, "__qualname__", repr(target))
+        raise RuntimeError(f"{name} takes {parameters}, expected {expected}: re-check moto_bridge")
 
 
 def route_lambda_invocations(invoker: Invoker) -> Callable[[], None]:
@@ -61,6 +98,230 @@ def route_lambda_invocations(invoker: Invoker) -> Callable[[], None]:
     return restore
 
 
+# ---------------------------------------------------------------- IAM, as AWS enforces it
+
+# Marks a request that came in through the local cloud's own server while IAM is enforced (moto's
+# in-process mock in the same test process is left as lenient as it always was).
+STRICT_HEADER = "X-Local-Cloud-Strict"
+_STRICT_ENVIRON_KEY = "HTTP_" + STRICT_HEADER.upper().replace("-", "_")
+
+# Called with (service, IAM action, request parameters, path, region, account): what IAM checks,
+# as (action, resource ARN) pairs (a DynamoDB transaction is checked as its Put/Update/... items).
+ResourceResolver = Callable[[str, str, dict[str, Any], str, str, str], list[tuple[str, str]]]
+# Called with (principal ARN, "service:Action", resource ARN, allowed) for every strict decision.
+DecisionRecorder = Callable[[str, str, str, bool], None]
+
+# Where moto's operation name is not the IAM action (the service authorization reference).
+_IAM_ACTION_NAMES = {"lambda:Invoke": "InvokeFunction", "lambda:InvokeAsync": "InvokeFunction"}
+
+_IAM_REQUEST_NAMES: set[str] = set()
+
+
+def _load_iam_request_names() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    _IAM_REQUEST_NAMES.update(dir(IAMRequestBase))
+    _IAM_REQUEST_NAMES.update(IAMRequestBase.__init__.__code__.co_names)
+
+
+_load_iam_request_names()
+
+
+def _request_parameters(response: Any) -> dict[str, Any]:
+    body = getattr(response, "body", None)
+    if isinstance(body, dict):
+        return body
+    for text in (body, getattr(response, "raw_body", None)):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if isinstance(text, str) and text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(parsed, dict):
+                return parsed
+    return {}
+
+
+def enforce_iam(resolve: ResourceResolver, record: DecisionRecorder) -> Callable[[], None]:
+    """Check every strict request against the caller's policies, for the resource it acts on.
+
+    moto's own check (signature, access key → user or assumed role → policies) is used as is;
+    what it lacks is the resource for most services (it passes "*", which matches no scoped
+    statement) and IAM's action names where they differ from the operation's.
+    """
+    check_internals()
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if not self.headers.get(STRICT_HEADER):
+            original(self, iam_request_cls, resource)
+            return
+        headers = self.headers
+        query = urlparse(self.uri).query
+        signed_query = parse_qs(query)
+        access_key = (signed_query.get("X-Amz-Credential") or signed_query.get("AWSAccessKeyId") or [""])[0]
+        presigned = "Authorization" not in headers and bool(access_key)
+        if presigned:
+            # A presigned URL: moto checks no query-string signature, but the signer's policy
+            # still decides, as in S3 (the URL acts with the permissions of whoever signed it).
+            headers = dict(headers)
+            credential = (
+                access_key if "/" in access_key else f"{access_key}/00000000/{self.region}/s3/aws4_request"
+            )
+            headers["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature="
+            )
+            token = signed_query.get("X-Amz-Security-Token") or signed_query.get("x-amz-security-token")
+            if token:
+                headers["X-Amz-Security-Token"] = token[0]
+        scope = str(headers.get("Authorization", "")).partition("Credential=")[2].split("/")
+        service = scope[3] if len(scope) > 3 else "unknown"
+        operation = self._get_action()
+        action = _IAM_ACTION_NAMES.get(f"{service}:{operation}", operation)
+        path = self.raw_path + (f"?{query}" if query else "")
+        checks = (
+            [(action, resource)]
+            if resource != "*"
+            else resolve(
+                service, action, _request_parameters(self), self.raw_path, self.region, self.current_account
+            )
+        )
+        for checked_action, acted_on in checks or [(action, "*")]:
+            request = iam_request_cls(
+                account_id=self.current_account,
+                method=self.method,
+                path=path,
+                # moto signs `body or data`, but a GET (a Lambda one) was signed with no payload
+                data={} if self.method in ("GET", "HEAD", "DELETE") and service != "s3" else self.data,
+                body=self.raw_body,
+                headers=headers,
+                action=checked_action,
+            )
+            if not presigned:
+                request.check_signature()
+            principal = str(request._access_key.arn)
+            try:
+                request.check_action_permitted(acted_on)
+            except HTTPException:
+                record(principal, f"{service}:{checked_action}", acted_on, False)
+                raise
+            record(principal, f"{service}:{checked_action}", acted_on, True)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize  # type: ignore[method-assign,assignment]
+
+    def restore() -> None:
+        ActionAuthenticatorMixin._authenticate_and_authorize_action = original  # type: ignore[method-assign]
+
+    return restore
+
+
+def restate_inline_role_policies() -> None:
+    """moto's CloudFormation keeps a role's inline policies as parsed documents, which its own IAM
+    check (and GetRolePolicy) cannot read; store each as the JSON text IAM keeps, adding the
+    version IAM assumes when a template's statement names none."""
+    from moto.iam.models import iam_backends
+
+    for partitions in iam_backends.values():
+        for backend in partitions.values():
+            for role in backend.roles.values():
+                for name, document in list(role.policies.items()):
+                    if isinstance(document, dict):
+                        role.policies[name] = json.dumps({"Version": "2012-10-17", **document})
+
+
+def use_credentials(credentials: Credentials) -> Callable[[], None]:
+    """Every botocore client made without explicit keys signs with `credentials` (which may change
+    per request: see iam.PerFunctionCredentials)."""
+    check_internals()
+    original = botocore.session.Session.get_credentials
+
+    def get_credentials(self: botocore.session.Session) -> Credentials:
+        return credentials
+
+    botocore.session.Session.get_credentials = get_credentials  # type: ignore[method-assign,assignment]
+
+    def restore() -> None:
+        botocore.session.Session.get_credentials = original  # type: ignore[method-assign]
+
+    return restore
+
+
+def sign_state_machine_calls(credentials: Callable[[], Credentials]) -> Callable[[], None]:
+    """moto's Step Functions calls Lambda with made-up keys; sign those calls with the state
+    machine's role instead, so its policy is what lets it invoke the functions."""
+    check_internals()
+    original = lambda_eval_utils.boto_client_for  # type: ignore[attr-defined]
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        client = original(region, service, state_credentials)
+        signed = credentials()
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            aws_access_key_id=signed.access_key,
+            aws_secret_access_key=signed.secret_key,
+            aws_session_token=signed.token,
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=client.meta.config.connect_timeout,  # type: ignore[attr-defined]
+                read_timeout=client.meta.config.read_timeout,  # type: ignore[attr-defined]
+            ),
+        )
+
+    lambda_eval_utils.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+    def restore() -> None:
+        lambda_eval_utils.boto_client_for = original  # type: ignore[attr-defined]
+
+    return restore
+
+
+# ---------------------------------------------------------------- EventBridge rules with Lambda targets
+
+# Called with (function ARN, event) for each Lambda target of a matching rule.
+LambdaDelivery = Callable[[str, dict[str, Any]], None]
+
+
+def deliver_rules_to_lambda(deliver: LambdaDelivery) -> Callable[[], None]:
+    """moto matches an event against each rule's pattern, then raises for Lambda targets; here the
+    Lambda targets of a matching rule go to `deliver` (moto's matching and input transformation
+    stay moto's), and the other targets to moto as before."""
+    check_internals()
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        functions = [t for t in self.targets if ":lambda:" in str(t.get("Arn", ""))]
+        if functions and self.event_pattern.matches_event(original_event):
+            for target in functions:
+                transformer = target.get("InputTransformer", {}) if transform_input else {}
+                event = (
+                    EventTemplateParser.parse(
+                        input_template=transformer.get("InputTemplate"),  # type: ignore[arg-type]
+                        input_paths_map=transformer.get("InputPathsMap", {}),
+                        event=original_event,
+                    )
+                    if transform_input
+                    else dict(original_event)
+                )
+                deliver(str(target["Arn"]), event)
+        others = [t for t in self.targets if t not in functions]
+        if others:
+            rest = copy.copy(self)
+            rest.targets = others
+            original(rest, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+    def restore() -> None:
+        Rule.send_to_targets = original  # type: ignore[method-assign]
+
+    return restore
+
+
 class _AtomicDynamoDB:
     """WSGI middleware: one DynamoDB request at a time.
 
@@ -72,8 +333,12 @@ class _AtomicDynamoDB:
     def __init__(self, app: Any) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self.strict = False
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ.pop(_STRICT_ENVIRON_KEY, None)
+        if self.strict:
+            environ[_STRICT_ENVIRON_KEY] = "1"
         if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
             return self._app(environ, start_response)
         with self._lock:
@@ -85,13 +350,17 @@ class MotoServer:
     with DynamoDB requests made atomic)."""
 
     def __init__(self, host: str, port: int) -> None:
-        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        app = self._app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, app, True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto")
 
     @property
     def port(self) -> int:
         return int(self._server.server_port)
+
+    def enforce_iam(self, strict: bool = True) -> None:
+        """From now on, requests to this server are checked against the caller's IAM policies."""
+        self._app.strict = strict
 
     def start(self) -> MotoServer:
         self._thread.start()

@@ -43,3 +43,33 @@ def test_routing_replaces_and_restores_the_invocation() -> None:
     finally:
         restore()
     assert LambdaFunction._invoke_lambda is original
+
+
+def test_a_moved_iam_or_step_functions_internal_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a moto whose Step Functions builds its Lambda client differently
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda region, service: None)
+    # When the strict local cloud would sign the workflow's calls / Then it refuses loudly
+    with pytest.raises(RuntimeError, match="boto_client_for"):
+        moto_bridge.sign_state_machine_calls(lambda: None)  # type: ignore[arg-type,return-value]
+
+
+def test_inline_role_policies_are_restated_as_the_json_iam_keeps() -> None:
+    # Given a role whose inline policy moto's CloudFormation kept as a parsed document
+    import json
+
+    from moto import mock_aws
+    from moto.iam.models import iam_backends
+
+    with mock_aws():
+        import boto3
+
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        role = iam_backends["123456789012"]["aws"].roles[iam.get_role(RoleName="r")["Role"]["RoleId"]]
+        role.policies["p"] = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        # When the bridge restates them
+        moto_bridge.restate_inline_role_policies()
+        # Then the policy is JSON text with IAM's version, as IAM's check reads it
+        assert json.loads(role.policies["p"])["Version"] == "2012-10-17"

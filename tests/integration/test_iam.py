@@ -1,0 +1,189 @@
+"""IAM in the local cloud is AWS's: each function calls with its own role from template.yaml.
+
+The flows pass only with the template's policies (a grant taken away fails as AccessDenied), and
+every action a function's policy grants is used by some flow, or is listed here with the reason
+it stays (least privilege both ways).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+import httpx2 as httpx
+import pytest
+
+from agent_tasks.store import executions as execution_store
+from agent_tasks_local.iam import granted_actions
+from tests.support.events import EVENTS_DIR
+from tests.support.executions import pending_execution, stored_task
+from tests.support.polling import wait_until
+
+TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+
+# Grants no local flow exercises, each with why it stays.
+JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
+    "ExecutorFunction": {
+        "s3:PutObject": "saves the workspace when a run outlives one invocation, and transcript parts too "
+        "large for an item (tests/integration/test_executions_flow.py resumes a run)",
+        "bedrock:InvokeModel": "the Bedrock provider (ModelProvider=bedrock); no Bedrock locally",
+        "bedrock:InvokeModelWithResponseStream": "the Bedrock provider streams; no Bedrock locally",
+        "ssm:GetParameter": "reads the Anthropic key when AnthropicApiKeyParameter names an SSM parameter",
+        "secretsmanager:GetSecretValue": "reads the Anthropic key when it is a Secrets Manager secret",
+    },
+    "ExecutionStateMachine": dict.fromkeys(
+        (
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ),
+        "Step Functions itself delivers the workflow's ERROR logs to CloudWatch Logs with these",
+    ),
+    "ReporterFunction": {
+        "s3:GetObject": "reads transcript parts that were too large for an item",
+    },
+    "SchedulerFunction": {
+        "events:PutEvents": "publishes TaskSchedulePaused when a task is paused after failures",
+        "sqs:SendMessage": "Lambda itself sends a failed asynchronous tick to the dead-letter queue",
+    },
+}
+
+
+@pytest.fixture
+def http(local_cloud: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=local_cloud.api_url,
+        headers={"Authorization": f"Bearer {local_cloud.token('iam-flows')}"},
+        timeout=30.0,
+    ) as client:
+        yield client
+
+
+def _role_name(local_cloud: Any, logical_id: str) -> str:
+    return str(local_cloud.stack.resources[f"{logical_id}Role"])
+
+
+def _finished(http: httpx.Client, execution_id: str) -> dict[str, Any]:
+    def poll() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/api/v1/task-executions/{execution_id}").json()
+        return body if body["status"] in TERMINAL else None
+
+    result: dict[str, Any] = wait_until(poll, what=f"execution {execution_id} to finish")
+    return result
+
+
+def _workflow_failed(local_cloud: Any, execution_id: str) -> None:
+    """What AWS puts on the default bus when a workflow fails: the reconciler's rule matches it."""
+    event = json.loads((EVENTS_DIR / "sfn_execution_status_change.json").read_text())
+    machine = local_cloud.stack.outputs["StateMachineArn"]
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+    event["detail"].update(executionArn=arn, stateMachineArn=machine, name=execution_id, status="FAILED")
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Resources": [arn],
+                "Detail": json.dumps(event["detail"]),
+            }
+        ]
+    )
+
+
+def test_a_grant_taken_away_fails_as_access_denied(local_cloud: Any, http: httpx.Client) -> None:
+    # Given the API function's role without states:StartExecution
+    iam = boto3.client("iam")
+    role = _role_name(local_cloud, "ApiFunction")
+    policy = iam.list_role_policies(RoleName=role)["PolicyNames"][0]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+    kept = [s for s in document["Statement"] if "states:StartExecution" not in s["Action"]]
+    iam.put_role_policy(
+        RoleName=role, PolicyName=policy, PolicyDocument=json.dumps({**document, "Statement": kept})
+    )
+    try:
+        # When a user executes a task
+        task = stored_task("iam-flows")
+        response = http.post(
+            f"/api/v1/tasks/{task.id}/execute", json={"variables": {"topic": "a", "audience": "b"}}
+        )
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document))
+    # Then the call the template no longer allows is refused, as AWS would refuse it
+    assert response.json()["status"] == "failed", response.text
+    assert response.json()["error_message"] == "the workflow could not be started (403)"
+    denied = [(who, action) for who, action, _ in local_cloud.ledger.denied]
+    assert ("ApiFunction", "states:StartExecution") in denied
+
+
+def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
+    local_cloud: Any, http: httpx.Client
+) -> None:
+    local_cloud.ledger.reset()
+    # Given a task created through the API, asking for a report
+    created = http.post(
+        "/api/v1/tasks",
+        json={
+            "name": "IAM flows",
+            "prompt_template": "Write a short status note.",
+            "allowed_tools": ["read_file", "write_file", "list_files"],
+            "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+            "generate_report": True,
+            "report_format": "markdown",
+            "is_scheduled": True,
+            "schedule_cron": "* * * * *",
+        },
+    )
+    assert created.status_code == 201, created.text
+    task = created.json()
+    # When it is executed, and its report read through the presigned URL
+    started = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}})
+    assert started.status_code == 202, started.text
+    done = _finished(http, started.json()["id"])
+    assert done["status"] == "completed", done
+    report = http.get(done["_links"]["report"]).json()
+    assert httpx.get(report["download_url"]).status_code == 200
+    assert http.get(done["_links"]["messages"]).status_code == 200
+    # And the scheduler's tick starts its slot
+    summary = local_cloud.rules.fire("SchedulerFunctionTick", at=datetime.fromisoformat(task["next_run_at"]))
+    assert summary["started"] >= 1, summary
+    # And a run is cancelled
+    again = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}}).json()
+    cancelled = http.post(f"/api/v1/task-executions/{again['id']}/cancel")
+    assert cancelled.status_code in (200, 409), cancelled.text
+    # And a workflow that failed is reconciled through its EventBridge rule
+    pending = pending_execution(stored_task("iam-flows"))
+    _workflow_failed(local_cloud, pending)
+    wait_until(
+        lambda: getattr(execution_store.get(pending), "status", None) == "failed", what="the reconciler"
+    )
+    # And the task is deleted (its name lock goes with it)
+    assert http.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
+    wait_until(
+        lambda: (
+            not [
+                e
+                for e in http.get(f"/api/v1/tasks/{task['id']}/executions").json()["items"]
+                if e["status"] not in TERMINAL
+            ]
+        ),
+        what="every run of the task to end",
+    )
+
+    # Then nothing was denied, and every grant of every function was used or is justified
+    assert local_cloud.ledger.denied == []
+    unused = {}
+    for logical_id in [f.logical_id for f in local_cloud.stack.functions] + ["ExecutionStateMachine"]:
+        granted = granted_actions(local_cloud.stack.transformed, f"{logical_id}Role")
+        left = granted - local_cloud.ledger.used_actions(logical_id)
+        if left:
+            unused[logical_id] = sorted(left)
+    justified = {k: sorted(v) for k, v in JUSTIFIED_UNUSED.items()}
+    assert unused == justified
