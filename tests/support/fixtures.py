@@ -32,6 +32,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """In-process moto with the template's table and an artifacts bucket, unique names per test."""
     suffix = uuid.uuid4().hex[:8]
     names = {"TABLE_NAME": f"agent-tasks-{suffix}", "BUCKET_NAME": f"agent-tasks-artifacts-{suffix}"}
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, even after a local cloud started
     with mock_aws():
         for key, value in names.items():
             monkeypatch.setenv(key, value)

@@ -3,6 +3,7 @@ the API front and the rule loop. `make dev` and the integration tests both use i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -60,6 +61,7 @@ class LocalCloud:
     host: FunctionHost | None = field(default=None, init=False)
     rules: RuleFirer | None = field(default=None, init=False)
     issuer: DevIssuer | None = field(default=None, init=False)
+    front: ApiFront | None = field(default=None, init=False)
     moto_endpoint: str = field(default="", init=False)
     _moto: Any = field(default=None, init=False, repr=False)
     _api_server: BaseWSGIServer | None = field(default=None, init=False, repr=False)
@@ -97,13 +99,16 @@ class LocalCloud:
         for function in self.stack.functions:
             self.host.register(function)
         self._restores.append(moto_bridge.deliver_rules_to_lambda(self._deliver_to_function))
+        self._restores.append(moto_bridge.announce_workflow_ends(self._workflow_ended))
         if self.strict_iam:
             self._enforce_iam()
+        else:
+            self._restores.append(moto_bridge.route_state_machine_calls())
         self._export_function_environment()
 
         self.issuer = DevIssuer.load_or_create(state_dir())
         template = load_template(self.template_path)
-        front = ApiFront(
+        front = self.front = ApiFront(
             routes=routes_from_template(template, "ApiFunction"),
             function_name=self.stack.resources["ApiFunction"],
             issuer=self.issuer,
@@ -156,6 +161,20 @@ class LocalCloud:
             target=self.host.invoke, args=(function.physical_name, event), daemon=True, name="rule-target"
         ).start()
 
+    @staticmethod
+    def _workflow_ended(detail: dict[str, Any]) -> None:
+        """What Step Functions puts on the default bus when a workflow ends (the reconciler's rule)."""
+        boto3.client("events", region_name=REGION).put_events(
+            Entries=[
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Resources": [detail["executionArn"]],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+
     def _enforce_iam(self) -> None:
         """Sign as the template's roles and have the server check their policies (see iam.py)."""
         assert self.stack is not None
@@ -170,7 +189,7 @@ class LocalCloud:
         self._restores += [
             moto_bridge.use_credentials(iam.PerFunctionCredentials(identities.harness)),
             moto_bridge.enforce_iam(iam.resource_arns, self.ledger.record),
-            moto_bridge.sign_state_machine_calls(
+            moto_bridge.route_state_machine_calls(
                 lambda: Credentials(str(machine.access_key), str(machine.secret_key), machine.token)
             ),
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from agent_tasks_local import limits
 from agent_tasks_local.jwt_dev import DevIssuer, TokenRejectedError, bearer_token
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
@@ -71,9 +73,17 @@ def _json_response(status: int, message: str) -> Response:
 
 class ApiFront:
     def __init__(
-        self, *, routes: list[Route], function_name: str, issuer: DevIssuer, region: str, account: str
+        self,
+        *,
+        routes: list[Route],
+        function_name: str,
+        issuer: DevIssuer,
+        region: str,
+        account: str,
+        integration_timeout_seconds: float = limits.API_INTEGRATION_TIMEOUT.value,
     ) -> None:
         self._routes = routes
+        self.integration_timeout_seconds = integration_timeout_seconds
         self._function_name = function_name
         self._issuer = issuer
         self._account = account
@@ -97,12 +107,37 @@ class ApiFront:
                 claims = self._issuer.verify(bearer_token(request.headers.get("Authorization")))
             except TokenRejectedError:
                 return _json_response(401, "Unauthorized")
+        if request.content_length is not None and request.content_length > limits.API_PAYLOAD.value:
+            return _json_response(413, "Request Entity Too Large")
         event = self._event(request, route, path_parameters, claims)
-        result = self._lambda.invoke(FunctionName=self._function_name, Payload=json.dumps(event).encode())
+        result = self._invoke_within_timeout(event)
+        if result is None:
+            return _json_response(504, "Gateway Timeout")
         payload = json.loads(result["Payload"].read() or b"null")
         if result.get("FunctionError") or not isinstance(payload, dict) or "statusCode" not in payload:
             return _json_response(500, "Internal Server Error")
         return self._response(payload)
+
+    def _invoke_within_timeout(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Invoke the function; None when it has not answered within the integration timeout (the
+        function keeps running, as in AWS, but the client gets its 504)."""
+        answer: dict[str, Any] = {}
+
+        def invoke() -> None:
+            try:
+                answer["result"] = self._lambda.invoke(
+                    FunctionName=self._function_name, Payload=json.dumps(event).encode()
+                )
+            except Exception as exc:  # noqa: BLE001 - raised again in the request's thread
+                answer["error"] = exc
+
+        worker = threading.Thread(target=invoke, daemon=True, name="api-integration")
+        worker.start()
+        worker.join(self.integration_timeout_seconds)
+        if "error" in answer:
+            raise answer["error"]
+        result: dict[str, Any] | None = answer.get("result")
+        return result
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:

@@ -29,7 +29,22 @@ from agent_tasks_local import moto_bridge
 ADMIN_USER = "local-cloud-admin"
 _ADMIN_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
-_current: ContextVar[ReadOnlyCredentials | None] = ContextVar("local_cloud_credentials", default=None)
+
+class Session:
+    """One invocation's credentials; revoked when Lambda would have stopped the function (its
+    Timeout), so a handler thread left running can no longer reach AWS, as a frozen sandbox can't."""
+
+    _REVOKED = ReadOnlyCredentials("revoked-session", "revoked-session", None)
+
+    def __init__(self, credentials: ReadOnlyCredentials | None) -> None:
+        self._credentials = credentials
+        self.revoked = False
+
+    def credentials(self) -> ReadOnlyCredentials | None:
+        return self._REVOKED if self.revoked else self._credentials
+
+
+_current: ContextVar[Session | None] = ContextVar("local_cloud_session", default=None)
 
 
 class PerFunctionCredentials(Credentials):
@@ -42,13 +57,14 @@ class PerFunctionCredentials(Credentials):
         self._harness = harness
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
-        return _current.get() or self._harness
+        session = _current.get()
+        return (session.credentials() if session else None) or self._harness
 
 
 @contextlib.contextmanager
-def acting_as(credentials: ReadOnlyCredentials | None) -> Iterator[None]:
-    """AWS calls made in this context (this thread) are signed with `credentials`."""
-    token = _current.set(credentials)
+def acting_as(session: Session) -> Iterator[None]:
+    """AWS calls made in this context (this thread) are signed with the session's credentials."""
+    token = _current.set(session)
     try:
         yield
     finally:

@@ -17,7 +17,8 @@ from typing import Any
 
 from botocore.credentials import ReadOnlyCredentials
 
-from agent_tasks_local.iam import acting_as
+from agent_tasks_local import limits
+from agent_tasks_local.iam import Session, acting_as
 
 Handler = Callable[[Any, Any], Any]
 
@@ -38,7 +39,7 @@ class LocalFunction:
 class LambdaContext:
     """What Lambda passes as `context`: names, request id and the time left."""
 
-    def __init__(self, function: LocalFunction, region: str, account: str) -> None:
+    def __init__(self, function: LocalFunction, region: str, account: str, timeout_seconds: float) -> None:
         self.function_name = function.physical_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{region}:{account}:function:{function.physical_name}"
@@ -46,7 +47,7 @@ class LambdaContext:
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function.physical_name}"
         self.log_stream_name = f"local/{self.aws_request_id}"
-        self._deadline = time.monotonic() + function.timeout_seconds
+        self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -66,6 +67,10 @@ class FunctionHost:
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.physical_name] = function
+
+    def timeout_of(self, function: LocalFunction, event: Any) -> float:
+        """The function's Timeout from the template (tests replace this to make one small)."""
+        return float(function.timeout_seconds)
 
     def sign_with(self, credentials: dict[str, ReadOnlyCredentials]) -> None:
         """From now on each function's AWS calls are signed with its own role's session (by physical name)."""
@@ -95,23 +100,51 @@ class FunctionHost:
         if function is None:
             error = {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {physical_name}"}
             return json.dumps(error), True, ""
+        if limits.over(limits.LAMBDA_SYNC_PAYLOAD, event):
+            return _error("RequestEntityTooLargeException", _too_large("request", event)), True, ""
         if isinstance(event, str | bytes):
             event = json.loads(event or "{}")
-        context = LambdaContext(function, self._region, self._account)
+        timeout = self.timeout_of(function, event)
+        context = LambdaContext(function, self._region, self._account, timeout)
+        session = Session(self._credentials.get(physical_name))
+        outcome: dict[str, Any] = {}
         started = time.perf_counter()
-        try:
-            with acting_as(self._credentials.get(physical_name)):
-                result = self._handler(function)(event, context)
-        except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's error payload
-            payload = {
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc),
-            }
-            return json.dumps(payload), True, "".join(payload["stackTrace"])
-        finally:
-            self.invocations.append((function.logical_id, time.perf_counter() - started))
-        return json.dumps(result, default=str), False, ""
+
+        def run() -> None:
+            with acting_as(session):
+                try:
+                    outcome["result"] = self._handler(function)(event, context)
+                except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's error payload
+                    outcome["error"] = exc
+
+        worker = threading.Thread(target=run, daemon=True, name=f"lambda-{function.logical_id}")
+        worker.start()
+        worker.join(timeout)
+        self.invocations.append((function.logical_id, time.perf_counter() - started))
+        if worker.is_alive():
+            # Lambda stops the function here; this thread can't be stopped, so its session is revoked.
+            session.revoked = True
+            message = f"RequestId: {context.aws_request_id} Error: Task timed out after {timeout:.2f} seconds"
+            return _error(limits.LAMBDA_TIMEOUT_ERROR, message), True, message
+        if "error" in outcome:
+            exc = outcome["error"]
+            trace = traceback.format_exception(exc)
+            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": trace}
+            return json.dumps(payload), True, "".join(trace)
+        answer = json.dumps(outcome.get("result"), default=str)
+        if limits.over(limits.LAMBDA_SYNC_PAYLOAD, answer):
+            return _error("Function.ResponseSizeTooLarge", _too_large("response", answer)), True, ""
+        return answer, False, ""
+
+
+def _error(error_type: str, message: str) -> str:
+    return json.dumps({"errorType": error_type, "errorMessage": message})
+
+
+def _too_large(what: str, payload: Any) -> str:
+    limit = limits.LAMBDA_SYNC_PAYLOAD
+    size = limits.size_of(payload)
+    return f"The {what} payload ({size} bytes) exceeds {int(limit.value)} bytes ({limit.source})"
 
 
 def load_function_module(code_dir: Path, module_name: str, unique_name: str) -> ModuleType:

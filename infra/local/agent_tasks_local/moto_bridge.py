@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
 import json
 import threading
 import urllib.request
@@ -36,8 +37,11 @@ from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from agent_tasks_local import limits
 
 # Called with (function name, event) and returns (payload, errored, log text), as moto expects.
 Invoker = Callable[[str, Any], tuple[str, bool, str]]
@@ -70,6 +74,7 @@ def check_internals() -> None:
     )
     _check_signature(Rule.send_to_targets, ["self", "original_event", "transform_input"])
     _check_signature(botocore.session.Session.get_credentials, ["self"])
+    _check_signature(BaseExecutionWorkerCommunication.terminated, ["self"])
     for attribute in ("_access_key", "check_signature", "check_action_permitted"):
         if attribute not in _IAM_REQUEST_NAMES:
             raise RuntimeError(f"moto's IAMRequest no longer has {attribute!r}: re-check moto_bridge")
@@ -248,34 +253,112 @@ def use_credentials(credentials: Credentials) -> Callable[[], None]:
     return restore
 
 
-def sign_state_machine_calls(credentials: Callable[[], Credentials]) -> Callable[[], None]:
-    """moto's Step Functions calls Lambda with made-up keys; sign those calls with the state
-    machine's role instead, so its policy is what lets it invoke the functions."""
+class _StateLimitedLambda:
+    """The Lambda client of a workflow's task states: a task's input or result over Step Functions'
+    limit fails the task with States.DataLimitExceeded, as in AWS (moto carries any size)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def invoke(self, **parameters: Any) -> dict[str, Any]:
+        sent = parameters.get("Payload", b"")
+        if limits.over(limits.STATE_PAYLOAD, sent):
+            return _task_failure(
+                limits.state_data_exceeded(str(parameters.get("FunctionName")), "input", sent)
+            )
+        response: dict[str, Any] = self._client.invoke(**parameters)
+        body = response["Payload"].read()
+        if not response.get("FunctionError") and limits.over(limits.STATE_PAYLOAD, body):
+            return _task_failure(
+                limits.state_data_exceeded(str(parameters.get("FunctionName")), "result", body)
+            )
+        response["Payload"] = io.BytesIO(body)
+        return response
+
+
+def _task_failure(error: dict[str, str]) -> dict[str, Any]:
+    return {
+        "StatusCode": 200,
+        "FunctionError": "Unhandled",
+        "Payload": io.BytesIO(json.dumps(error).encode()),
+    }
+
+
+def route_state_machine_calls(credentials: Callable[[], Credentials] | None = None) -> Callable[[], None]:
+    """moto's Step Functions calls Lambda with made-up keys and no payload limit: its task states
+    get the state payload limit, and (with `credentials`) sign with the state machine's role, so
+    its policy is what lets it invoke the functions."""
     check_internals()
     original = lambda_eval_utils.boto_client_for  # type: ignore[attr-defined]
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         client = original(region, service, state_credentials)
-        signed = credentials()
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            region_name=region,
-            endpoint_url=client.meta.endpoint_url,
-            aws_access_key_id=signed.access_key,
-            aws_secret_access_key=signed.secret_key,
-            aws_session_token=signed.token,
-            config=Config(
-                parameter_validation=False,
-                retries={"max_attempts": 0, "total_max_attempts": 1},
-                connect_timeout=client.meta.config.connect_timeout,  # type: ignore[attr-defined]
-                read_timeout=client.meta.config.read_timeout,  # type: ignore[attr-defined]
-            ),
-        )
+        if credentials is not None:
+            signed = credentials()
+            client = boto3.client(  # type: ignore[call-overload]
+                service,
+                region_name=region,
+                endpoint_url=client.meta.endpoint_url,
+                aws_access_key_id=signed.access_key,
+                aws_secret_access_key=signed.secret_key,
+                aws_session_token=signed.token,
+                config=Config(
+                    parameter_validation=False,
+                    retries={"max_attempts": 0, "total_max_attempts": 1},
+                    connect_timeout=client.meta.config.connect_timeout,  # type: ignore[attr-defined]
+                    read_timeout=client.meta.config.read_timeout,  # type: ignore[attr-defined]
+                ),
+            )
+        return _StateLimitedLambda(client) if service == "lambda" else client
 
     lambda_eval_utils.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
     def restore() -> None:
         lambda_eval_utils.boto_client_for = original  # type: ignore[attr-defined]
+
+    return restore
+
+
+# Called with the status-change detail of a workflow that ended (as EventBridge receives it).
+WorkflowEnded = Callable[[dict[str, Any]], None]
+
+
+def announce_workflow_ends(announce: WorkflowEnded) -> Callable[[], None]:
+    """AWS puts a "Step Functions Execution Status Change" event on the default bus when a workflow
+    ends; moto does not. Here each ended workflow's detail goes to `announce`."""
+    check_internals()
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: BaseExecutionWorkerCommunication) -> None:
+        original(self)
+        execution = self.execution
+        status = getattr(execution.exec_status, "value", execution.exec_status)
+
+        def millis(moment: Any) -> int | None:
+            return int(moment.timestamp() * 1000) if moment is not None else None
+
+        announce(
+            {
+                "executionArn": execution.exec_arn,
+                "stateMachineArn": execution.state_machine_arn,
+                "name": execution.name,
+                "status": str(status),
+                "startDate": millis(execution.start_date),
+                "stopDate": millis(execution.stop_date),
+                "input": execution.execution_input,
+                "output": json.dumps(execution.output) if execution.output is not None else None,
+                "error": execution.error,
+                "cause": execution.cause,
+            }
+        )
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+    def restore() -> None:
+        BaseExecutionWorkerCommunication.terminated = original  # type: ignore[method-assign]
 
     return restore
 
@@ -350,7 +433,9 @@ class MotoServer:
     with DynamoDB requests made atomic)."""
 
     def __init__(self, host: str, port: int) -> None:
-        app = self._app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        app = self._app = _AtomicDynamoDB(
+            limits.StartExecutionLimit(DomainDispatcherApplication(create_backend_app))
+        )
         self._server: BaseWSGIServer = make_server(host, port, app, True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto")
 

@@ -52,22 +52,24 @@ def test_a_moved_iam_or_step_functions_internal_is_reported(monkeypatch: pytest.
     monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda region, service: None)
     # When the strict local cloud would sign the workflow's calls / Then it refuses loudly
     with pytest.raises(RuntimeError, match="boto_client_for"):
-        moto_bridge.sign_state_machine_calls(lambda: None)  # type: ignore[arg-type,return-value]
+        moto_bridge.route_state_machine_calls()
 
 
-def test_inline_role_policies_are_restated_as_the_json_iam_keeps() -> None:
+def test_inline_role_policies_are_restated_as_the_json_iam_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a role whose inline policy moto's CloudFormation kept as a parsed document
     import json
 
     from moto import mock_aws
     from moto.iam.models import iam_backends
 
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         import boto3
 
         iam = boto3.client("iam", region_name="us-east-1")
         iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-        role = iam_backends["123456789012"]["aws"].roles[iam.get_role(RoleName="r")["Role"]["RoleId"]]
+        role_id = iam.get_role(RoleName="r")["Role"]["RoleId"]
+        role = next(b.roles[role_id] for p in iam_backends.values() for b in p.values() if role_id in b.roles)
         role.policies["p"] = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
         # When the bridge restates them
         moto_bridge.restate_inline_role_policies()
