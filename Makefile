@@ -7,9 +7,9 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
-SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions
+SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions scripts/check_package.py
 
-.PHONY: dev test install lint typecheck templates unit integration e2e contract bench lock clean
+.PHONY: dev test install lint typecheck templates unit integration e2e e2e-aws package contract bench lock clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,15 @@ integration: install
 
 e2e: install
 	$(BIN)/pytest tests/e2e -q
+
+## make e2e-aws STACK=<name>: the e2e tests against a deployed stack (skipped without AWS credentials)
+e2e-aws: install
+	@test -n "$(STACK)" || { echo "usage: make e2e-aws STACK=<deployed stack name>" >&2; exit 2; }
+	AGENT_TASKS_E2E_STACK=$(STACK) $(BIN)/pytest tests/e2e -q -rs
+
+## make package: sam build (arm64, CPython 3.13) and the checks Lambda would make (size, imports, .pyc, no dev deps)
+package: install $(SAM_VENV)/.installed
+	scripts/package
 
 bench: install
 	$(BIN)/python -m tests.bench

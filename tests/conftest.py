@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 
-# Nothing in the tests may reach a real AWS account or the network.
-for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY"):
+# Nothing in the tests may reach a real AWS account or the network, except `make e2e-aws`
+# (AGENT_TASKS_E2E_STACK set), whose e2e tests call the deployed stack with the caller's credentials.
+for _name in ("AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY"):
     os.environ.pop(_name, None)
+if not os.environ.get("AGENT_TASKS_E2E_STACK"):
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+    )
 os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="AgentTasks",
     POWERTOOLS_SERVICE_NAME="agent-tasks",

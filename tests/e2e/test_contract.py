@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.aws_stack import local_only
 from tests.support.dev_server import DevServer
 
 MIN_CASES = 300
 
 
+@local_only  # hundreds of generated requests: not against a deployed stack
 def test_every_operation_survives_generated_requests(dev_server: DevServer, tmp_path: Path) -> None:
     # Given the dev server and its published schema
     report = tmp_path / "schemathesis.json"

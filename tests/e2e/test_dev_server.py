@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx2 as httpx
 
 from agent_tasks_local.jwt_dev import DevIssuer
+from tests.support.aws_stack import local_only
 from tests.support.dev_server import DevServer, start_dev_server, stop_dev_server
 
 
@@ -59,6 +60,7 @@ def test_an_unknown_route_is_404_like_api_gateway(dev_server: DevServer) -> None
         assert client.get("/api/v1/nope").status_code == 404
 
 
+@local_only
 def test_ctrl_c_stops_the_dev_server_cleanly(tmp_path: object) -> None:
     from pathlib import Path
 
