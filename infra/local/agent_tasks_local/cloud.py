@@ -56,6 +56,8 @@ class LocalCloud:
     strict_iam: bool = True
 
     ledger: iam.Ledger = field(default_factory=iam.Ledger, init=False)
+    # (function logical id, event) of every EventBridge rule delivery, in order, for tests.
+    rule_deliveries: list[tuple[str, dict[str, Any]]] = field(default_factory=list, init=False)
 
     stack: DeployedStack | None = field(default=None, init=False)
     host: FunctionHost | None = field(default=None, init=False)
@@ -157,6 +159,7 @@ class LocalCloud:
         """An EventBridge rule's Lambda target: invoked asynchronously, as EventBridge does."""
         assert self.host is not None
         function = self.host.by_arn(function_arn)
+        self.rule_deliveries.append((function.logical_id, event))
         threading.Thread(
             target=self.host.invoke, args=(function.physical_name, event), daemon=True, name="rule-target"
         ).start()

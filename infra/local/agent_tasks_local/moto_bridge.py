@@ -73,6 +73,8 @@ def check_internals() -> None:
         "lambda_eval_utils.boto_client_for",
     )
     _check_signature(Rule.send_to_targets, ["self", "original_event", "transform_input"])
+    if "scheduled_expression" not in Rule.__init__.__code__.co_names:
+        raise RuntimeError("moto's events Rule no longer sets 'scheduled_expression': re-check moto_bridge")
     _check_signature(botocore.session.Session.get_credentials, ["self"])
     _check_signature(BaseExecutionWorkerCommunication.terminated, ["self"])
     for attribute in ("_access_key", "check_signature", "check_action_permitted"):
@@ -377,6 +379,8 @@ def deliver_rules_to_lambda(deliver: LambdaDelivery) -> Callable[[], None]:
     original = Rule.send_to_targets
 
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        if self.scheduled_expression:
+            return  # a schedule's rule fires on its schedule only; moto would match its empty pattern
         functions = [t for t in self.targets if ":lambda:" in str(t.get("Arn", ""))]
         if functions and self.event_pattern.matches_event(original_event):
             for target in functions:
