@@ -19,10 +19,8 @@ import pytest
 from agent_tasks.store import executions as execution_store
 from agent_tasks_local.iam import granted_actions
 from tests.support.events import EVENTS_DIR
-from tests.support.executions import pending_execution, stored_task
+from tests.support.executions import TERMINAL, api_client, finished, pending_execution, stored_task
 from tests.support.polling import wait_until
-
-TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 
 # Grants no local flow exercises, each with why it stays.
 JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
@@ -59,25 +57,12 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
 
 @pytest.fixture
 def http(local_cloud: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=local_cloud.api_url,
-        headers={"Authorization": f"Bearer {local_cloud.token('iam-flows')}"},
-        timeout=30.0,
-    ) as client:
+    with api_client(local_cloud, "iam-flows") as client:
         yield client
 
 
 def _role_name(local_cloud: Any, logical_id: str) -> str:
     return str(local_cloud.stack.resources[f"{logical_id}Role"])
-
-
-def _finished(http: httpx.Client, execution_id: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        body: dict[str, Any] = http.get(f"/api/v1/task-executions/{execution_id}").json()
-        return body if body["status"] in TERMINAL else None
-
-    result: dict[str, Any] = wait_until(poll, what=f"execution {execution_id} to finish")
-    return result
 
 
 def _workflow_failed(local_cloud: Any, execution_id: str) -> None:
@@ -146,7 +131,7 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     # When it is executed, and its report read through the presigned URL
     started = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}})
     assert started.status_code == 202, started.text
-    done = _finished(http, started.json()["id"])
+    done = finished(http, started.json()["id"])
     assert done["status"] == "completed", done
     report = http.get(done["_links"]["report"]).json()
     assert httpx.get(report["download_url"]).status_code == 200

@@ -13,29 +13,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agent_tasks_local import limits
-from tests.support.executions import stored_task
-from tests.support.polling import wait_until
-
-TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+from tests.support.executions import api_client, finished, stored_task
 
 
 @pytest.fixture
 def http(local_cloud: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=local_cloud.api_url,
-        headers={"Authorization": f"Bearer {local_cloud.token('limits')}"},
-        timeout=30.0,
-    ) as client:
+    with api_client(local_cloud, "limits") as client:
         yield client
-
-
-def _finished(http: httpx.Client, execution_id: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        body: dict[str, Any] = http.get(f"/api/v1/task-executions/{execution_id}").json()
-        return body if body["status"] in TERMINAL else None
-
-    result: dict[str, Any] = wait_until(poll, what=f"execution {execution_id} to finish")
-    return result
 
 
 def test_a_start_execution_input_over_256_kb_is_refused(local_cloud: Any) -> None:
@@ -68,7 +52,7 @@ def test_a_task_result_over_256_kb_fails_the_step_with_data_limit_exceeded(
     )
     # Then the workflow fails as in AWS, where States.DataLimitExceeded is terminal (no Catch takes it;
     # moto names the failure States.Runtime, its cause names the limit)
-    done = _finished(http, started.json()["id"])
+    done = finished(http, started.json()["id"])
     arn = local_cloud.stack.outputs["StateMachineArn"].replace(":stateMachine:", ":execution:")
     workflow_run = boto3.client("stepfunctions").describe_execution(executionArn=f"{arn}:{done['id']}")
     assert workflow_run["status"] == "FAILED"
@@ -104,7 +88,7 @@ def test_a_step_past_its_functions_timeout_fails_with_sandbox_timedout(
             f"/api/v1/tasks/{task.id}/execute", json={"variables": {"topic": "a", "audience": "b"}}
         )
         # Then the workflow sees Lambda's timeout, and the execution fails with it
-        done = _finished(http, started.json()["id"])
+        done = finished(http, started.json()["id"])
     finally:
         release.set()
     assert done["status"] == "failed"

@@ -11,10 +11,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from tests.support.aws_stack import open_stack, requested_stack
 from tests.support.fixtures import free_port
 from tests.support.template import PROJECT_ROOT
 
@@ -92,7 +94,16 @@ def stop_dev_server(server: DevServer) -> int:
 
 
 @pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The dev server (`make e2e`), or a deployed stack (`make e2e-aws STACK=<name>`)."""
+    stack_name = requested_stack()
+    if stack_name is not None:
+        stack = open_stack(stack_name)
+        try:
+            yield stack
+        finally:
+            stack.close()
+        return
     server = start_dev_server(tmp_path_factory.mktemp("dev-server"))
     try:
         yield server

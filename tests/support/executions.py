@@ -80,4 +80,27 @@ def pending_execution(task: Task, variables: dict[str, Any] | None = None) -> st
     return execution.id
 
 
-__all__ = ["Actor", "pending_execution", "stored_task"]
+TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
+
+
+def finished(http: Any, execution_id: str) -> dict[str, Any]:
+    """Poll an execution through the API until it ends (bounded); its last answer."""
+    from tests.support.polling import wait_until
+
+    def poll() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/api/v1/task-executions/{execution_id}").json()
+        return body if body["status"] in TERMINAL else None
+
+    result: dict[str, Any] = wait_until(poll, what=f"execution {execution_id} to finish")
+    return result
+
+
+def api_client(local_cloud: Any, user: str) -> Any:
+    """An HTTP client of the local cloud's API front, signed in as `user`."""
+    import httpx2 as httpx
+
+    headers = {"Authorization": f"Bearer {local_cloud.token(user)}"}
+    return httpx.Client(base_url=local_cloud.api_url, headers=headers, timeout=30.0)
+
+
+__all__ = ["Actor", "api_client", "finished", "pending_execution", "stored_task"]
