@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
 
 import boto3
 import pytest
@@ -18,32 +15,9 @@ from agent_tasks_local.lambdas import load_function_module
 from tests.support.api_calls import Api
 from tests.support.fixtures import LambdaClient
 from tests.support.template import PROJECT_ROOT, template
+from tests.support.tracing import RecordingProvider
 
 SECRET_WORD = "plutonium-7c1f"
-
-
-class _Recorder:
-    """Stands in for the X-Ray recorder: remembers every subsegment with its annotations and metadata."""
-
-    def __init__(self) -> None:
-        self.segments: list[dict[str, Any]] = []
-
-    @contextmanager
-    def in_subsegment(self, name: str) -> Iterator[Any]:
-        record: dict[str, Any] = {"name": name, "annotations": {}, "metadata": {}}
-        self.segments.append(record)
-
-        class _Segment:
-            def put_annotation(self, key: str, value: Any) -> None:
-                record["annotations"][key] = value
-
-            def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-                record["metadata"][f"{namespace}/{key}"] = value
-
-            def add_exception(self, *args: Any, **kwargs: Any) -> None:
-                record["exception"] = repr(args)
-
-        yield _Segment()
 
 
 class _CurrentStdout:
@@ -83,7 +57,7 @@ def test_no_secret_or_prompt_reaches_traces_or_logs_on_create_execute_and_a_run(
     monkeypatch.setenv("RUN_AGENT_BUDGET_SECONDS", "300")
     api = Api(LambdaClient(_deployed_function("api", monkeypatch), "api"), "alice")
     executor = LambdaClient(_deployed_function("executor", monkeypatch), "executor")
-    recorder = _Recorder()
+    recorder = RecordingProvider()
     monkeypatch.setattr(observability.tracer, "provider", recorder)
     monkeypatch.setattr(observability.logger.registered_handler, "stream", _CurrentStdout())
     capfd.readouterr()
