@@ -171,7 +171,9 @@ def _targets(tag: str | None, scope: Scope) -> tuple[set[int], set[int]]:
                 marked.add(pid)
         elif (
             owner == tag
-            or (tag is None and owner not in running)
+            # only runs of this process: another executor process's (a dev server under pytest) may be
+            # our descendants too
+            or (tag is None and owner.startswith(_PROCESS_TOKEN) and owner not in running)
             or (scope == "descendants" and owner not in running)
         ):
             marked.add(pid)
