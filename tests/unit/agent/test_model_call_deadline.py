@@ -21,7 +21,7 @@ def warm_client(loop: LoopHarness) -> None:
     loop.server.reply_text("warm")
     provider = AnthropicProvider(api_key="sk-ant-test", base_url=loop.server.url, max_retries=3)
     provider.create_message(
-        ModelRequest(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}], max_tokens=10)
+        ModelRequest(model="claude-sonnet-5-5", messages=[{"role": "user", "content": "hi"}], max_tokens=10)
     )
     loop.server.requests.clear()
 
