@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from agent_tasks.agent import snapshot
+from agent_tasks.agent import isolation, snapshot
 from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services import workflow
 
@@ -31,6 +31,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not isinstance(execution_id, str) or step not in workflow.STEPS:
         raise ValueError(f"unknown step {step!r} or missing execution_id")
     tracer.put_annotation("execution_id", execution_id)
+    # Whatever an earlier invocation (maybe another user's) left in this environment goes first.
+    isolation.clean_leftovers()
     with execution_log_keys(execution_id=execution_id, step=str(step)):
         return _run_step(str(step), execution_id, event, context)
 

@@ -169,6 +169,33 @@ def loop_rows(result: dict[str, Any]) -> list[Row]:
     ]
 
 
+def template_rows(result: dict[str, Any]) -> list[Row]:
+    heavy, normal = result["heavy"], result["normal"]
+    worst = max(heavy.items(), key=lambda item: item[1]["cpu_ms"])
+    refused = sum(1 for figures in heavy.values() if figures["ok"])
+    return [
+        (
+            "7 templates, CPU",
+            f"heavy templates refused with 422 prompt_template: {refused}/{len(heavy)}",
+            f"max {worst[1]['cpu_ms']:.1f} ms",
+            f"slowest: {worst[0]}; target < 1000 ms each",
+        ),
+        (
+            "",
+            "normal template, compile + render: budgeted / plain sandbox",
+            f"{normal['compile_render_budgeted_us']:.0f} / {normal['compile_render_plain_us']:.0f} µs",
+            f"{normal['compile_render_ratio']:.3f}x (target <= 1.10x)",
+        ),
+        (
+            "",
+            "normal template, render only: budgeted / plain sandbox",
+            f"{normal['render_budgeted_us']:.1f} / {normal['render_plain_us']:.1f} µs",
+            f"{normal['render_ratio']:.3f}x",
+        ),
+        ("", "templates.render, compiled template cached", f"{normal['render_call_cached_us']:.1f} µs", ""),
+    ]
+
+
 def import_rows(result: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for index, (name, figures) in enumerate((k, v) for k, v in result.items() if k != "processes"):
@@ -251,6 +278,7 @@ def main() -> int:
         bench_prompt_cache,
         bench_scheduler,
         bench_size,
+        bench_templates,
         bench_warm,
     )
 
@@ -298,6 +326,9 @@ def main() -> int:
     results["prompt_cache"] = _timed("prompt cache", _prompt_cache, seconds)
     failures += bench_prompt_cache.check(results["prompt_cache"])
     rows += bench_prompt_cache.rows(results["prompt_cache"])
+    results["templates"] = _timed("templates", bench_templates.run, seconds)
+    failures += bench_templates.check(results["templates"])
+    rows += template_rows(results["templates"])
 
     table = format_table(rows)
     print(table)

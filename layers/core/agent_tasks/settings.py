@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     )
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
+    # Where the executor keeps its working directories; everything in it that is not a running
+    # invocation's is removed when an invocation starts. In AWS the template sets /tmp (the executor
+    # owns all of it); unset (local, tests): a private directory of this process, never /tmp itself.
+    executor_scratch_root: str | None = Field(default=None, validation_alias="EXECUTOR_SCRATCH_ROOT")
+    # Which of the executor's descendant processes cleanup kills: `descendants` (AWS: all of them but
+    # a running invocation's), `tagged` (local: only processes tools started, as other code shares
+    # the process). See agent_tasks.agent.tools.processes.
+    tool_process_scope: Literal["tagged", "descendants"] = Field(
+        default="tagged", validation_alias="TOOL_PROCESS_SCOPE"
+    )
 
     @field_validator("price_table_json")
     @classmethod

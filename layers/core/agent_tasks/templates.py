@@ -14,13 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent_tasks.errors import ValidationFailedError
+from agent_tasks.template_sandbox import (
+    MAX_VALUE_CHARS,
+    BudgetedSandbox,
+    TemplateBudgetExceeded,
+    render_budget,
+)
 
-MAX_RENDERED_CHARS = 400_000
+MAX_RENDERED_CHARS = MAX_VALUE_CHARS
 _EXPRESSION = re.compile(r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL)
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
@@ -28,9 +33,9 @@ VariableValue = str | int | float | bool
 
 
 @cache
-def _environment() -> ImmutableSandboxedEnvironment:
-    # autoescape off: prompts are text for a model, not HTML.
-    return ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+def _environment() -> BudgetedSandbox:
+    # autoescape off: prompts are text for a model, not HTML. The sandbox has a work budget.
+    return BudgetedSandbox(autoescape=False, keep_trailing_newline=True)
 
 
 class TemplateError(ValidationFailedError):
@@ -58,6 +63,8 @@ def _variables_of(source: str) -> tuple[str, ...]:
         tree = _environment().parse(source)
     except TemplateSyntaxError as exc:
         raise _Unusable(f"template syntax error at line {exc.lineno}: {exc.message}", exc.lineno) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. a number literal too long to read
+        raise _Unusable(f"the template cannot be read: {type(exc).__name__}: {exc}"[:300], None) from exc
     for node in tree.find_all(_FORBIDDEN_NODES):
         raise _Unusable(
             f"templates may not use {type(node).__name__.lower()} (line {node.lineno})", node.lineno
@@ -79,6 +86,12 @@ def validate_template(source: str, *, field: str = "prompt_template") -> list[st
         return list(_variables_of(source))
     except _Unusable as problem:
         raise _fail(field, problem.message, line=problem.line) from problem
+
+
+@lru_cache(maxsize=32)
+def _compiled(source: str) -> Template:
+    """A template is compiled once per distinct source (compiling costs 40 times what rendering does)."""
+    return _environment().from_string(source)
 
 
 @dataclass(frozen=True)
@@ -114,12 +127,19 @@ def render(
     wanted = validate_template(source, field=field)
     missing = {name for name in wanted if name not in variables}
     try:
-        template = _environment().from_string(_protect_missing(source, missing) if missing else source)
-        text = template.render(**{k: v for k, v in variables.items() if k in wanted})
+        with render_budget():  # compiling too: the output's joins are checked as the text grows
+            template = _compiled(_protect_missing(source, missing) if missing else source)
+            text = template.render(**{k: v for k, v in variables.items() if k in wanted})
+    except TemplateBudgetExceeded as exc:
+        raise _fail(field, f"the template does too much work: {exc.message}") from exc
     except SecurityError as exc:
         raise _fail(field, f"the template tried something the sandbox forbids: {exc}") from exc
     except (TemplateSyntaxError, UndefinedError, TypeError, ValueError, ArithmeticError) as exc:
-        raise _fail(field, f"the template could not be rendered: {exc}") from exc
+        raise _fail(field, f"the template could not be rendered: {exc}"[:1000]) from exc
+    except (MemoryError, RecursionError) as exc:
+        raise _fail(
+            field, f"the template needs too much memory or nests too deeply ({type(exc).__name__})"
+        ) from exc
     if len(text) > MAX_RENDERED_CHARS:
         raise _fail(field, f"the rendered prompt is longer than {MAX_RENDERED_CHARS} characters")
     return RenderedPrompt(

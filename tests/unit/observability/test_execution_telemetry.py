@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -21,6 +19,7 @@ from agent_tasks.services import executions as service
 from agent_tasks.settings import get_settings
 from tests.support.executions import stored_task
 from tests.support.fixtures import LambdaClient, load_function
+from tests.support.tracing import RecordingProvider
 
 PROMPT_VARIABLES = {"topic": "quarterly-secrets", "audience": "the board"}
 RENDERED_PROMPT = "Summarise the quarterly-secrets notes for the board."
@@ -207,32 +206,11 @@ def _execution_fields() -> dict[str, Any]:
     }
 
 
-class _RecordingProvider:
-    """Stands in for the X-Ray recorder: remembers each subsegment, its annotations and metadata."""
-
-    def __init__(self) -> None:
-        self.segments: list[dict[str, Any]] = []
-
-    @contextmanager
-    def in_subsegment(self, name: str) -> Iterator[Any]:
-        record: dict[str, Any] = {"name": name, "annotations": {}, "metadata": {}}
-        self.segments.append(record)
-
-        class _Segment:
-            def put_annotation(self, key: str, value: Any) -> None:
-                record["annotations"][key] = value
-
-            def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-                record["metadata"][key] = value
-
-        yield _Segment()
-
-
 def test_the_model_call_and_each_tool_call_are_subsegments_with_their_duration(
     aws: dict[str, str], executor: LambdaClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the tracer's recorder replaced by one that remembers subsegments
-    recorder = _RecordingProvider()
+    recorder = RecordingProvider()
     monkeypatch.setattr(observability.tracer, "provider", recorder)
     # When an execution runs to its end
     _run_steps(executor, _start(stored_task(), "manual"))

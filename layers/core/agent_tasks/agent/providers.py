@@ -7,9 +7,12 @@ a second to import), never when this module is imported.
 from __future__ import annotations
 
 import functools
+import time
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from agent_tasks.agent.call_budget import GaveUp, backoff_seconds, call_within
 from agent_tasks.agent.model_api import (
     MAX_REQUEST_TIMEOUT_SECONDS,
     ModelCallError,
@@ -45,11 +48,33 @@ class _MessagesApiProvider:
     """Shared by the Anthropic API and Bedrock: both speak the Messages API through the SDK."""
 
     max_retries: int
+    retries_made: int = 0
 
     def _client(self) -> anthropic.Anthropic | Any:
         raise NotImplementedError
 
+    def _within_budget(self, client: Any, ends_at: float, send: Callable[..., Any]) -> Any:
+        """One call, its retries included, over by `ends_at` (monotonic): the SDK retries nothing itself.
+        `send(client, **options)` makes one attempt with the given timeout and retry-count header."""
+        attempt_client = client.with_options(max_retries=0)
+        try:
+            done = call_within(
+                lambda timeout, retries: send(
+                    attempt_client, timeout=timeout, extra_headers={"x-stainless-retry-count": str(retries)}
+                ),
+                seconds=max(0.1, ends_at - time.monotonic()),
+                max_retries=self.max_retries,
+                retry_wait=_retry_wait,
+            )
+        except GaveUp as gave_up:
+            self.retries_made = gave_up.retries
+            raise gave_up.error from None
+        self.retries_made = done.retries
+        return done.value
+
     def create_message(self, request: ModelRequest) -> ModelResponse:
+        # The budget counts from here: importing the SDK and making the client take time too.
+        ends_at = time.monotonic() + min(request.timeout_seconds, MAX_REQUEST_TIMEOUT_SECONDS)
         import anthropic
 
         client = self._client()
@@ -79,18 +104,26 @@ class _MessagesApiProvider:
                 )
                 if request.mcp_servers:
                     kwargs["mcp_servers"] = request.mcp_servers
-                    message = client.beta.messages.create(**kwargs, betas=[MCP_CONNECTOR_BETA])
+                    message = self._within_budget(
+                        client,
+                        ends_at,
+                        lambda c, **attempt: c.beta.messages.create(
+                            **kwargs | attempt, betas=[MCP_CONNECTOR_BETA]
+                        ),
+                    )
                 else:
-                    message = client.messages.create(**kwargs)
+                    message = self._within_budget(
+                        client, ends_at, lambda c, **attempt: c.messages.create(**kwargs | attempt)
+                    )
         except anthropic.APIStatusError as err:
             raise ModelCallError(self._describe_status(err), status=err.status_code) from err
         except anthropic.APITimeoutError as err:
             raise ModelCallError(
-                f"the model API did not answer in time (after {self.max_retries} retries)", timed_out=True
+                f"the model API did not answer in time (after {self.retries_made} retries)", timed_out=True
             ) from err
         except anthropic.APIConnectionError as err:
             raise ModelCallError(
-                f"cannot reach the model API (after {self.max_retries} retries): {err.message}"
+                f"cannot reach the model API (after {self.retries_made} retries): {err.message}"
             ) from err
         except anthropic.AnthropicError as err:
             raise ModelCallError(f"model call failed: {type(err).__name__}: {err}") from err
@@ -119,9 +152,33 @@ class _MessagesApiProvider:
         if err.status_code in RETRYABLE_STATUSES:
             return (
                 f"the model API answered {err.status_code} ({kind}) and still did after "
-                f"{self.max_retries} retries: {text}"
+                f"{self.retries_made} retries: {text}"
             )
         return f"the model API rejected the request with {err.status_code} ({kind}): {text}"
+
+
+def _retry_wait(error: Exception, retries_done: int) -> float | None:
+    """How long to wait before retrying `error` (None: not worth a retry), as the SDK decides it."""
+    import anthropic
+
+    if isinstance(error, anthropic.APIStatusError):
+        headers = error.response.headers
+        should = headers.get("x-should-retry")
+        if should == "false" or (
+            should != "true" and error.status_code not in RETRYABLE_STATUSES and error.status_code < 500
+        ):
+            return None
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            try:
+                after = float(headers.get(name, "")) * scale
+            except ValueError:
+                continue
+            if 0 < after <= 60:
+                return after
+        return backoff_seconds(retries_done)
+    if isinstance(error, anthropic.APIConnectionError):  # timeouts included
+        return backoff_seconds(retries_done)
+    return None
 
 
 def resolve_api_key(settings: Settings) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -104,33 +104,66 @@ def ensure_started(execution: Execution) -> Execution:
     return _start_workflow(execution)
 
 
-def _start_workflow(execution: Execution) -> Execution:
-    try:
-        aws.stepfunctions().start_execution(
-            stateMachineArn=get_settings().state_machine_arn,
-            name=execution.id,
-            input=json.dumps({"execution_id": execution.id}),
-        )
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code == "ExecutionAlreadyExists":
-            return execution  # a retry of a start that did happen
-        logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": code})
-        failed = execution_store.update(
-            execution.id,
-            {
-                "status": "failed",
-                "error_message": f"the workflow could not be started ({code or 'error'})",
-                "completed_at": utc_now().isoformat(),
-            },
-            status_in={"pending"},
-        )
-        if failed is None:
-            return execution
-        from agent_tasks.services.outcomes import announce  # the one place a final status is announced
+# A pending execution older than this has no workflow (its start failed or was never made): ended.
+STALE_PENDING_AFTER = timedelta(minutes=5)
+# Codes of a StartExecution refusal worth one more try (by name, so it can never start twice).
+_RETRYABLE_START_CODES = frozenset({"ThrottlingException", "ServiceUnavailable", "InternalServerError"})
 
-        return announce(failed)
-    return execution
+
+def _start_workflow(execution: Execution) -> Execution:
+    """Start the execution's workflow, named by its id: a second start of the same name is refused by
+    Step Functions, so a start that timed out is simply tried again. A start that still fails ends
+    the execution `failed`: none is left `pending` without a workflow."""
+    failure = "error"
+    for _attempt in range(2):
+        try:
+            aws.stepfunctions().start_execution(
+                stateMachineArn=get_settings().state_machine_arn,
+                name=execution.id,
+                input=json.dumps({"execution_id": execution.id}),
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ExecutionAlreadyExists":
+                return execution  # a retry of a start that did happen
+            failure = code or "error"
+            if code not in _RETRYABLE_START_CODES:
+                break
+        except Exception as error:  # noqa: BLE001 - no answer (timeout, connection): retry, then end it
+            failure = type(error).__name__
+        else:
+            return execution
+    logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": failure})
+    return _fail_pending(execution.id, f"the workflow could not be started ({failure})") or execution
+
+
+def _fail_pending(execution_id: str, reason: str) -> Execution | None:
+    """End an execution that is still pending as `failed` (None if it has moved on meanwhile)."""
+    failed = execution_store.update(
+        execution_id,
+        {"status": "failed", "error_message": reason, "completed_at": utc_now().isoformat()},
+        status_in={"pending"},
+    )
+    if failed is None:
+        return None
+    from agent_tasks.services.outcomes import announce  # the one place a final status is announced
+
+    return announce(failed)
+
+
+def settle_stale_pending(now: datetime) -> int:
+    """The sweeper: end every execution pending since before `now - STALE_PENDING_AFTER` (its workflow
+    never started, e.g. the API function died between writing it and StartExecution). Returns how many."""
+    settled = 0
+    for shard in range(get_settings().due_shards):
+        for execution_id in execution_store.pending_created_before(shard, now - STALE_PENDING_AFTER):
+            reason = (
+                f"the workflow did not start within {int(STALE_PENDING_AFTER.total_seconds() // 60)} minutes"
+            )
+            if _fail_pending(execution_id, reason) is not None:
+                logger.warning("stale pending execution ended", extra={"execution_id": execution_id})
+                settled += 1
+    return settled
 
 
 def execute(

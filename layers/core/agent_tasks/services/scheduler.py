@@ -70,6 +70,7 @@ class TickSummary:
     claimed_elsewhere: int = 0
     items_read: int = 0
     errors: int = 0
+    settled_pending: int = 0  # stale pending executions the sweeper ended
     execution_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +84,7 @@ class TickSummary:
             "claimed_elsewhere": self.claimed_elsewhere,
             "items_read": self.items_read,
             "errors": self.errors,
+            "settled_pending": self.settled_pending,
         }
 
 
@@ -92,6 +94,11 @@ def tick(now: datetime, *, rule: str | None) -> TickSummary:
         raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
     now = now.replace(microsecond=0)
     summary = TickSummary()
+    try:  # first the sweeper: no execution stays pending without a workflow (nor blocks a slot)
+        summary.settled_pending = execution_service.settle_stale_pending(now)
+    except Exception:  # noqa: BLE001 - the slots matter more; the next tick sweeps again
+        summary.errors += 1
+        logger.exception("sweeping stale pending executions failed")
     for shard in range(get_settings().due_shards):
         due_slice = schedule_store.query_due(shard, now)
         summary.items_read += due_slice.items_read
@@ -161,7 +168,7 @@ def _run_slot(
         execution_service.ensure_started(existing)  # written before the crash: only start it
         summary.started += 1
         summary.execution_ids.append(execution_id)
-    elif _overlaps(task, execution_id):
+    elif _overlaps(task, execution_id, now):
         summary.skipped_overlap += 1
         audits.append(_skip_audit(task, pending, now, "overlap", count=1))
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
@@ -175,12 +182,14 @@ def _run_slot(
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
 
 
-def _overlaps(task: Task, execution_id: str) -> bool:
+def _overlaps(task: Task, execution_id: str, now: datetime) -> bool:
     if task.overlap_policy != "skip":
         return False
     active = [
         other
-        for other in execution_store.active_ids_for_task(task.id, newest=OVERLAP_WINDOW)
+        for other in execution_store.active_ids_for_task(
+            task.id, newest=OVERLAP_WINDOW, stale_pending_before=now - execution_service.STALE_PENDING_AFTER
+        )
         if other != execution_id
     ]
     return overlap_decision(task.overlap_policy, len(active)) == "skip"

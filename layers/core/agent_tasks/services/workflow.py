@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
+from agent_tasks.agent import isolation
 from agent_tasks.errors import ConflictError, NotFoundError
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
@@ -318,8 +317,8 @@ def run_agent(
         return execution_store.status_of(execution.id) != "running"
 
     watched = _WatchedProvider(provider or _select_provider())
-    with tempfile.TemporaryDirectory(prefix="agent-") as scratch:
-        root = Path(scratch) / "work"
+    with isolation.invocation_scope() as scratch:
+        root = scratch / "work"
         root.mkdir()
         workspaces.restore(execution.owner_id, execution.id, root)
         workdir = root / str(snapshot.get("working_directory_path") or "")

@@ -6,6 +6,7 @@ execution  PK=EXEC#<id>  SK=EXEC  GSI1=TASK#<task id> / EXEC#<created>#<id>
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +33,22 @@ def execution_key(execution_id: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"EXEC#{execution_id}"}, "SK": {"S": "EXEC"}}
 
 
+PENDING_PARTITION_PREFIX = "PENDING#"
+
+
+def _pending_index_keys(execution: Execution) -> dict[str, str]:
+    """While pending, an execution sits in GSI2 (sparse, beside the due index) by creation time, so a
+    sweeper finds one whose workflow never started; leaving `pending` removes the keys."""
+    if execution.status != "pending":
+        return {}
+    from agent_tasks.schedules.due_index import due_shard
+    from agent_tasks.settings import get_settings
+
+    shard = due_shard(execution.id, get_settings().due_shards)
+    created = execution.created_at.astimezone(UTC).isoformat()
+    return {"GSI2PK": f"{PENDING_PARTITION_PREFIX}{shard}", "GSI2SK": f"{created}#{execution.id}"}
+
+
 def to_item(execution: Execution) -> dict[str, Any]:
     return {
         "PK": f"EXEC#{execution.id}",
@@ -39,6 +56,7 @@ def to_item(execution: Execution) -> dict[str, Any]:
         "entity": "execution",
         "GSI1PK": f"TASK#{execution.task_id}",
         "GSI1SK": f"EXEC#{execution.created_at.isoformat()}#{execution.id}",
+        **_pending_index_keys(execution),
         **execution.model_dump(mode="json"),
     }
 
@@ -102,6 +120,8 @@ def update(
     values: dict[str, Any] = {}
     sets: list[str] = []
     removes: list[str] = []
+    if changes.get("status", "pending") != "pending":
+        changes = {**changes, "GSI2PK": None, "GSI2SK": None}  # out of the pending index
     for index, (field, value) in enumerate(changes.items()):
         names[f"#f{index}"] = field
         if value is None:
@@ -200,8 +220,36 @@ def count_for_task(task_id: str, *, status: str | None = None) -> int:
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
 
 
-def active_ids_for_task(task_id: str, *, newest: int) -> list[str]:
-    """Ids of pending or running executions among the task's `newest` executions (GSI1, newest first).
+def pending_created_before(shard: int, before: datetime) -> list[str]:
+    """Ids of executions still pending that were created before `before` (one shard of GSI2)."""
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI2",
+        "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK < :upper",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": f"{PENDING_PARTITION_PREFIX}{shard}"},
+            ":upper": {"S": before.astimezone(UTC).isoformat()},
+        },
+        "ProjectionExpression": "GSI2SK",
+    }
+    ids: list[str] = []
+    while True:
+        try:
+            result = aws.dynamodb().query(**arguments)
+        except ClientError as error:
+            raise_translated(error)
+        ids += [item["GSI2SK"]["S"].rsplit("#", 1)[-1] for item in result.get("Items", [])]
+        if "LastEvaluatedKey" not in result:
+            return ids
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def active_ids_for_task(
+    task_id: str, *, newest: int, stale_pending_before: datetime | None = None
+) -> list[str]:
+    """Ids of pending or running executions among the task's `newest` executions (GSI1, newest first);
+    one still pending though created before `stale_pending_before` does not count (its workflow never
+    started, and the sweeper ends it).
 
     Bounded on purpose: the scheduler's overlap check must not read a task's whole history, and a
     run still going is among its latest executions (under the skip policy later slots start none).
@@ -212,7 +260,7 @@ def active_ids_for_task(task_id: str, *, newest: int) -> list[str]:
             IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
             FilterExpression="#status IN (:pending, :running)",
-            ProjectionExpression="id",
+            ProjectionExpression="id, #status, created_at",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":pk": {"S": f"TASK#{task_id}"},
@@ -225,4 +273,14 @@ def active_ids_for_task(task_id: str, *, newest: int) -> list[str]:
         )
     except ClientError as error:
         raise_translated(error)
-    return [str(deserialize(item)["id"]) for item in result.get("Items", [])]
+    found = [deserialize(item) for item in result.get("Items", [])]
+    if stale_pending_before is not None:
+        found = [
+            item
+            for item in found
+            if not (
+                item.get("status") == "pending"
+                and datetime.fromisoformat(str(item["created_at"])) < stale_pending_before
+            )
+        ]
+    return [str(item["id"]) for item in found]

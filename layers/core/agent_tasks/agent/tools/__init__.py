@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent_tasks.agent.tools.base import LocalTool, ToolContext, ToolError, ToolOutput
+from agent_tasks.agent.tools.base import (
+    MAX_TOOL_RESULT_BYTES,
+    LocalTool,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    cap_bytes,
+)
 from agent_tasks.agent.tools.bash import BASH
 from agent_tasks.agent.tools.files import EDIT_FILE, GREP, LIST_FILES, READ_FILE, WRITE_FILE
 from agent_tasks.agent.tools.http import HTTP_REQUEST
@@ -39,7 +46,15 @@ def _describe(error: ValidationError) -> str:
 
 
 def run_local_tool(tool: LocalTool[Any], raw_input: object, ctx: ToolContext) -> ToolOutput:
-    """Validate `raw_input` against the tool's schema and run it; every failure is a ToolOutput error."""
+    """Validate `raw_input` against the tool's schema and run it; every failure is a ToolOutput error.
+    Whatever the tool returns is capped in bytes before it can enter the transcript."""
+    output = _run_local_tool(tool, raw_input, ctx)
+    if len(output.text) * 4 <= MAX_TOOL_RESULT_BYTES:  # cannot be over: skip encoding it
+        return output
+    return ToolOutput(cap_bytes(output.text, MAX_TOOL_RESULT_BYTES), output.is_error)
+
+
+def _run_local_tool(tool: LocalTool[Any], raw_input: object, ctx: ToolContext) -> ToolOutput:
     if not isinstance(raw_input, dict):
         return ToolOutput(f"invalid input for {tool.name}: expected a JSON object", is_error=True)
     try:

@@ -10,6 +10,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 OUTPUT_CAP_CHARS = 30_000
+OUTPUT_CAP_BYTES = 30_000
+# Every local tool's result, whatever the tool, is cut to this many UTF-8 bytes before it enters
+# the transcript (each tool's own cap, and the note saying what it left out, fit under it).
+MAX_TOOL_RESULT_BYTES = 32_000
 
 
 class ToolError(Exception):
@@ -65,3 +69,12 @@ def cap_text(text: str, limit: int = OUTPUT_CAP_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n[output truncated: {len(text) - limit} more characters not shown]"
+
+
+def cap_bytes(text: str, limit: int = OUTPUT_CAP_BYTES) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (never inside a character), with a note if cut."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= limit:
+        return text
+    kept = data[:limit].decode("utf-8", errors="ignore")
+    return f"{kept}\n[output truncated: {len(data) - len(kept.encode())} more bytes not shown]"

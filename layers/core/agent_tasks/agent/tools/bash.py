@@ -21,6 +21,7 @@ from typing import IO, Annotated
 
 from pydantic import Field
 
+from agent_tasks.agent.tools import processes
 from agent_tasks.agent.tools.base import OUTPUT_CAP_CHARS, LocalTool, ToolContext, ToolError, ToolInput
 
 DEFAULT_TIMEOUT_SECONDS = 120
@@ -38,8 +39,9 @@ class BashInput(ToolInput):
     ] = DEFAULT_TIMEOUT_SECONDS
 
 
-def scrubbed_environment(workdir: Path) -> dict[str, str]:
-    """The only variables a command sees: nothing inherited, so no AWS_* and no API keys."""
+def scrubbed_environment(workdir: Path, tag: str) -> dict[str, str]:
+    """The only variables a command sees: nothing inherited, so no AWS_* and no API keys; the tag
+    marks its processes as this run's (see `processes`)."""
     tmpdir = workdir / ".tmp"
     tmpdir.mkdir(exist_ok=True)
     return {
@@ -47,7 +49,7 @@ def scrubbed_environment(workdir: Path) -> dict[str, str]:
         "HOME": str(workdir),
         "LANG": "C.UTF-8",
         "TMPDIR": str(tmpdir),
-    }
+    } | processes.tool_environment(tag)
 
 
 class _CappedReader(threading.Thread):
@@ -86,6 +88,14 @@ def _hide_own_environment() -> None:
 
 def run_bash(args: BashInput, ctx: ToolContext) -> str:
     _hide_own_environment()
+    tag = processes.current_tag.get()
+    if tag is None:  # outside an executor invocation (a direct call): a run of its own
+        with processes.tagged_run() as own:
+            return _run_bash(args, ctx, own)
+    return _run_bash(args, ctx, tag)
+
+
+def _run_bash(args: BashInput, ctx: ToolContext, tag: str) -> str:
     workdir = ctx.workdir.resolve()
     budget = ctx.deadline() - DEADLINE_MARGIN_SECONDS
     if budget < 1:
@@ -94,7 +104,7 @@ def run_bash(args: BashInput, ctx: ToolContext) -> str:
     process = subprocess.Popen(  # noqa: S603 - the command is the tool's purpose; it runs confined as documented
         ["/bin/bash", "-c", args.command],
         cwd=workdir,
-        env=scrubbed_environment(workdir),
+        env=scrubbed_environment(workdir, tag),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -109,8 +119,10 @@ def run_bash(args: BashInput, ctx: ToolContext) -> str:
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _kill_group(process)  # also reaps background children left holding the pipe
+        _kill_group(process)
         process.wait()
+        # Then every process the command started, however it detached (setsid, double fork, disown).
+        processes.kill_processes(tag)
         reader.join(timeout=5)
         still_held = reader.is_alive()
         if not still_held:  # a detached child may still hold the pipe: then leave the reader (a daemon) be

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
+import time
 from pathlib import Path
 from typing import Annotated
 
+import regex
 from pydantic import Field
 
 from agent_tasks.agent.tools.base import (
@@ -15,6 +16,7 @@ from agent_tasks.agent.tools.base import (
     ToolContext,
     ToolError,
     ToolInput,
+    cap_bytes,
     cap_text,
 )
 from agent_tasks.agent.tools.paths import relative_name, resolve_inside
@@ -24,6 +26,11 @@ MAX_WRITE_CHARS = 5_000_000
 MAX_LIST_ENTRIES = 1_000
 MAX_GREP_MATCHES = 500
 MAX_GREP_FILE_BYTES = 2_000_000
+# Only this much of each line is searched (and shown in part): a 2 MB one-line file is not a line.
+MAX_GREP_LINE_CHARS = 10_000
+MAX_GREP_PATTERN_CHARS = 1_000
+# One grep call never runs longer than this, nor past the invocation's deadline.
+MAX_GREP_SECONDS = 60.0
 DEADLINE_MARGIN_SECONDS = 5.0
 
 
@@ -115,11 +122,15 @@ def list_files(args: ListFilesInput, ctx: ToolContext) -> str:
     names.sort()
     shown = names[:MAX_LIST_ENTRIES]
     more = f"\n[{len(names) - len(shown)} more files not shown]" if len(names) > len(shown) else ""
-    return ("\n".join(shown) if shown else "(no files match)") + more
+    # Long names (up to 4 KB each) would make even 1,000 entries far too much: capped in bytes too.
+    return cap_bytes("\n".join(shown) if shown else "(no files match)") + more
 
 
 class GrepInput(ToolInput):
-    pattern: Annotated[str, Field(min_length=1, description="Python regular expression.")]
+    pattern: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_GREP_PATTERN_CHARS, description="Python regular expression."),
+    ]
     path: Annotated[
         str, Field(description="File or directory to search, relative to the working directory.")
     ] = "."
@@ -144,20 +155,23 @@ def _files_under(base: Path, root: Path) -> list[Path]:
 
 
 def grep(args: GrepInput, ctx: ToolContext) -> str:
+    """Search with the `regex` engine, whose matching stops at a timeout: a pattern that backtracks
+    catastrophically (`(a|aa)+$`) ends at the call's time limit instead of holding the function."""
     root = ctx.workdir.resolve()
     base = resolve_inside(ctx.workdir, args.path)
     if not base.exists():
         raise ToolError(f"no such file or directory: {args.path}")
     try:
-        regex = re.compile(args.pattern, re.IGNORECASE if args.case_insensitive else 0)
-    except re.error as err:
+        pattern = regex.compile(args.pattern, regex.IGNORECASE if args.case_insensitive else 0)
+    except (regex.error, ValueError, OverflowError, RecursionError) as err:
         raise ToolError(f"invalid regular expression: {err}") from err
     if args.glob:
         _check_pattern(args.glob)
+    give_up_at = time.monotonic() + min(MAX_GREP_SECONDS, ctx.deadline() - DEADLINE_MARGIN_SECONDS)
     matches: list[str] = []
     for file in _files_under(base, root):
-        if ctx.deadline() < DEADLINE_MARGIN_SECONDS:
-            matches.append("[stopped: no time left in this invocation]")
+        if time.monotonic() >= give_up_at:
+            matches.append("[stopped: no time left for this search]")
             break
         relative = file.relative_to(root)
         if args.glob and not (relative.match(args.glob) or file.match(args.glob)):
@@ -166,8 +180,17 @@ def grep(args: GrepInput, ctx: ToolContext) -> str:
             continue
         with file.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
-                if regex.search(line):
-                    matches.append(f"{relative.as_posix()}:{number}: {line.rstrip()[:500]}")
+                text = line[:MAX_GREP_LINE_CHARS]
+                try:
+                    found = pattern.search(text, timeout=max(0.0, give_up_at - time.monotonic()))
+                except TimeoutError:
+                    matches.append(
+                        f"[stopped: the pattern took too long on {relative.as_posix()}:{number}; "
+                        "simplify it (nested repeats such as (a|aa)+ backtrack without end)]"
+                    )
+                    return cap_text("\n".join(matches), OUTPUT_CAP_CHARS)
+                if found:
+                    matches.append(f"{relative.as_posix()}:{number}: {text.rstrip()[:500]}")
                     if len(matches) >= MAX_GREP_MATCHES:
                         matches.append(f"[stopped after {MAX_GREP_MATCHES} matches]")
                         return cap_text("\n".join(matches), OUTPUT_CAP_CHARS)
