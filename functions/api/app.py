@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agent_tasks import jsontext
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
 from api_routes import audit, body_guard, errors, executions, health, reports, sessions, tasks
@@ -20,7 +21,8 @@ API_PREFIX = "/api/v1"
 OPENAPI_TITLE = "Agent Tasks API"
 OPENAPI_VERSION = "1.0.0"
 
-app = APIGatewayHttpResolver(enable_validation=True)
+# Bodies are parsed strictly: depth-limited, no NaN/Infinity, no duplicate keys, numbers as written.
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsontext.loads)
 errors.register(app)
 app.include_router(health.router, prefix=API_PREFIX)
 app.include_router(tasks.router, prefix=API_PREFIX)

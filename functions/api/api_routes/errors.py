@@ -66,9 +66,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
-        details.append(
-            {"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", "invalid"))}
-        )
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid" and (reason := (err.get("ctx") or {}).get("error")):
+            message = f"the body is not valid JSON: {reason}"
+        details.append({"loc": loc, "msg": message, "type": str(err.get("type", "invalid"))})
     return details
 
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from agent_tasks import aws
 from agent_tasks.errors import ConflictError
+from agent_tasks.jsontext import dumps_flat
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.executions import Execution
 from agent_tasks.store.audit import put_audit_item
@@ -40,6 +41,8 @@ def to_item(execution: Execution) -> dict[str, Any]:
         "GSI1PK": f"TASK#{execution.task_id}",
         "GSI1SK": f"EXEC#{execution.created_at.isoformat()}#{execution.id}",
         **execution.model_dump(mode="json"),
+        # As JSON text: numbers kept exactly as the caller wrote them (a DynamoDB number would not be).
+        "prompt_variables": dumps_flat(execution.prompt_variables),
     }
 
 
