@@ -82,7 +82,10 @@ def register(app: APIGatewayHttpResolver) -> None:
             (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
             HTTPStatus.INTERNAL_SERVER_ERROR,
         )
-        return error_response(status, exc.code, exc.message, exc.details)
+        response = error_response(status, exc.code, exc.message, exc.details)
+        if status == HTTPStatus.UNAUTHORIZED:  # RFC 6750 §3: a token was sent, and it will not do
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:

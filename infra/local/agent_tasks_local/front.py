@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from agent_tasks_local.jwt_dev import DevIssuer, TokenRejectedError, bearer_token
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit: a larger request is a 413
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,16 @@ def _stringify_claims(claims: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _json_response(status: int, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+def _json_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps({"message": message}), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _unauthorized(authorization: str | None) -> Response:
+    """401 as RFC 6750 §3 says: `Bearer`, with error="invalid_token" when a token was sent."""
+    challenge = 'Bearer error="invalid_token"' if authorization else "Bearer"
+    return _json_response(401, "Unauthorized", {"WWW-Authenticate": challenge})
 
 
 class ApiFront:
@@ -91,12 +101,20 @@ class ApiFront:
         if match is None:
             return _json_response(404, "Not Found")
         route, path_parameters = match
+        # By Content-Length, or (chunked) by reading one byte past the limit; werkzeug caches the body.
+        request.max_content_length = MAX_BODY_BYTES + 1
+        try:
+            too_large = len(request.get_data()) > MAX_BODY_BYTES
+        except RequestEntityTooLarge:
+            too_large = True
+        if too_large:
+            return _json_response(413, "Request Entity Too Large")
         claims: dict[str, Any] | None = None
         if route.needs_auth:
             try:
                 claims = self._issuer.verify(bearer_token(request.headers.get("Authorization")))
             except TokenRejectedError:
-                return _json_response(401, "Unauthorized")
+                return _unauthorized(request.headers.get("Authorization"))
         event = self._event(request, route, path_parameters, claims)
         result = self._lambda.invoke(FunctionName=self._function_name, Payload=json.dumps(event).encode())
         payload = json.loads(result["Payload"].read() or b"null")
@@ -114,6 +132,7 @@ class ApiFront:
         self, request: Request, route: Route, path_parameters: dict[str, str], claims: dict[str, Any] | None
     ) -> dict[str, Any]:
         body_bytes = request.get_data()
+
         content_type = request.headers.get("Content-Type", "")
         is_text = not body_bytes or any(content_type.startswith(t) for t in _TEXT_TYPES)
         if is_text:

@@ -123,8 +123,9 @@ def own_task(caller: Actor, task_id: str) -> Task:
 def _check_version(task: Task, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    if str(task.version) not in wanted:
+    # Strong comparison (RFC 9110 §13.1.1): a weak tag, W/"2", never matches.
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if task.etag not in wanted:
         raise PreconditionFailedError(
             f"the task is at version {task.version}, not {if_match}; read it again and retry",
             details=[
