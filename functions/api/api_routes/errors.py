@@ -7,6 +7,7 @@ No stack trace or internal message ever reaches a client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -73,8 +74,9 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def register(app: APIGatewayHttpResolver) -> None:
-    """Map domain, validation and unexpected errors to the one error shape."""
+def register(app: APIGatewayHttpResolver, allowed_methods: Callable[[str], list[str]]) -> None:
+    """Map domain, validation and unexpected errors to the one error shape. `allowed_methods(path)`
+    names the methods a known path has, so another method on it is a 405 with Allow, not a 404."""
 
     @app.exception_handler(errors.DomainError)
     def _domain(exc: errors.DomainError) -> Response[str]:
@@ -101,7 +103,18 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.not_found
     def _no_route(_exc: RouteNotFoundError) -> Response[str]:
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
+        allowed = allowed_methods(app.current_event.path)
+        if not allowed:
+            return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
+        method = app.current_event.http_method.upper()
+        response = error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"{method} is not allowed here; allowed: {', '.join(allowed)}",
+            [],
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:

@@ -50,10 +50,13 @@ def routes_from_template(template: dict[str, Any], function_logical_id: str) -> 
         properties = event["Properties"]
         path = properties["Path"]
         auth = properties.get("Auth", {})
-        pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
-        routes.append(Route(properties["Method"].upper(), path, auth.get("Authorizer") != "NONE", pattern))
-    # API Gateway prefers the most specific route: literal segments before parameters.
-    return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+        pattern = re.escape(path)
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", pattern)  # {proxy+}: the rest of the path
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+        compiled = re.compile("^" + pattern + "$")
+        routes.append(Route(properties["Method"].upper(), path, auth.get("Authorizer") != "NONE", compiled))
+    # API Gateway prefers the most specific route: literal segments before parameters, greedy last.
+    return sorted(routes, key=lambda r: ("+}" in r.path, r.path.count("{"), -len(r.path)))
 
 
 def _stringify_claims(claims: dict[str, Any]) -> dict[str, str]:
@@ -124,7 +127,7 @@ class ApiFront:
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:
-            if route.method == method.upper() and (found := route.pattern.match(path)):
+            if route.method in (method.upper(), "ANY") and (found := route.pattern.match(path)):
                 return route, found.groupdict()
         return None
 

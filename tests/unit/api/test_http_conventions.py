@@ -51,3 +51,28 @@ def test_a_401_from_the_function_carries_a_bearer_challenge(api: LambdaClient) -
     response = api(http_api_event("GET", "/api/v1/tasks", user=None))
     assert response["statusCode"] == 401
     assert response["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/tasks/some-id", "DELETE, GET, PATCH"),
+        ("TRACE", "/api/v1/health", "GET"),
+        ("DELETE", "/api/v1/tasks", "GET, POST"),
+        ("POST", "/api/v1/openapi.json", "GET"),
+    ],
+)
+def test_an_unsupported_method_on_a_known_path_is_405_with_allow(
+    api: LambdaClient, method: str, path: str, allow: str
+) -> None:
+    # Given a known path / When it is called with a method it does not answer (the catch-all route)
+    event = http_api_event(method, path, user="alice", route="/api/v1/{proxy+}")
+    response = api(event)
+    # Then 405 naming the methods it does answer (it was a 404)
+    assert response["statusCode"] == 405, response
+    assert response["headers"]["Allow"] == allow
+
+
+def test_an_unknown_path_is_still_404(api: LambdaClient) -> None:
+    response = api(http_api_event("GET", "/api/v1/nothing-here", user="alice", route="/api/v1/{proxy+}"))
+    assert response["statusCode"] == 404

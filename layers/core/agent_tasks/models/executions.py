@@ -88,6 +88,10 @@ class ExecuteRequest(BaseModel):
 
     variables: dict[str, VariableValue] = Field(
         default_factory=dict,
+        json_schema_extra={
+            "propertyNames": {"pattern": _VARIABLE_NAME.pattern},
+            "maxProperties": MAX_VARIABLES,
+        },
         description="Values for the prompt template's variables: strings, numbers or booleans (at most 64).",
     )
 

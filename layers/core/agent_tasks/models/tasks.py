@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -28,7 +29,23 @@ TaskName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/@+-]+$")
 ]
-ToolName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ToolName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": catalog.known_tool_names()},
+                {
+                    "type": "string",
+                    "pattern": r"^mcp__[A-Za-z0-9_-]+(__[A-Za-z0-9_-]+)?$",
+                    "maxLength": 128,
+                    "description": "A tool of an MCP server named in sdk_options.mcp_servers.",
+                },
+            ]
+        }
+    ),
+]
 _SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
 MAX_OUTPUT_SCHEMA_BYTES = 16 * 1024
 
@@ -175,10 +192,39 @@ class TaskCreate(TaskFields):
     """The body of POST /tasks."""
 
 
+_NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
+    "name",
+    "prompt_template",
+    "allowed_tools",
+    "disallowed_tools",
+    "sdk_options",
+    "is_scheduled",
+    "schedule_timezone",
+    "schedule_enabled",
+    "overlap_policy",
+    "generate_report",
+    "tags",
+    "is_public",
+    "is_active",
+)
+
+
+def _not_nullable_in_schema(schema: dict[str, Any]) -> None:
+    """The document says what the server takes: fields that refuse null are not nullable there."""
+    for name in _NOT_NULLABLE:
+        field = schema["properties"][name]
+        field.pop("default", None)  # absent means unchanged; null is refused
+        options = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        if len(options) == 1:
+            field.update(options[0])
+        elif options:
+            field["anyOf"] = options
+
+
 class TaskUpdate(BaseModel):
     """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema)
 
     name: TaskName | None = None
     description: Annotated[str | None, Field(max_length=10_000)] = None
@@ -201,25 +247,9 @@ class TaskUpdate(BaseModel):
     is_public: bool | None = None
     is_active: bool | None = None
 
-    _NOT_NULLABLE = (
-        "name",
-        "prompt_template",
-        "allowed_tools",
-        "disallowed_tools",
-        "sdk_options",
-        "is_scheduled",
-        "schedule_timezone",
-        "schedule_enabled",
-        "overlap_policy",
-        "generate_report",
-        "tags",
-        "is_public",
-        "is_active",
-    )
-
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Self:
-        for name in self._NOT_NULLABLE:
+        for name in _NOT_NULLABLE:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         if not self.model_fields_set:
