@@ -104,9 +104,9 @@ def register(app: APIGatewayHttpResolver, allowed_methods: Callable[[str], list[
     @app.not_found
     def _no_route(_exc: RouteNotFoundError) -> Response[str]:
         allowed = allowed_methods(app.current_event.path)
-        if not allowed:
-            return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
         method = app.current_event.http_method.upper()
+        if not allowed or method in allowed:  # the method is fine: the id in the path is no id of ours
+            return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
         response = error_response(
             HTTPStatus.METHOD_NOT_ALLOWED,
             "method_not_allowed",

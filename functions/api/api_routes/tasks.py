@@ -77,12 +77,34 @@ def get_task(task_id: str) -> Response[str]:
     summary="Update some fields of a task",
     tags=["tasks"],
     responses=documented(
-        200, TaskResponse, "The updated task; `If-Match` is honoured.", 400, 403, 404, 409, 412, 422
+        200,
+        TaskResponse,
+        "The updated task; `If-Match` is honoured. A PATCH that adds the first `webhook_url` answers the "
+        "new `webhook_secret`, once.",
+        400,
+        403,
+        404,
+        409,
+        412,
+        422,
     ),
 )
 def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
     task = service.update_task(actor(router), task_id, body, if_match=header(router, "If-Match"))
-    return _answer(200, task, reveal_secret=False)
+    return _answer(200, task, reveal_secret=task.webhook_secret_is_new)
+
+
+@router.post(
+    "/tasks/<task_id>/webhook-secret/rotate",
+    summary="Replace the webhook signing secret of your task",
+    description="Answers the task with its new `webhook_secret` (shown only here); the old secret "
+    "stops working. Audited as `task.webhook_secret_rotated`.",
+    tags=["tasks"],
+    responses=documented(200, TaskResponse, "The task with its new secret.", 403, 404, 409, 412),
+)
+def rotate_webhook_secret(task_id: str) -> Response[str]:
+    task = service.rotate_webhook_secret(actor(router), task_id, if_match=header(router, "If-Match"))
+    return _answer(200, task, reveal_secret=True)
 
 
 @router.delete(

@@ -76,3 +76,10 @@ def test_an_unsupported_method_on_a_known_path_is_405_with_allow(
 def test_an_unknown_path_is_still_404(api: LambdaClient) -> None:
     response = api(http_api_event("GET", "/api/v1/nothing-here", user="alice", route="/api/v1/{proxy+}"))
     assert response["statusCode"] == 404
+
+
+def test_a_known_method_with_an_id_no_route_takes_is_404_not_405(api: LambdaClient) -> None:
+    # Given an id with control characters, which no route's parameter matches
+    response = api(http_api_event("GET", "/api/v1/reports/\x9a\x1f", user="alice", route="/api/v1/{proxy+}"))
+    # Then 404: GET is allowed there, the resource just does not exist
+    assert response["statusCode"] == 404

@@ -136,3 +136,21 @@ def test_variables_from_python_keep_their_types() -> None:
 def test_a_valid_body_still_creates(alice: Api) -> None:
     status, _, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options={"temperature": 0.5}))
     assert status == 201
+
+
+@pytest.mark.parametrize("action", ["preview", "execute"])
+@pytest.mark.parametrize("body", ["[null, null]", '"text"', "3"])
+def test_a_body_that_is_not_an_object_is_422(alice: Api, action: str, body: str) -> None:
+    # Given a task / When preview or execute gets JSON that is not an object (it was taken as no body)
+    task = alice.create()
+    status, payload, _ = alice.call("POST", f"/api/v1/tasks/{task['id']}/{action}", body)
+    # Then 422 naming the body
+    assert status == 422, payload
+    assert payload["error"]["details"][0]["loc"] == ["body"]
+
+
+@pytest.mark.parametrize("body", [None, "null"])
+def test_no_body_or_null_means_no_variables(alice: Api, body: str | None) -> None:
+    task = alice.create(prompt_template="Hello")
+    status, payload, _ = alice.call("POST", f"/api/v1/tasks/{task['id']}/preview", body)
+    assert status == 200, payload

@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -293,6 +294,16 @@ class Task(TaskFields):
     consecutive_failures: int = 0
     pending_slot: PendingSlot | None = None
     webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
+    # Set (never stored) when this version made a new webhook secret: its answer shows it, once.
+    _new_webhook_secret: bool = PrivateAttr(default=False)
+
+    @property
+    def webhook_secret_is_new(self) -> bool:
+        return self._new_webhook_secret
+
+    def with_new_webhook_secret(self) -> Task:
+        self._new_webhook_secret = True
+        return self
 
     @property
     def is_due_indexed(self) -> bool:
@@ -337,7 +348,9 @@ class TaskResponse(TaskFields):
     schedule_description: str | None = Field(default=None, description="The cron expression in words.")
     schedule_paused_reason: str | None = None
     webhook_secret: str | None = Field(
-        default=None, description="The webhook signing secret: present only in the answer that created it."
+        default=None,
+        description="The webhook signing secret: present only in the answer that created it (create, the "
+        "PATCH that adds the first webhook_url, or webhook-secret/rotate).",
     )
     warnings: list[str] = Field(
         default_factory=list, description="E.g. the task's model is deprecated or retires soon."

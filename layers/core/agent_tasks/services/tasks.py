@@ -183,7 +183,23 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
     )
     changed = sorted(name for name in changes if getattr(old, name) != getattr(new, name))
     task_store.replace(old, new, _audit(caller, new, "task.updated", changed, now))
-    return new
+    return new.with_new_webhook_secret() if webhook_secret != old.webhook_secret else new
+
+
+def rotate_webhook_secret(caller: Actor, task_id: str, *, if_match: str | None) -> Task:
+    """A new webhook signing secret for the owner's task, answered once; the old one stops working."""
+    from agent_tasks.notifications import new_webhook_secret
+
+    old = own_task(caller, task_id)
+    _check_version(old, if_match)
+    if not (old.notification_config and old.notification_config.webhook_url):
+        raise ConflictError("the task has no webhook_url, so it has no webhook secret to rotate")
+    now = utc_now()
+    new = old.model_copy(
+        update={"webhook_secret": new_webhook_secret(), "version": old.version + 1, "updated_at": now}
+    )
+    task_store.replace(old, new, _audit(caller, new, "task.webhook_secret_rotated", ["webhook_secret"], now))
+    return new.with_new_webhook_secret()
 
 
 def delete_task(caller: Actor, task_id: str, *, if_match: str | None) -> None:
