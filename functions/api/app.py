@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_tasks import jsontext
+from agent_tasks.models.tasks import PublicTaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
 from api_routes import audit, body_guard, errors, executions, health, reports, sessions, tasks
@@ -74,6 +75,18 @@ def _openapi_document() -> str:
     # The versioned document a JSON report holds (downloaded from a report's download_url).
     schemas["ReportDocument"] = ReportDocument.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["ReportDocument"].pop("$defs", {}))
+    # GET /tasks/{id} answers another user's public task in the reduced view (api_routes/tasks.py).
+    schemas["PublicTaskResponse"] = PublicTaskResponse.model_json_schema(
+        ref_template="#/components/schemas/{model}", by_alias=True
+    )
+    schemas.update(schemas["PublicTaskResponse"].pop("$defs", {}))
+    get_task = document["paths"][f"{API_PREFIX}/tasks/{{task_id}}"]["get"]["responses"]["200"]
+    get_task["content"]["application/json"]["schema"] = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/TaskResponse"},
+            {"$ref": "#/components/schemas/PublicTaskResponse"},
+        ]
+    }
     for operation in (op for path in document.get("paths", {}).values() for op in path.values()):
         operation["responses"].update(
             {

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse, TaskUpdate
+from agent_tasks.models.tasks import PublicTaskResponse, Task, TaskCreate, TaskResponse, TaskUpdate
 from agent_tasks.services import tasks as service
 from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
@@ -65,11 +65,17 @@ def list_tasks(
 @router.get(
     "/tasks/<task_id>",
     summary="Get a task (yours, or another user's public task)",
+    description="Your task in full (`view: owner`); another user's public task in a reduced view "
+    "(`view: public`, PublicTaskResponse): no notification_config, MCP server URLs or schedule state.",
     tags=["tasks"],
     responses=documented(200, TaskResponse, "The task; `ETag` is its version.", 404),
 )
 def get_task(task_id: str) -> Response[str]:
-    return _answer(200, service.read_task(actor(router), task_id))
+    caller = actor(router)
+    task = service.read_task(caller, task_id)
+    if task.owner_id != caller.user_id:  # another user's public task: the reduced view
+        return json_response(200, PublicTaskResponse.of(task), {"ETag": task.etag})
+    return _answer(200, task)
 
 
 @router.patch(

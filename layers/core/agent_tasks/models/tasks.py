@@ -334,10 +334,11 @@ class TaskLinks(BaseModel):
 
 
 class TaskResponse(TaskFields):
-    """A task as the API answers it."""
+    """A task as the API answers it to its owner."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    view: Literal["owner"] = Field(default="owner", description="The owner's full view of the task.")
     id: str
     owner_id: str
     version: int
@@ -389,4 +390,73 @@ class TaskResponse(TaskFields):
                 preview=f"{base}/preview",
                 reports=f"{base}/reports",
             ),
+        )
+
+
+class PublicMcpServer(BaseModel):
+    """An MCP server as others see it: its name (used in tool names), not where it is."""
+
+    name: str
+
+
+class PublicSdkOptions(BaseModel):
+    """A task's options without endpoints: MCP servers by name only."""
+
+    model: str
+    max_turns: int
+    max_tokens: int
+    permission_mode: str
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_budget_usd: float | None = None
+    timeout_seconds: int
+    mcp_servers: list[PublicMcpServer]
+
+
+class PublicTaskResponse(BaseModel):
+    """Another user's public task: what it does, never where it reports to, its secrets, its schedule's
+    state or the owner's errors (notification_config, MCP server URLs, schedule_paused_reason)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    view: Literal["public"] = Field(default="public", description="The reduced view others get.")
+    id: str
+    owner_id: str
+    name: str
+    description: str | None = None
+    prompt_template: str
+    template_variables: list[str]
+    allowed_tools: list[str]
+    disallowed_tools: list[str]
+    sdk_options: PublicSdkOptions
+    tags: list[str]
+    is_public: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str] = Field(alias="_links", description="`self` only: others cannot run or list it.")
+
+    @classmethod
+    def of(cls, task: Task) -> PublicTaskResponse:
+        from agent_tasks.templates import validate_template
+
+        options = task.sdk_options.model_dump(exclude={"mcp_servers"})
+        return cls(
+            id=task.id,
+            owner_id=task.owner_id,
+            name=task.name,
+            description=task.description,
+            prompt_template=task.prompt_template,
+            template_variables=validate_template(task.prompt_template),
+            allowed_tools=task.allowed_tools,
+            disallowed_tools=task.disallowed_tools,
+            sdk_options=PublicSdkOptions(
+                **options, mcp_servers=[PublicMcpServer(name=s.name) for s in task.sdk_options.mcp_servers]
+            ),
+            tags=task.tags,
+            is_public=task.is_public,
+            version=task.version,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            links={"self": f"{API_BASE}/tasks/{task.id}"},
         )
