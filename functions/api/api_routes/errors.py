@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.ConflictError: HTTPStatus.CONFLICT,
     errors.PreconditionFailedError: HTTPStatus.PRECONDITION_FAILED,
     errors.ValidationFailedError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.ContentTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
 }
 

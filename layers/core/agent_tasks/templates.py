@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent_tasks.errors import ValidationFailedError
 
-MAX_RENDERED_CHARS = 400_000
+MAX_RENDERED_BYTES = 300_000  # UTF-8; the execution keeps it in S3 past 64 KB (store/executions.py)
 _EXPRESSION = re.compile(r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL)
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
@@ -120,8 +120,8 @@ def render(
         raise _fail(field, f"the template tried something the sandbox forbids: {exc}") from exc
     except (TemplateSyntaxError, UndefinedError, TypeError, ValueError, ArithmeticError) as exc:
         raise _fail(field, f"the template could not be rendered: {exc}") from exc
-    if len(text) > MAX_RENDERED_CHARS:
-        raise _fail(field, f"the rendered prompt is longer than {MAX_RENDERED_CHARS} characters")
+    if len(text.encode("utf-8")) > MAX_RENDERED_BYTES:
+        raise _fail(field, f"the rendered prompt is over {MAX_RENDERED_BYTES:,} bytes in UTF-8")
     return RenderedPrompt(
         text=text,
         variables_used=sorted(name for name in wanted if name in variables),

@@ -37,7 +37,7 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled
 ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
 
 MAX_VARIABLES = 64
-MAX_VARIABLE_CHARS = 10_000
+MAX_VARIABLE_BYTES = 10_000  # UTF-8, as stored; 64 of them spill to S3 (store/executions.py)
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -76,8 +76,9 @@ def check_variables(variables: dict[str, Any]) -> dict[str, Any]:
             f"variable names must match [A-Za-z_][A-Za-z0-9_]*: {', '.join(repr(b) for b in bad[:5])}"
         )
     for name, value in variables.items():
-        if len(str(value)) > MAX_VARIABLE_CHARS:
-            raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_CHARS} characters")
+        size = len(str(value).encode("utf-8"))
+        if size > MAX_VARIABLE_BYTES:
+            raise ValueError(f"variable {name!r} is {size:,} bytes in UTF-8; at most {MAX_VARIABLE_BYTES:,}")
     return variables
 
 

@@ -19,14 +19,24 @@ from pydantic import (
 )
 
 from agent_tasks.agent import catalog
-from agent_tasks.models.common import API_BASE, utc_now
+from agent_tasks.models.common import API_BASE, utc_now, utf8_at_most
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.notifications import NotificationConfig
 
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
 OverlapPolicy = Literal["skip", "allow"]
 
-TaskName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# Byte limits keep every item and key within DynamoDB's: the name lock's sort key is the folded name.
+MAX_NAME_BYTES = 512
+MAX_DESCRIPTION_BYTES = 10_000
+MAX_TEMPLATE_BYTES = 100_000
+TaskName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    utf8_at_most(MAX_NAME_BYTES, folded=True),
+]
+Description = Annotated[str | None, Field(max_length=10_000), utf8_at_most(MAX_DESCRIPTION_BYTES)]
+PromptTemplate = Annotated[str, Field(min_length=1, max_length=100_000), utf8_at_most(MAX_TEMPLATE_BYTES)]
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/@+-]+$")
 ]
@@ -89,8 +99,8 @@ class TaskFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     name: TaskName
-    description: Annotated[str | None, Field(max_length=10_000)] = None
-    prompt_template: Annotated[str, Field(min_length=1, max_length=100_000)]
+    description: Description = None
+    prompt_template: PromptTemplate
     # sdk_options comes before the tool lists: their validation needs its MCP servers.
     sdk_options: SdkOptions
     allowed_tools: Annotated[list[ToolName], Field(max_length=64)]
@@ -228,8 +238,8 @@ class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema)
 
     name: TaskName | None = None
-    description: Annotated[str | None, Field(max_length=10_000)] = None
-    prompt_template: Annotated[str | None, Field(min_length=1, max_length=100_000)] = None
+    description: Description = None
+    prompt_template: PromptTemplate | None = None
     allowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
     disallowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
     sdk_options: SdkOptions | None = None
