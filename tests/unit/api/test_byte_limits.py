@@ -3,21 +3,14 @@ an execution go to S3, and whatever DynamoDB still refuses is a 413/422, never a
 
 from __future__ import annotations
 
-import pytest
 from botocore.exceptions import ClientError
 
 from agent_tasks.errors import ContentTooLargeError, ValidationFailedError
 from agent_tasks.store import dynamo
 from agent_tasks.store import executions as execution_store
 from tests.support.api_calls import Api, valid_task
-from tests.support.fixtures import LambdaClient
 
 EMOJI = "\U0001f600"  # 4 bytes in UTF-8
-
-
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
 
 
 def test_a_255_emoji_name_is_422_in_bytes_not_a_500(alice: Api) -> None:

@@ -9,11 +9,6 @@ from tests.support.events import http_api_event
 from tests.support.fixtures import LambdaClient
 
 
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
-
-
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
 def test_a_weak_if_match_is_412_even_for_the_current_version(alice: Api, method: str) -> None:
     # Given a task at version 1

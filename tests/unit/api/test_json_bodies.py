@@ -14,12 +14,6 @@ from agent_tasks.services import workflow
 from agent_tasks.store import executions as execution_store
 from tests.support.api_calls import Api, valid_task
 from tests.support.executions import pending_execution, stored_task
-from tests.support.fixtures import LambdaClient
-
-
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
 
 
 def _bad_request_message(alice: Api, body: str, path: str = "/api/v1/tasks") -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from agent_tasks.agent import catalog
 from tests.support.api_calls import Api
-from tests.support.fixtures import LambdaClient, load_function
+from tests.support.fixtures import load_function
 
 
 def _schemas() -> dict[str, Any]:
@@ -22,11 +22,6 @@ def _schemas() -> dict[str, Any]:
 
 def _allows_null(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "null" or any(o.get("type") == "null" for o in schema.get("anyOf", []))
-
-
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
 
 
 @pytest.mark.parametrize("field", sorted(_schemas()["TaskUpdate"]["properties"]))

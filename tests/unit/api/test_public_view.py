@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from agent_tasks.store import tasks as task_store
 from tests.support.api_calls import Api
-from tests.support.fixtures import LambdaClient, load_function
+from tests.support.fixtures import load_function
 
 HOOK_URL = "https://hooks.slack.example.com/services/T000/B000/capability-secret"
 MCP_URL = "https://mcp.example.com/sse?token=query-secret"
-
-
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
-
-
-@pytest.fixture
-def bob(api: LambdaClient) -> Api:
-    return Api(api, "bob")
 
 
 def _public_task(alice: Api) -> dict[str, Any]:

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from agent_tasks.store import tasks as task_store
 from tests.support.api_calls import Api
-from tests.support.fixtures import LambdaClient
 
 HOOK = {"on": ["completed"], "webhook_url": "https://hooks.example.com/agent-tasks"}
-
-
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
-
-
-@pytest.fixture
-def bob(api: LambdaClient) -> Api:
-    return Api(api, "bob")
 
 
 def _stored_secret(task: dict[str, Any]) -> str | None:

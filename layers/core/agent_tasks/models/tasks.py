@@ -423,6 +423,23 @@ class PublicSdkOptions(BaseModel):
     mcp_servers: list[PublicMcpServer]
 
 
+# What another user's public task shows as stored (the rest of PublicTaskResponse is derived).
+_PUBLIC_TASK_FIELDS = (
+    "id",
+    "owner_id",
+    "name",
+    "description",
+    "prompt_template",
+    "allowed_tools",
+    "disallowed_tools",
+    "tags",
+    "is_public",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
 class PublicTaskResponse(BaseModel):
     """Another user's public task: what it does, never where it reports to, its secrets, its schedule's
     state or the owner's errors (notification_config, MCP server URLs, schedule_paused_reason)."""
@@ -451,22 +468,10 @@ class PublicTaskResponse(BaseModel):
         from agent_tasks.templates import validate_template
 
         options = task.sdk_options.model_dump(exclude={"mcp_servers"})
+        mcp_servers = [PublicMcpServer(name=server.name) for server in task.sdk_options.mcp_servers]
         return cls(
-            id=task.id,
-            owner_id=task.owner_id,
-            name=task.name,
-            description=task.description,
-            prompt_template=task.prompt_template,
+            **{name: getattr(task, name) for name in _PUBLIC_TASK_FIELDS},
             template_variables=validate_template(task.prompt_template),
-            allowed_tools=task.allowed_tools,
-            disallowed_tools=task.disallowed_tools,
-            sdk_options=PublicSdkOptions(
-                **options, mcp_servers=[PublicMcpServer(name=s.name) for s in task.sdk_options.mcp_servers]
-            ),
-            tags=task.tags,
-            is_public=task.is_public,
-            version=task.version,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
+            sdk_options=PublicSdkOptions(**options, mcp_servers=mcp_servers),
             links={"self": f"{API_BASE}/tasks/{task.id}"},
         )
