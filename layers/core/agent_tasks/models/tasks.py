@@ -245,8 +245,8 @@ class TaskUpdate(BaseModel):
     sdk_options: SdkOptions | None = None
     working_directory_path: str | None = None
     is_scheduled: bool | None = None
-    schedule_cron: str | None = None
-    schedule_timezone: str | None = None
+    schedule_cron: Annotated[str | None, Field(max_length=128)] = None
+    schedule_timezone: Annotated[str | None, Field(max_length=64)] = None
     schedule_enabled: bool | None = None
     overlap_policy: OverlapPolicy | None = None
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
