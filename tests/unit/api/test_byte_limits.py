@@ -31,7 +31,7 @@ def test_a_128_emoji_name_fits(alice: Api) -> None:
 def test_a_100000_emoji_template_and_system_prompt_are_422_not_500(alice: Api) -> None:
     body = valid_task(
         prompt_template=EMOJI * 100_000,
-        sdk_options={"model": "claude-sonnet-4-5", "system_prompt": EMOJI * 100_000},
+        sdk_options={"model": "claude-sonnet-5-5", "system_prompt": EMOJI * 100_000},
     )
     status, payload, _ = alice.call("POST", "/api/v1/tasks", body)
     assert status == 422, payload
@@ -44,7 +44,7 @@ def test_the_largest_task_allowed_is_stored(alice: Api) -> None:
     body = valid_task(
         prompt_template=EMOJI * 25_000,
         description=EMOJI * 2_500,
-        sdk_options={"model": "claude-sonnet-4-5", "system_prompt": EMOJI * 25_000},
+        sdk_options={"model": "claude-sonnet-5-5", "system_prompt": EMOJI * 25_000},
     )
     # Then the task item fits
     status, payload, _ = alice.call("POST", "/api/v1/tasks", body)

@@ -128,7 +128,9 @@ def test_variables_from_python_keep_their_types() -> None:
 
 
 def test_a_valid_body_still_creates(alice: Api) -> None:
-    status, _, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options={"temperature": 0.5}))
+    status, _, _ = alice.call(
+        "POST", "/api/v1/tasks", valid_task(sdk_options={"max_turns": 10, "max_budget_usd": 2.5})
+    )
     assert status == 201
 
 

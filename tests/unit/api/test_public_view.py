@@ -20,7 +20,7 @@ def _public_task(alice: Api) -> dict[str, Any]:
         tags=["ops"],
         allowed_tools=["read_file", "mcp__gh__search"],
         sdk_options={
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-5-5",
             "system_prompt": "Be brief.",
             "mcp_servers": [{"name": "gh", "url": MCP_URL, "authorization_token": "tok"}],
         },

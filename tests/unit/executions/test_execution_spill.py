@@ -56,7 +56,7 @@ def test_a_large_snapshot_and_variables_are_spilled_when_the_execution_is_create
     # Given a task at its byte limits and 64 variables of 10,000 bytes
     task = stored_task(
         prompt_template=EMOJI * 25_000,
-        sdk_options={"model": "claude-sonnet-4-5", "system_prompt": EMOJI * 25_000},
+        sdk_options={"model": "claude-sonnet-5-5", "system_prompt": EMOJI * 25_000},
     )
     variables = {f"v{i}": "€" * 3_333 for i in range(64)}
     # When its execution is written
