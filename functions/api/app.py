@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -11,6 +12,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from agent_tasks import jsontext
+from agent_tasks.models.tasks import PublicTaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
 from api_routes import audit, body_guard, errors, executions, health, reports, sessions, tasks
@@ -20,8 +23,9 @@ API_PREFIX = "/api/v1"
 OPENAPI_TITLE = "Agent Tasks API"
 OPENAPI_VERSION = "1.0.0"
 
-app = APIGatewayHttpResolver(enable_validation=True)
-errors.register(app)
+# Bodies are parsed strictly: depth-limited, no NaN/Infinity, no duplicate keys, numbers as written.
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsontext.loads)
+errors.register(app, lambda path: _methods_of(path))
 app.include_router(health.router, prefix=API_PREFIX)
 app.include_router(tasks.router, prefix=API_PREFIX)
 app.include_router(audit.router, prefix=API_PREFIX)
@@ -31,19 +35,68 @@ app.include_router(reports.router, prefix=API_PREFIX)
 app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)
 
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+# What API Gateway itself answers (401 from the JWT authorizer, 413, 429) before the function runs.
+_GATEWAY_ERROR = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+    "title": "GatewayError",
+    "description": 'An answer from API Gateway itself, e.g. {"message": "Unauthorized"}.',
+}
+_FUNCTION_OR_GATEWAY = {
+    "anyOf": [{"$ref": "#/components/schemas/ErrorResponse"}, {"$ref": "#/components/schemas/GatewayError"}]
+}
+# Statuses any operation can answer, whatever its own: the body is checked before routing
+# (api_routes/body_guard.py and the strict JSON parser), and the gateway limits size and rate.
+_EVERY_OPERATION: dict[str, dict[str, Any]] = {
+    "400": {
+        "description": "Malformed request: the body is not UTF-8 JSON (or nests deeper than 64, repeats a "
+        "key, holds NaN or Infinity), or a cursor is not one the API issued.",
+        "content": _ERROR,
+    },
+    "413": {"description": "The body is over 10 MB, or what it would store is too large."},
+    "415": {"description": "The body is not application/json.", "content": _ERROR},
+    "429": {"description": "Throttled; retry later."},
+}
+_ALSO_FROM_THE_GATEWAY = ("401", "413", "429")
+
+
 @functools.cache  # the routes are fixed once the module is loaded
 def _openapi_document() -> str:
     """The OpenAPI document, with Powertools' default 422 schema replaced by our one error shape."""
     document = json.loads(app.get_openapi_json_schema(title=OPENAPI_TITLE, version=OPENAPI_VERSION))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)  # Powertools' shapes; we answer ErrorResponse instead
+    schemas["GatewayError"] = _GATEWAY_ERROR
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["ErrorResponse"].pop("$defs", {}))
     # The versioned document a JSON report holds (downloaded from a report's download_url).
     schemas["ReportDocument"] = ReportDocument.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schemas["ReportDocument"].pop("$defs", {}))
+    # GET /tasks/{id} answers another user's public task in the reduced view (api_routes/tasks.py).
+    schemas["PublicTaskResponse"] = PublicTaskResponse.model_json_schema(
+        ref_template="#/components/schemas/{model}", by_alias=True
+    )
+    schemas.update(schemas["PublicTaskResponse"].pop("$defs", {}))
+    get_task = document["paths"][f"{API_PREFIX}/tasks/{{task_id}}"]["get"]["responses"]["200"]
+    get_task["content"]["application/json"]["schema"] = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/TaskResponse"},
+            {"$ref": "#/components/schemas/PublicTaskResponse"},
+        ]
+    }
     for operation in (op for path in document.get("paths", {}).values() for op in path.values()):
+        operation["responses"].update(
+            {
+                status: dict(answer)
+                for status, answer in _EVERY_OPERATION.items()
+                if status not in operation["responses"]
+            }
+        )
+        for status in _ALSO_FROM_THE_GATEWAY:
+            operation["responses"][status]["content"] = {"application/json": {"schema": _FUNCTION_OR_GATEWAY}}
         for status, answer in operation.get("responses", {}).items():
             if status == "204":
                 answer.pop("content", None)
@@ -53,6 +106,28 @@ def _openapi_document() -> str:
                     "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
                 }
     return json.dumps(document)
+
+
+@functools.cache
+def _allowed_methods() -> dict[str, list[str]]:
+    """Each path (as a template, e.g. /api/v1/tasks/{task_id}) and the methods it answers."""
+    document = json.loads(_openapi_document())
+    allowed = {path: sorted(m.upper() for m in operations) for path, operations in document["paths"].items()}
+    return {**allowed, f"{API_PREFIX}/openapi.json": ["GET"], f"{API_PREFIX}/docs": ["GET"]}
+
+
+@functools.cache
+def _path_patterns() -> list[tuple[re.Pattern[str], str]]:
+    return [
+        (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"), path)
+        for path in _allowed_methods()
+    ]
+
+
+def _methods_of(path: str) -> list[str]:
+    """The methods a request path answers (none for an unknown path)."""
+    template = next((template for pattern, template in _path_patterns() if pattern.match(path)), None)
+    return _allowed_methods()[template] if template else []
 
 
 @app.get(f"{API_PREFIX}/openapi.json", include_in_schema=False)

@@ -354,6 +354,31 @@ def test_variables_are_checked(local_cloud: Any, client: Callable[[str], httpx.C
     assert alice.get(f"/api/v1/tasks/{task.id}/executions").json()["total"] == 0
 
 
+def test_numbers_preview_and_run_exactly_as_written_and_large_variables_spill(
+    local_cloud: Any, client: Callable[[str], httpx.Client]
+) -> None:
+    # Given a task using a number, a huge integer and 20 variables of 10,000 bytes each (200 KB)
+    alice = client("alice")
+    big = {f"v{i}": "€" * 3_333 for i in range(20)}
+    template = "Hello {{ x }} {{ y }} {{ n }}" + "".join("{{ " + name + "[:1] }}" for name in big)
+    task = stored_task("alice", prompt_template=template)
+    body = '{"variables": {"x": 2.0, "y": 1e20, "n": 123456789012345678901234567890123456789012345, '
+    body += ", ".join(f'"{name}": "{value}"' for name, value in big.items()) + "}}"
+    headers = {"content-type": "application/json"}
+    # When it is previewed and run through the real workflow
+    preview = alice.post(f"/api/v1/tasks/{task.id}/preview", content=body, headers=headers)
+    started = alice.post(f"/api/v1/tasks/{task.id}/execute", content=body, headers=headers)
+    # Then the run renders exactly what the preview showed ("Hello 2" and 1e+20 differed before)
+    assert preview.status_code == 200, preview.text
+    assert started.status_code == 202, started.text
+    done = finished(alice, started.json()["id"])
+    assert done["status"] == "completed", done
+    expected = "Hello 2.0 1e20 123456789012345678901234567890123456789012345" + "€" * 20
+    assert preview.json()["rendered_prompt"] == expected
+    assert done["rendered_prompt"] == expected
+    assert done["prompt_variables"]["n"] == 123456789012345678901234567890123456789012345
+
+
 def test_rerun_starts_a_new_execution_with_the_same_variables(
     local_cloud: Any, client: Callable[[str], httpx.Client]
 ) -> None:

@@ -1,5 +1,6 @@
-"""Checks every request body before routing: JSON only (415 otherwise) and valid UTF-8 (400
-otherwise; malformed JSON is a 400 from the validation layer).
+"""Checks every request before routing: path ids no longer than any id can be (404 otherwise, before
+DynamoDB's key-size limit can turn them into a 500), bodies JSON only (415 otherwise) and valid UTF-8
+(400 otherwise; malformed JSON is a 400 from the validation layer).
 
 API Gateway passes any body through; without this a text/plain or undecodable body would reach
 the validation layer as something it cannot parse.
@@ -17,8 +18,14 @@ from api_routes.errors import error_response
 _JSON_TYPES = ("application/json", "application/problem+json")
 
 
+MAX_ID_BYTES = 512  # far above any id we make (UUIDs), far below DynamoDB's key limits
+
+
 def rejected(event: dict[str, Any]) -> dict[str, Any] | None:
-    """An error answer (payload 2.0) for a body we will not parse, or None when it is fine."""
+    """An error answer (payload 2.0) for a body we will not parse or an id that cannot exist, or None."""
+    for value in (event.get("pathParameters") or {}).values():
+        if len(str(value).encode("utf-8")) > MAX_ID_BYTES:  # it would exceed DynamoDB's key size: no such id
+            return _answer(HTTPStatus.NOT_FOUND, "not_found", "no such resource", loc="path")
     body = event.get("body")
     if not body:
         return None
@@ -39,8 +46,8 @@ def rejected(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _answer(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
-    response = error_response(status, code, message, [{"loc": ["body"], "msg": message, "type": code}])
+def _answer(status: HTTPStatus, code: str, message: str, *, loc: str = "body") -> dict[str, Any]:
+    response = error_response(status, code, message, [{"loc": [loc], "msg": message, "type": code}])
     return {
         "statusCode": status.value,
         "headers": {"Content-Type": "application/json"},

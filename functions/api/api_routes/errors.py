@@ -7,6 +7,7 @@ No stack trace or internal message ever reaches a client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.ConflictError: HTTPStatus.CONFLICT,
     errors.PreconditionFailedError: HTTPStatus.PRECONDITION_FAILED,
     errors.ValidationFailedError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.ContentTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
 }
 
@@ -66,14 +68,16 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
-        details.append(
-            {"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", "invalid"))}
-        )
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid" and (reason := (err.get("ctx") or {}).get("error")):
+            message = f"the body is not valid JSON: {reason}"
+        details.append({"loc": loc, "msg": message, "type": str(err.get("type", "invalid"))})
     return details
 
 
-def register(app: APIGatewayHttpResolver) -> None:
-    """Map domain, validation and unexpected errors to the one error shape."""
+def register(app: APIGatewayHttpResolver, allowed_methods: Callable[[str], list[str]]) -> None:
+    """Map domain, validation and unexpected errors to the one error shape. `allowed_methods(path)`
+    names the methods a known path has, so another method on it is a 405 with Allow, not a 404."""
 
     @app.exception_handler(errors.DomainError)
     def _domain(exc: errors.DomainError) -> Response[str]:
@@ -81,7 +85,10 @@ def register(app: APIGatewayHttpResolver) -> None:
             (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)),
             HTTPStatus.INTERNAL_SERVER_ERROR,
         )
-        return error_response(status, exc.code, exc.message, exc.details)
+        response = error_response(status, exc.code, exc.message, exc.details)
+        if status == HTTPStatus.UNAUTHORIZED:  # RFC 6750 §3: a token was sent, and it will not do
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
@@ -97,7 +104,18 @@ def register(app: APIGatewayHttpResolver) -> None:
 
     @app.not_found
     def _no_route(_exc: RouteNotFoundError) -> Response[str]:
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
+        allowed = allowed_methods(app.current_event.path)
+        method = app.current_event.http_method.upper()
+        if not allowed or method in allowed:  # the method is fine: the id in the path is no id of ours
+            return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route", [])
+        response = error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"{method} is not allowed here; allowed: {', '.join(allowed)}",
+            [],
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:

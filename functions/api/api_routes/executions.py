@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from agent_tasks.errors import ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.executions import (
     ExecuteRequest,
@@ -28,6 +29,16 @@ def _accepted(execution: Execution) -> Response[str]:
     return json_response(202, ExecutionResponse.of(execution), {"Location": location})
 
 
+def _variables(body: ExecuteRequest | None) -> dict[str, Any]:
+    """The body's variables; no body (or null) means none. Any other JSON that is not an object is a 422
+    (the validation layer lets an optional body that is an array through as "absent")."""
+    if body is not None:
+        return body.variables
+    if router.current_event.json_body is not None:
+        raise ValidationFailedError.for_field("body", 'the body must be a JSON object: {"variables": {...}}')
+    return {}
+
+
 @router.post(
     "/tasks/<task_id>/execute",
     summary="Start an execution of your task",
@@ -39,7 +50,7 @@ def _accepted(execution: Execution) -> Response[str]:
     ),
 )
 def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
-    variables = body.variables if body is not None else {}
+    variables = _variables(body)
     execution = service.execute(
         actor(router),
         task_id,
@@ -59,7 +70,7 @@ def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = 
     ),
 )
 def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
-    variables = body.variables if body is not None else {}
+    variables = _variables(body)
     return json_response(200, service.preview(actor(router), task_id, variables))
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse, TaskUpdate
+from agent_tasks.models.tasks import PublicTaskResponse, Task, TaskCreate, TaskResponse, TaskUpdate
 from agent_tasks.services import tasks as service
 from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
@@ -65,11 +65,17 @@ def list_tasks(
 @router.get(
     "/tasks/<task_id>",
     summary="Get a task (yours, or another user's public task)",
+    description="Your task in full (`view: owner`); another user's public task in a reduced view "
+    "(`view: public`, PublicTaskResponse): no notification_config, MCP server URLs or schedule state.",
     tags=["tasks"],
     responses=documented(200, TaskResponse, "The task; `ETag` is its version.", 404),
 )
 def get_task(task_id: str) -> Response[str]:
-    return _answer(200, service.read_task(actor(router), task_id))
+    caller = actor(router)
+    task = service.read_task(caller, task_id)
+    if task.owner_id != caller.user_id:  # another user's public task: the reduced view
+        return json_response(200, PublicTaskResponse.of(task), {"ETag": task.etag})
+    return _answer(200, task)
 
 
 @router.patch(
@@ -77,12 +83,34 @@ def get_task(task_id: str) -> Response[str]:
     summary="Update some fields of a task",
     tags=["tasks"],
     responses=documented(
-        200, TaskResponse, "The updated task; `If-Match` is honoured.", 400, 403, 404, 409, 412, 422
+        200,
+        TaskResponse,
+        "The updated task; `If-Match` is honoured. A PATCH that adds the first `webhook_url` answers the "
+        "new `webhook_secret`, once.",
+        400,
+        403,
+        404,
+        409,
+        412,
+        422,
     ),
 )
 def update_task(task_id: str, body: TaskUpdate) -> Response[str]:
     task = service.update_task(actor(router), task_id, body, if_match=header(router, "If-Match"))
-    return _answer(200, task, reveal_secret=False)
+    return _answer(200, task, reveal_secret=task.webhook_secret_is_new)
+
+
+@router.post(
+    "/tasks/<task_id>/webhook-secret/rotate",
+    summary="Replace the webhook signing secret of your task",
+    description="Answers the task with its new `webhook_secret` (shown only here); the old secret "
+    "stops working. Audited as `task.webhook_secret_rotated`.",
+    tags=["tasks"],
+    responses=documented(200, TaskResponse, "The task with its new secret.", 403, 404, 409, 412),
+)
+def rotate_webhook_secret(task_id: str) -> Response[str]:
+    task = service.rotate_webhook_secret(actor(router), task_id, if_match=header(router, "If-Match"))
+    return _answer(200, task, reveal_secret=True)
 
 
 @router.delete(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -26,6 +27,7 @@ from agent_tasks_local import limits
 from agent_tasks_local.jwt_dev import DevIssuer, TokenRejectedError, bearer_token
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+MAX_BODY_BYTES = limits.API_PAYLOAD.value  # a larger request is a 413, as API Gateway answers
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,13 @@ def routes_from_template(template: dict[str, Any], function_logical_id: str) -> 
         properties = event["Properties"]
         path = properties["Path"]
         auth = properties.get("Auth", {})
-        pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
-        routes.append(Route(properties["Method"].upper(), path, auth.get("Authorizer") != "NONE", pattern))
-    # API Gateway prefers the most specific route: literal segments before parameters.
-    return sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+        pattern = re.escape(path)
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", pattern)  # {proxy+}: the rest of the path
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+        compiled = re.compile("^" + pattern + "$")
+        routes.append(Route(properties["Method"].upper(), path, auth.get("Authorizer") != "NONE", compiled))
+    # API Gateway prefers the most specific route: literal segments before parameters, greedy last.
+    return sorted(routes, key=lambda r: ("+}" in r.path, r.path.count("{"), -len(r.path)))
 
 
 def _stringify_claims(claims: dict[str, Any]) -> dict[str, str]:
@@ -67,8 +72,16 @@ def _stringify_claims(claims: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _json_response(status: int, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+def _json_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps({"message": message}), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _unauthorized(authorization: str | None) -> Response:
+    """401 as RFC 6750 §3 says: `Bearer`, with error="invalid_token" when a token was sent."""
+    challenge = 'Bearer error="invalid_token"' if authorization else "Bearer"
+    return _json_response(401, "Unauthorized", {"WWW-Authenticate": challenge})
 
 
 class ApiFront:
@@ -101,14 +114,20 @@ class ApiFront:
         if match is None:
             return _json_response(404, "Not Found")
         route, path_parameters = match
+        # By Content-Length, or (chunked) by reading one byte past the limit; werkzeug caches the body.
+        request.max_content_length = MAX_BODY_BYTES + 1
+        try:
+            too_large = len(request.get_data()) > MAX_BODY_BYTES
+        except RequestEntityTooLarge:
+            too_large = True
+        if too_large:
+            return _json_response(413, "Request Entity Too Large")
         claims: dict[str, Any] | None = None
         if route.needs_auth:
             try:
                 claims = self._issuer.verify(bearer_token(request.headers.get("Authorization")))
             except TokenRejectedError:
-                return _json_response(401, "Unauthorized")
-        if request.content_length is not None and request.content_length > limits.API_PAYLOAD.value:
-            return _json_response(413, "Request Entity Too Large")
+                return _unauthorized(request.headers.get("Authorization"))
         event = self._event(request, route, path_parameters, claims)
         result = self._invoke_within_timeout(event)
         if result is None:
@@ -141,7 +160,7 @@ class ApiFront:
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:
-            if route.method == method.upper() and (found := route.pattern.match(path)):
+            if route.method in (method.upper(), "ANY") and (found := route.pattern.match(path)):
                 return route, found.groupdict()
         return None
 
@@ -149,6 +168,7 @@ class ApiFront:
         self, request: Request, route: Route, path_parameters: dict[str, str], claims: dict[str, Any] | None
     ) -> dict[str, Any]:
         body_bytes = request.get_data()
+
         content_type = request.headers.get("Content-Type", "")
         is_text = not body_bytes or any(content_type.startswith(t) for t in _TEXT_TYPES)
         if is_text:

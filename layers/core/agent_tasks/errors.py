@@ -42,6 +42,12 @@ class ValidationFailedError(DomainError):
         return cls(message, details=[{"loc": field.split("."), "msg": message, "type": kind}])
 
 
+class ContentTooLargeError(DomainError):
+    """What the request would store is larger than the store allows (a 413)."""
+
+    code = "content_too_large"
+
+
 class BadRequestError(DomainError):
     code = "bad_request"
 

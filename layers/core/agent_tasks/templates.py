@@ -19,13 +19,12 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from agent_tasks.errors import ValidationFailedError
 from agent_tasks.template_sandbox import (
-    MAX_VALUE_CHARS,
     BudgetedSandbox,
     TemplateBudgetExceeded,
     render_budget,
 )
 
-MAX_RENDERED_CHARS = MAX_VALUE_CHARS
+MAX_RENDERED_BYTES = 300_000  # UTF-8; the execution keeps it in S3 past 64 KB (store/executions.py)
 _EXPRESSION = re.compile(r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL)
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
@@ -140,8 +139,8 @@ def render(
         raise _fail(
             field, f"the template needs too much memory or nests too deeply ({type(exc).__name__})"
         ) from exc
-    if len(text) > MAX_RENDERED_CHARS:
-        raise _fail(field, f"the rendered prompt is longer than {MAX_RENDERED_CHARS} characters")
+    if len(text.encode("utf-8")) > MAX_RENDERED_BYTES:
+        raise _fail(field, f"the rendered prompt is over {MAX_RENDERED_BYTES:,} bytes in UTF-8")
     return RenderedPrompt(
         text=text,
         variables_used=sorted(name for name in wanted if name in variables),

@@ -10,16 +10,6 @@ from tests.support.api_calls import Api, valid_task
 from tests.support.fixtures import LambdaClient
 
 
-@pytest.fixture
-def alice(api: LambdaClient) -> Api:
-    return Api(api, "alice")
-
-
-@pytest.fixture
-def bob(api: LambdaClient) -> Api:
-    return Api(api, "bob")
-
-
 def error_fields(payload: dict[str, Any]) -> list[str]:
     return [".".join(str(p) for p in d["loc"]) for d in payload["error"]["details"]]
 

@@ -29,6 +29,17 @@ REASONS = [
         "body.schedule_timezone",
         "unknown timezone 'Europe/Atlantis'",
     ),
+    # Host-dependent names (files of the host's /usr/share/zoneinfo) are not IANA zones of tzdata.
+    (
+        {"schedule_cron": "0 9 * * *", "schedule_timezone": "localtime"},
+        "body.schedule_timezone",
+        "unknown timezone 'localtime'",
+    ),
+    (
+        {"schedule_cron": "0 9 * * *", "schedule_timezone": "posixrules"},
+        "body.schedule_timezone",
+        "unknown timezone 'posixrules'",
+    ),
 ]
 
 

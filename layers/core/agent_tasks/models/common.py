@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 API_BASE = "/api/v1"
 
 Item = TypeVar("Item", bound=BaseModel)
+
+
+def utf8_at_most(limit: int, *, folded: bool = False) -> AfterValidator:
+    """A string limit in UTF-8 bytes, as DynamoDB counts its item and key sizes (a character may take
+    up to 4). With `folded`, the case-folded form (a name lock's key) is measured too."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        size = max(len(value.encode("utf-8")), len(value.casefold().encode("utf-8")) if folded else 0)
+        if size > limit:
+            raise ValueError(f"at most {limit:,} bytes in UTF-8 (this is {size:,})")
+        return value
+
+    return AfterValidator(check)
 
 
 def utc_now() -> datetime:

@@ -6,9 +6,19 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
 
 from agent_tasks.console import execution_console_url
+from agent_tasks.jsontext import JsonNumber, loads
 from agent_tasks.models.common import API_BASE
 from agent_tasks.models.transcript import (
     AgentOutcome,
@@ -27,10 +37,33 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled
 ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
 
 MAX_VARIABLES = 64
-MAX_VARIABLE_CHARS = 10_000
+MAX_VARIABLE_BYTES = 10_000  # UTF-8, as stored; 64 of them spill to S3 (store/executions.py)
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-VariableValue = Annotated[str, Field(max_length=MAX_VARIABLE_CHARS)] | bool | int | float
+
+def _variable_value(value: Any) -> str | bool | int | JsonNumber:
+    """A string, boolean or number, kept as given: a JSON number with a fraction or an exponent stays
+    a JsonNumber, so it renders as the caller wrote it (`2.0`, `1e20`) wherever it is rendered."""
+    if isinstance(value, str | bool | int | JsonNumber):
+        return value
+    if isinstance(value, float):
+        return JsonNumber(repr(value))  # from Python callers; JSON bodies give JsonNumber already
+    raise ValueError("a variable must be a string, a number or a boolean")
+
+
+VariableValue = Annotated[
+    str | bool | int | JsonNumber,
+    PlainValidator(_variable_value),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}),
+]
+
+
+def _stored_variables(value: Any) -> Any:
+    # The execution store keeps variables as their JSON text (numbers exactly as written).
+    return loads(value) if isinstance(value, str) else value
+
+
+Variables = Annotated[dict[str, VariableValue], BeforeValidator(_stored_variables)]
 
 
 def check_variables(variables: dict[str, Any]) -> dict[str, Any]:
@@ -43,8 +76,9 @@ def check_variables(variables: dict[str, Any]) -> dict[str, Any]:
             f"variable names must match [A-Za-z_][A-Za-z0-9_]*: {', '.join(repr(b) for b in bad[:5])}"
         )
     for name, value in variables.items():
-        if len(str(value)) > MAX_VARIABLE_CHARS:
-            raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_CHARS} characters")
+        size = len(str(value).encode("utf-8"))
+        if size > MAX_VARIABLE_BYTES:
+            raise ValueError(f"variable {name!r} is {size:,} bytes in UTF-8; at most {MAX_VARIABLE_BYTES:,}")
     return variables
 
 
@@ -53,9 +87,12 @@ class ExecuteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # bool before int, so JSON true stays a boolean rather than becoming 1.
-    variables: dict[str, bool | int | float | str] = Field(
+    variables: dict[str, VariableValue] = Field(
         default_factory=dict,
+        json_schema_extra={
+            "propertyNames": {"pattern": _VARIABLE_NAME.pattern},
+            "maxProperties": MAX_VARIABLES,
+        },
         description="Values for the prompt template's variables: strings, numbers or booleans (at most 64).",
     )
 
@@ -103,7 +140,7 @@ class ExecutionView(BaseModel):
     report_note: str | None = None
     trigger_type: TriggerType
     trigger_metadata: dict[str, Any] = Field(default_factory=dict)
-    prompt_variables: dict[str, Any] = Field(default_factory=dict)
+    prompt_variables: Variables = Field(default_factory=dict)
     rendered_prompt: str | None = None
     variables_missing: list[str] = Field(default_factory=list)
     status: ExecutionStatus

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
+from agent_tasks.models.common import utf8_at_most
+
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 ModelId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")]
@@ -55,7 +57,7 @@ class SdkOptions(BaseModel):
     max_turns: Annotated[int, Field(ge=1, le=200)] = 10
     max_tokens: Annotated[int, Field(ge=1, le=128_000)] = 4096
     permission_mode: PermissionMode = "default"
-    system_prompt: Annotated[str | None, Field(max_length=100_000)] = None
+    system_prompt: Annotated[str | None, Field(max_length=100_000), utf8_at_most(100_000)] = None
     temperature: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     max_budget_usd: Annotated[float | None, Field(ge=0.0001, le=10_000)] = None
     timeout_seconds: Annotated[int, Field(ge=10, le=86_400)] = 900

@@ -10,25 +10,53 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from agent_tasks.agent import catalog
-from agent_tasks.models.common import API_BASE, utc_now
+from agent_tasks.models.common import API_BASE, utc_now, utf8_at_most
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.notifications import NotificationConfig
 
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
 OverlapPolicy = Literal["skip", "allow"]
 
-TaskName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+# Byte limits keep every item and key within DynamoDB's: the name lock's sort key is the folded name.
+MAX_NAME_BYTES = 512
+MAX_DESCRIPTION_BYTES = 10_000
+MAX_TEMPLATE_BYTES = 100_000
+TaskName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    utf8_at_most(MAX_NAME_BYTES, folded=True),
+]
+Description = Annotated[str | None, Field(max_length=10_000), utf8_at_most(MAX_DESCRIPTION_BYTES)]
+PromptTemplate = Annotated[str, Field(min_length=1, max_length=100_000), utf8_at_most(MAX_TEMPLATE_BYTES)]
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:/@+-]+$")
 ]
-ToolName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ToolName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": catalog.known_tool_names()},
+                {
+                    "type": "string",
+                    "pattern": r"^mcp__[A-Za-z0-9_-]+(__[A-Za-z0-9_-]+)?$",
+                    "maxLength": 128,
+                    "description": "A tool of an MCP server named in sdk_options.mcp_servers.",
+                },
+            ]
+        }
+    ),
+]
 _SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
 MAX_OUTPUT_SCHEMA_BYTES = 16 * 1024
 
@@ -71,8 +99,8 @@ class TaskFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     name: TaskName
-    description: Annotated[str | None, Field(max_length=10_000)] = None
-    prompt_template: Annotated[str, Field(min_length=1, max_length=100_000)]
+    description: Description = None
+    prompt_template: PromptTemplate
     # sdk_options comes before the tool lists: their validation needs its MCP servers.
     sdk_options: SdkOptions
     allowed_tools: Annotated[list[ToolName], Field(max_length=64)]
@@ -175,21 +203,50 @@ class TaskCreate(TaskFields):
     """The body of POST /tasks."""
 
 
+_NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
+    "name",
+    "prompt_template",
+    "allowed_tools",
+    "disallowed_tools",
+    "sdk_options",
+    "is_scheduled",
+    "schedule_timezone",
+    "schedule_enabled",
+    "overlap_policy",
+    "generate_report",
+    "tags",
+    "is_public",
+    "is_active",
+)
+
+
+def _not_nullable_in_schema(schema: dict[str, Any]) -> None:
+    """The document says what the server takes: fields that refuse null are not nullable there."""
+    for name in _NOT_NULLABLE:
+        field = schema["properties"][name]
+        field.pop("default", None)  # absent means unchanged; null is refused
+        options = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        if len(options) == 1:
+            field.update(options[0])
+        elif options:
+            field["anyOf"] = options
+
+
 class TaskUpdate(BaseModel):
     """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema)
 
     name: TaskName | None = None
-    description: Annotated[str | None, Field(max_length=10_000)] = None
-    prompt_template: Annotated[str | None, Field(min_length=1, max_length=100_000)] = None
+    description: Description = None
+    prompt_template: PromptTemplate | None = None
     allowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
     disallowed_tools: Annotated[list[ToolName] | None, Field(max_length=64)] = None
     sdk_options: SdkOptions | None = None
     working_directory_path: str | None = None
     is_scheduled: bool | None = None
-    schedule_cron: str | None = None
-    schedule_timezone: str | None = None
+    schedule_cron: Annotated[str | None, Field(max_length=128)] = None
+    schedule_timezone: Annotated[str | None, Field(max_length=64)] = None
     schedule_enabled: bool | None = None
     overlap_policy: OverlapPolicy | None = None
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -201,25 +258,9 @@ class TaskUpdate(BaseModel):
     is_public: bool | None = None
     is_active: bool | None = None
 
-    _NOT_NULLABLE = (
-        "name",
-        "prompt_template",
-        "allowed_tools",
-        "disallowed_tools",
-        "sdk_options",
-        "is_scheduled",
-        "schedule_timezone",
-        "schedule_enabled",
-        "overlap_policy",
-        "generate_report",
-        "tags",
-        "is_public",
-        "is_active",
-    )
-
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Self:
-        for name in self._NOT_NULLABLE:
+        for name in _NOT_NULLABLE:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         if not self.model_fields_set:
@@ -263,6 +304,16 @@ class Task(TaskFields):
     consecutive_failures: int = 0
     pending_slot: PendingSlot | None = None
     webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
+    # Set (never stored) when this version made a new webhook secret: its answer shows it, once.
+    _new_webhook_secret: bool = PrivateAttr(default=False)
+
+    @property
+    def webhook_secret_is_new(self) -> bool:
+        return self._new_webhook_secret
+
+    def with_new_webhook_secret(self) -> Task:
+        self._new_webhook_secret = True
+        return self
 
     @property
     def is_due_indexed(self) -> bool:
@@ -293,10 +344,11 @@ class TaskLinks(BaseModel):
 
 
 class TaskResponse(TaskFields):
-    """A task as the API answers it."""
+    """A task as the API answers it to its owner."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    view: Literal["owner"] = Field(default="owner", description="The owner's full view of the task.")
     id: str
     owner_id: str
     version: int
@@ -307,7 +359,9 @@ class TaskResponse(TaskFields):
     schedule_description: str | None = Field(default=None, description="The cron expression in words.")
     schedule_paused_reason: str | None = None
     webhook_secret: str | None = Field(
-        default=None, description="The webhook signing secret: present only in the answer that created it."
+        default=None,
+        description="The webhook signing secret: present only in the answer that created it (create, the "
+        "PATCH that adds the first webhook_url, or webhook-secret/rotate).",
     )
     warnings: list[str] = Field(
         default_factory=list, description="E.g. the task's model is deprecated or retires soon."
@@ -346,4 +400,78 @@ class TaskResponse(TaskFields):
                 preview=f"{base}/preview",
                 reports=f"{base}/reports",
             ),
+        )
+
+
+class PublicMcpServer(BaseModel):
+    """An MCP server as others see it: its name (used in tool names), not where it is."""
+
+    name: str
+
+
+class PublicSdkOptions(BaseModel):
+    """A task's options without endpoints: MCP servers by name only."""
+
+    model: str
+    max_turns: int
+    max_tokens: int
+    permission_mode: str
+    system_prompt: str | None = None
+    temperature: float | None = None
+    max_budget_usd: float | None = None
+    timeout_seconds: int
+    mcp_servers: list[PublicMcpServer]
+
+
+# What another user's public task shows as stored (the rest of PublicTaskResponse is derived).
+_PUBLIC_TASK_FIELDS = (
+    "id",
+    "owner_id",
+    "name",
+    "description",
+    "prompt_template",
+    "allowed_tools",
+    "disallowed_tools",
+    "tags",
+    "is_public",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+class PublicTaskResponse(BaseModel):
+    """Another user's public task: what it does, never where it reports to, its secrets, its schedule's
+    state or the owner's errors (notification_config, MCP server URLs, schedule_paused_reason)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    view: Literal["public"] = Field(default="public", description="The reduced view others get.")
+    id: str
+    owner_id: str
+    name: str
+    description: str | None = None
+    prompt_template: str
+    template_variables: list[str]
+    allowed_tools: list[str]
+    disallowed_tools: list[str]
+    sdk_options: PublicSdkOptions
+    tags: list[str]
+    is_public: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str] = Field(alias="_links", description="`self` only: others cannot run or list it.")
+
+    @classmethod
+    def of(cls, task: Task) -> PublicTaskResponse:
+        from agent_tasks.templates import validate_template
+
+        options = task.sdk_options.model_dump(exclude={"mcp_servers"})
+        mcp_servers = [PublicMcpServer(name=server.name) for server in task.sdk_options.mcp_servers]
+        return cls(
+            **{name: getattr(task, name) for name in _PUBLIC_TASK_FIELDS},
+            template_variables=validate_template(task.prompt_template),
+            sdk_options=PublicSdkOptions(**options, mcp_servers=mcp_servers),
+            links={"self": f"{API_BASE}/tasks/{task.id}"},
         )

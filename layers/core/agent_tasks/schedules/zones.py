@@ -1,7 +1,8 @@
-"""IANA time zone names, checked against the tz database `zoneinfo` finds.
+"""IANA time zone names, checked against the tz database we ship: the `tzdata` package.
 
-zoneinfo reads the system database (/usr/share/zoneinfo) or, when that is missing, the
-`tzdata` package. "UTC" never needs either: it maps to `datetime.UTC`.
+The accepted names come from `tzdata`'s own list, never from the host's /usr/share/zoneinfo, so a
+task is valid or not the same on every machine: host-dependent names such as "localtime" or
+"posixrules" are refused. "UTC" maps to `datetime.UTC`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ import difflib
 import zoneinfo
 from datetime import UTC, tzinfo
 from functools import cache
+from importlib import resources
 
 DEFAULT_TIMEZONE = "UTC"
 
 
 @cache
 def _known_zones() -> frozenset[str]:
-    # Membership in this set, not a bare ZoneInfo(name), so files such as zone.tab are not zones.
-    return frozenset(zoneinfo.available_timezones())
+    # tzdata's own list of its zones: membership in it, not a bare ZoneInfo(name), so files such as
+    # zone.tab, or whatever the host's database holds, are not zones.
+    try:
+        return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
+    except (ModuleNotFoundError, FileNotFoundError):
+        return frozenset()
 
 
 @cache  # pure; every task read re-checks its stored zone
@@ -33,8 +39,8 @@ def validate_timezone(name: str) -> str:
         return candidate
     if not known:
         raise ValueError(
-            f"unknown timezone {candidate!r}: no IANA time zone database is installed here "
-            "(neither the system's nor the tzdata package)"
+            f"unknown timezone {candidate!r}: the tzdata package (the shipped IANA time zone database) "
+            "is not installed"
         )
     raise ValueError(
         f"unknown timezone {candidate!r}: not an IANA time zone name such as 'Europe/Berlin' or 'UTC'"
@@ -52,6 +58,7 @@ def _suggestion(candidate: str, known: frozenset[str]) -> str:
 
 
 def zone_for(name: str) -> tzinfo:
-    """The tzinfo for a valid zone name (ValueError for an invalid one)."""
+    """The tzinfo for a valid zone name (ValueError for an invalid one). By key, so it pickles; every
+    name valid here is in tzdata, which zoneinfo falls back to where the host has no database."""
     valid = validate_timezone(name)
     return UTC if valid == DEFAULT_TIMEZONE else zoneinfo.ZoneInfo(valid)

@@ -123,8 +123,9 @@ def own_task(caller: Actor, task_id: str) -> Task:
 def _check_version(task: Task, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    if str(task.version) not in wanted:
+    # Strong comparison (RFC 9110 §13.1.1): a weak tag, W/"2", never matches.
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if task.etag not in wanted:
         raise PreconditionFailedError(
             f"the task is at version {task.version}, not {if_match}; read it again and retry",
             details=[
@@ -182,7 +183,23 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
     )
     changed = sorted(name for name in changes if getattr(old, name) != getattr(new, name))
     task_store.replace(old, new, _audit(caller, new, "task.updated", changed, now))
-    return new
+    return new.with_new_webhook_secret() if webhook_secret != old.webhook_secret else new
+
+
+def rotate_webhook_secret(caller: Actor, task_id: str, *, if_match: str | None) -> Task:
+    """A new webhook signing secret for the owner's task, answered once; the old one stops working."""
+    from agent_tasks.notifications import new_webhook_secret
+
+    old = own_task(caller, task_id)
+    _check_version(old, if_match)
+    if not (old.notification_config and old.notification_config.webhook_url):
+        raise ConflictError("the task has no webhook_url, so it has no webhook secret to rotate")
+    now = utc_now()
+    new = old.model_copy(
+        update={"webhook_secret": new_webhook_secret(), "version": old.version + 1, "updated_at": now}
+    )
+    task_store.replace(old, new, _audit(caller, new, "task.webhook_secret_rotated", ["webhook_secret"], now))
+    return new.with_new_webhook_secret()
 
 
 def delete_task(caller: Actor, task_id: str, *, if_match: str | None) -> None:

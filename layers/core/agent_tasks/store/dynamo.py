@@ -11,7 +11,14 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from agent_tasks import aws
-from agent_tasks.errors import ConflictError, DomainError, PreconditionFailedError, ThrottledError
+from agent_tasks.errors import (
+    ConflictError,
+    ContentTooLargeError,
+    DomainError,
+    PreconditionFailedError,
+    ThrottledError,
+    ValidationFailedError,
+)
 from agent_tasks.settings import get_settings
 
 _serializer = TypeSerializer()
@@ -73,10 +80,23 @@ class TransactionConflict(Exception):
         self.reasons = reasons
 
 
+_TOO_LARGE = (
+    "what this request would store is larger than DynamoDB allows "
+    "(400 KB an item, 2 KB a partition key, 1 KB a sort key); send less"
+)
+
+
 def translate(error: ClientError) -> DomainError | None:
     code = error.response.get("Error", {}).get("Code", "")
     if code in _THROTTLING:
         return ThrottledError("the service is busy; retry shortly")
+    if code == "ValidationException":
+        # DynamoDB says "ValidationException" for an item or key over its size limits, and for input
+        # it cannot take; only its message tells which. Either way the request, not the service, is at
+        # fault: 413 or 422, never a 500.
+        if "size" in str(error.response.get("Error", {}).get("Message", "")).lower():
+            return ContentTooLargeError(_TOO_LARGE)
+        return ValidationFailedError("the request holds a value the store cannot take")
     return None
 
 
@@ -95,6 +115,8 @@ def transact(items: Sequence[Mapping[str, Any]], *, token: str | None = None) ->
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
             reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if "ValidationError" in reasons:  # an item of the transaction over DynamoDB's limits
+                raise ContentTooLargeError(_TOO_LARGE) from error
             raise TransactionConflict(reasons) from error
         if (mapped := translate(error)) is not None:
             raise mapped from error

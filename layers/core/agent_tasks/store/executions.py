@@ -5,6 +5,7 @@ execution  PK=EXEC#<id>  SK=EXEC  GSI1=TASK#<task id> / EXEC#<created>#<id>
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +14,10 @@ from botocore.exceptions import ClientError
 
 from agent_tasks import aws
 from agent_tasks.errors import ConflictError
+from agent_tasks.jsontext import dumps_flat
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.executions import Execution
+from agent_tasks.store import spill
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
@@ -49,7 +52,51 @@ def _pending_index_keys(execution: Execution) -> dict[str, str]:
     return {"GSI2PK": f"{PENDING_PARTITION_PREFIX}{shard}", "GSI2SK": f"{created}#{execution.id}"}
 
 
+# What grows with the input and the model's answer. Each field above the limit goes to S3 and the item
+# keeps `<field>_s3_key`, so an execution item stays under 400 KB: 4 x 64 KB plus small fields.
+SPILLED_FIELDS = ("task_snapshot", "prompt_variables", "rendered_prompt", "result_data")
+INLINE_FIELD_LIMIT_BYTES = 64_000
+_TEXT_FIELDS = ("prompt_variables", "rendered_prompt")  # stored as text; the others as JSON
+
+
+def spill_key(execution_id: str, field: str) -> str:
+    return f"transcripts/executions/{execution_id}/{field}.json"
+
+
+def _spill(execution_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` with each large spilled field moved to S3: the field removed, its S3 key set."""
+    out = dict(changes)
+    for field in SPILLED_FIELDS:
+        if field not in changes:
+            continue
+        value = changes[field]
+        out[f"{field}_s3_key"] = None  # a smaller value replaces an earlier spill
+        if value is None:
+            continue
+        text = value if field in _TEXT_FIELDS else json.dumps(value, separators=(",", ":"))
+        if len(text.encode("utf-8")) > INLINE_FIELD_LIMIT_BYTES:
+            key = spill_key(execution_id, field)
+            spill.put_text(key, text)
+            out[field] = None
+            out[f"{field}_s3_key"] = key
+    return out
+
+
+def _unspill(item: dict[str, Any]) -> dict[str, Any]:
+    for field in SPILLED_FIELDS:
+        key = item.pop(f"{field}_s3_key", None)
+        if key:
+            text = spill.get_text(str(key))
+            item[field] = text if field in _TEXT_FIELDS else json.loads(text)
+    return item
+
+
 def to_item(execution: Execution) -> dict[str, Any]:
+    fields = {
+        **execution.model_dump(mode="json"),
+        # As JSON text: numbers kept exactly as the caller wrote them (a DynamoDB number would not be).
+        "prompt_variables": dumps_flat(execution.prompt_variables),
+    }
     return {
         "PK": f"EXEC#{execution.id}",
         "SK": "EXEC",
@@ -57,12 +104,12 @@ def to_item(execution: Execution) -> dict[str, Any]:
         "GSI1PK": f"TASK#{execution.task_id}",
         "GSI1SK": f"EXEC#{execution.created_at.isoformat()}#{execution.id}",
         **_pending_index_keys(execution),
-        **execution.model_dump(mode="json"),
+        **_spill(execution.id, fields),
     }
 
 
 def from_item(item: dict[str, Any]) -> Execution:
-    return Execution.model_validate(item)
+    return Execution.model_validate(_unspill(item))
 
 
 def put_execution_item(execution: Execution) -> dict[str, Any]:
@@ -122,7 +169,7 @@ def update(
     removes: list[str] = []
     if changes.get("status", "pending") != "pending":
         changes = {**changes, "GSI2PK": None, "GSI2SK": None}  # out of the pending index
-    for index, (field, value) in enumerate(changes.items()):
+    for index, (field, value) in enumerate(_spill(execution_id, changes).items()):
         names[f"#f{index}"] = field
         if value is None:
             removes.append(f"#f{index}")
