@@ -19,6 +19,7 @@ from pydantic import (
 from agent_tasks.agent import catalog
 from agent_tasks.models.common import API_BASE, utc_now
 from agent_tasks.models.sdk_options import SdkOptions
+from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
 from agent_tasks.notifications import NotificationConfig
 
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
@@ -97,6 +98,14 @@ class TaskFields(BaseModel):
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
     is_public: bool = False
     is_active: bool = True
+    secrets: Annotated[
+        list[SecretName],
+        Field(
+            max_length=MAX_SECRETS_PER_TASK,
+            description="Names of your secrets the run's tools get (bash: environment variables; "
+            "http_request: {{ secret.NAME }} in headers and the query). Values never reach the model.",
+        ),
+    ] = Field(default_factory=list)
 
     @field_validator("output_schema")
     @classmethod
@@ -165,10 +174,10 @@ class TaskFields(BaseModel):
 
         return validate_timezone(value)
 
-    @field_validator("tags")
+    @field_validator("tags", "secrets")
     @classmethod
-    def _unique_tags(cls, tags: list[str]) -> list[str]:
-        return list(dict.fromkeys(tags))
+    def _unique(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
 
 
 class TaskCreate(TaskFields):
@@ -200,6 +209,7 @@ class TaskUpdate(BaseModel):
     tags: Annotated[list[Tag] | None, Field(max_length=50)] = None
     is_public: bool | None = None
     is_active: bool | None = None
+    secrets: Annotated[list[SecretName] | None, Field(max_length=MAX_SECRETS_PER_TASK)] = None
 
     _NOT_NULLABLE = (
         "name",
@@ -215,6 +225,7 @@ class TaskUpdate(BaseModel):
         "tags",
         "is_public",
         "is_active",
+        "secrets",
     )
 
     @model_validator(mode="after")
