@@ -47,6 +47,8 @@ def encodings(value: str) -> set[str]:
         found.add(data.hex())
         found.add(data.hex().upper())
     found.update({quote(value, safe=""), quote_plus(value, safe=""), quote(value)})
+    # As Python error messages quote it: repr of the text and of its bytes.
+    found.update({repr(value)[1:-1], repr(raw)[2:-1]})
     return {item for item in found if item == value or len(item) >= MIN_ENCODED_CHARS}
 
 

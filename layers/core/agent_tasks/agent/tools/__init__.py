@@ -39,7 +39,15 @@ def _describe(error: ValidationError) -> str:
 
 
 def run_local_tool(tool: LocalTool[Any], raw_input: object, ctx: ToolContext) -> ToolOutput:
-    """Validate `raw_input` against the tool's schema and run it; every failure is a ToolOutput error."""
+    """Validate `raw_input` against the tool's schema and run it; every failure is a ToolOutput error.
+    The result, error or not, is scrubbed of the run's secret values before anyone sees it."""
+    output = _run(tool, raw_input, ctx)
+    if not ctx.scrubber:
+        return output
+    return ToolOutput(ctx.scrubber.scrub(output.text), output.is_error)
+
+
+def _run(tool: LocalTool[Any], raw_input: object, ctx: ToolContext) -> ToolOutput:
     if not isinstance(raw_input, dict):
         return ToolOutput(f"invalid input for {tool.name}: expected a JSON object", is_error=True)
     try:

@@ -94,7 +94,7 @@ def run_bash(args: BashInput, ctx: ToolContext) -> str:
     process = subprocess.Popen(  # noqa: S603 - the command is the tool's purpose; it runs confined as documented
         ["/bin/bash", "-c", args.command],
         cwd=workdir,
-        env=scrubbed_environment(workdir),
+        env={**scrubbed_environment(workdir), **ctx.secrets},  # the task's secrets, by name
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
