@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MIN_ENCODED_CHARS = 8
+_B64 = "[A-Za-z0-9+/_-]"
 
 
 def _base64_cores(data: bytes) -> Iterator[str]:
@@ -38,12 +39,19 @@ def _base64_cores(data: bytes) -> Iterator[str]:
         yield core.replace("+", "-").replace("/", "_")
 
 
-def encodings(value: str) -> set[str]:
-    """The value and the encodings of it that scrubbing looks for."""
-    found = {value}
+def _base64_encodings(value: str) -> set[str]:
     raw = value.encode("utf-8")
+    found: set[str] = set()
     for data in (raw, raw + b"\n"):
         found.update(_base64_cores(data))
+    return {item for item in found if len(item) >= MIN_ENCODED_CHARS}
+
+
+def encodings(value: str) -> set[str]:
+    """The value and the encodings of it that scrubbing looks for."""
+    found = {value} | _base64_encodings(value)
+    raw = value.encode("utf-8")
+    for data in (raw, raw + b"\n"):
         found.add(data.hex())
         found.add(data.hex().upper())
     found.update({quote(value, safe=""), quote_plus(value, safe=""), quote(value)})
@@ -58,12 +66,25 @@ class Scrubber:
     def __init__(self, secrets: Mapping[str, str]) -> None:
         self.names = sorted(secrets)
         self.count = 0
+        # One named group per secret; inside it the longest needles first (a value before its prefix).
+        # A base64 core also takes the characters on either side (they hold a few bits of the value's
+        # first and last bytes) and any padding.
+        groups: list[tuple[int, str, str]] = []
         self._owner: dict[str, str] = {}
-        for name, value in sorted(secrets.items()):
-            for needle in encodings(value):
-                self._owner.setdefault(needle, name)
-        needles = sorted(self._owner, key=len, reverse=True)  # longest first: a value before its prefix
-        self._pattern = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+        for index, (name, value) in enumerate(sorted(secrets.items())):
+            core = _base64_encodings(value)
+            needles = sorted(encodings(value), key=len, reverse=True)
+            parts = [
+                f"{_B64}?{re.escape(n)}{_B64}?=*" if n in core and n != value else re.escape(n)
+                for n in needles
+            ]
+            group = f"s{index}"
+            self._owner[group] = name
+            groups.append((len(needles[0]), group, "|".join(parts)))
+        groups.sort(key=lambda g: g[0], reverse=True)
+        self._pattern = (
+            re.compile("|".join(f"(?P<{group}>{body})" for _, group, body in groups)) if groups else None
+        )
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -71,7 +92,7 @@ class Scrubber:
     def scrub(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        replaced, hits = self._pattern.subn(lambda m: f"[secret:{self._owner[m.group(0)]}]", text)
+        replaced, hits = self._pattern.subn(self._marker, text)
         self.count += hits
         return replaced
 
@@ -79,7 +100,10 @@ class Scrubber:
         """Scrub without counting (log lines: the count says what reached the run's outputs)."""
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(lambda m: f"[secret:{self._owner[m.group(0)]}]", text)
+        return self._pattern.sub(self._marker, text)
+
+    def _marker(self, match: re.Match[str]) -> str:
+        return f"[secret:{self._owner[str(match.lastgroup)]}]"
 
     def scrub_json(self, value: Any) -> Any:
         """Every string inside a JSON-like value, scrubbed (keys included)."""
