@@ -160,3 +160,30 @@ def test_preview_names_the_secrets_a_run_would_get_and_the_missing_ones(
     assert preview.secrets == ["API_TOKEN", "OTHER"]
     assert preview.secrets_missing == ["OTHER"]
     assert TOKEN_VALUE not in preview.model_dump_json()
+
+
+def test_a_failure_whose_text_holds_the_value_leaves_scrubbed(
+    aws: dict[str, str], api: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run whose storing of a message fails with an error quoting the secret's value
+    put_secret("alice", "API_TOKEN")
+    task = stored_task(
+        "alice",
+        prompt_template=SCRIPT.replace("URL", api.url),
+        allowed_tools=["bash", "http_request"],
+        secrets=["API_TOKEN"],
+    )
+    execution_id = pending_execution(task)
+    workflow.prepare(execution_id)
+
+    def broken(_session: Any, message: Any) -> None:
+        raise RuntimeError(f"could not store {message.model_dump_json()} for {TOKEN_VALUE}")
+
+    monkeypatch.setattr(session_store, "put_message", broken)
+    # When RunAgent fails, the error that leaves it (to Lambda, Step Functions, X-Ray) is scrubbed
+    with pytest.raises(workflow.AgentRunFailed) as failure:
+        workflow.run_agent(execution_id)
+    assert TOKEN_VALUE not in str(failure.value)
+    assert "[secret:API_TOKEN]" in str(failure.value)
+    assert failure.value.__cause__ is None
+    assert failure.value.__suppress_context__
