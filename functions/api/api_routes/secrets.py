@@ -21,9 +21,13 @@ router = APIGatewayHttpRouter()
     "/secrets/<name>",
     summary="Create or replace a secret (the value is write-only)",
     tags=["secrets"],
-    responses=documented(
-        200, SecretResponse, "Replaced (201 with `Location` when created); never the value.", 400, 409, 422
-    ),
+    responses={
+        **documented(200, SecretResponse, "Replaced; never the value.", 400, 409, 422),
+        201: {
+            "description": "Created; `Location` is set; never the value.",
+            "content": {"application/json": {"model": SecretResponse}},
+        },
+    },
 )
 def put_secret(name: str, body: SecretPut) -> Response[str]:
     record, created = service.put_secret(actor(router), name, body)

@@ -172,3 +172,14 @@ def test_private_network_is_refused_outside_the_local_cloud(monkeypatch: pytest.
         Settings()
     monkeypatch.setenv("ENVIRONMENT", "local")
     assert Settings().allow_private_network
+
+
+def test_the_service_logger_scrubs_while_a_run_holds_values(caplog: pytest.LogCaptureFixture) -> None:
+    from agent_tasks.observability import logger
+
+    caplog.set_level("INFO")
+    with active(Scrubber(SECRETS)):
+        logger.info("tool said %s", TOKEN_VALUE, extra={"output": TOKEN_VALUE})
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("tool said")]
+    assert record.getMessage() == "tool said [secret:API_TOKEN]"
+    assert record.output == "[secret:API_TOKEN]"  # type: ignore[attr-defined]
