@@ -46,6 +46,17 @@ def api(secrets_key: str, local_environment: None) -> Iterator[Receiver]:
         yield server
 
 
+def scripted_task(api: Receiver) -> Any:
+    """alice's API_TOKEN, and her task whose scripted run echoes it, base64s it and sends it as a bearer."""
+    put_secret("alice", "API_TOKEN")
+    return stored_task(
+        "alice",
+        prompt_template=SCRIPT.replace("URL", api.url),
+        allowed_tools=["bash", "http_request"],
+        secrets=["API_TOKEN"],
+    )
+
+
 def _run(execution_id: str) -> dict[str, Any]:
     assert workflow.prepare(execution_id) == {"next": "run"}
     step = workflow.run_agent(execution_id)
@@ -63,13 +74,7 @@ def test_the_tools_use_the_secret_and_no_value_is_stored(
     aws: dict[str, str], api: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given alice's secret and a task whose scripted run echoes it, base64s it and sends it as a bearer token
-    put_secret("alice", "API_TOKEN")
-    task = stored_task(
-        "alice",
-        prompt_template=SCRIPT.replace("URL", api.url),
-        allowed_tools=["bash", "http_request"],
-        secrets=["API_TOKEN"],
-    )
+    task = scripted_task(api)
     execution_id = pending_execution(task)
     # When it runs
     assert _run(execution_id) == {"next": "finalize"}
@@ -166,13 +171,7 @@ def test_a_failure_whose_text_holds_the_value_leaves_scrubbed(
     aws: dict[str, str], api: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a run whose storing of a message fails with an error quoting the secret's value
-    put_secret("alice", "API_TOKEN")
-    task = stored_task(
-        "alice",
-        prompt_template=SCRIPT.replace("URL", api.url),
-        allowed_tools=["bash", "http_request"],
-        secrets=["API_TOKEN"],
-    )
+    task = scripted_task(api)
     execution_id = pending_execution(task)
     workflow.prepare(execution_id)
 

@@ -5,6 +5,7 @@ secret  PK=USER#<uid>  SK=SECRET#<NAME>
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -81,49 +82,36 @@ def get(owner_id: str, name: str) -> SecretRecord | None:
 _METADATA = [name for name in SecretRecord.model_fields if name != "sealed"]
 
 
-def list_for_owner(owner_id: str) -> list[SecretRecord]:
-    """Every secret of a user, by name, without the sealed values (they are not read at all)."""
+def _owner_items(owner_id: str, attributes: list[str]) -> Iterator[dict[str, Any]]:
+    """Every secret item of a user (only the named attributes), by name, page after page."""
     client = aws.dynamodb()
     arguments: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
         "ExpressionAttributeValues": {":pk": {"S": f"USER#{owner_id}"}, ":prefix": {"S": PREFIX}},
-        "ProjectionExpression": ", ".join(f"#{i}" for i in range(len(_METADATA))),
-        "ExpressionAttributeNames": {f"#{i}": name for i, name in enumerate(_METADATA)},
+        "ProjectionExpression": ", ".join(f"#{i}" for i in range(len(attributes))),
+        "ExpressionAttributeNames": {f"#{i}": name for i, name in enumerate(attributes)},
         "ConsistentRead": True,
     }
-    records: list[SecretRecord] = []
     while True:
         try:
             result = client.query(**arguments)
         except ClientError as error:
             raise_translated(error)
-        records.extend(from_item(deserialize(item)) for item in result.get("Items", []))
+        yield from (deserialize(item) for item in result.get("Items", []))
         if "LastEvaluatedKey" not in result:
-            return records
+            return
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def list_for_owner(owner_id: str) -> list[SecretRecord]:
+    """Every secret of a user, by name, without the sealed values (they are not read at all)."""
+    return [from_item(item) for item in _owner_items(owner_id, _METADATA)]
 
 
 def names_of(owner_id: str) -> set[str]:
     """The names of a user's secrets (keys only)."""
-    client = aws.dynamodb()
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": f"USER#{owner_id}"}, ":prefix": {"S": PREFIX}},
-        "ProjectionExpression": "SK",
-        "ConsistentRead": True,
-    }
-    names: set[str] = set()
-    while True:
-        try:
-            result = client.query(**arguments)
-        except ClientError as error:
-            raise_translated(error)
-        names.update(item["SK"]["S"].removeprefix(PREFIX) for item in result.get("Items", []))
-        if "LastEvaluatedKey" not in result:
-            return names
-        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+    return {str(item["SK"]).removeprefix(PREFIX) for item in _owner_items(owner_id, ["SK"])}
 
 
 def delete(owner_id: str, name: str, audit: AuditEvent) -> None:
