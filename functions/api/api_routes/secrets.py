@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import API_BASE
-from agent_tasks.models.secrets import SecretList, SecretPut, SecretResponse
+from agent_tasks.models.secrets import SECRET_NAME_PATTERN, SecretList, SecretPut, SecretResponse
 from agent_tasks.services import secrets as service
 from api_routes.context import actor
 from api_routes.responses import documented, json_response
 
 router = APIGatewayHttpRouter()
+Name = Annotated[str, Path(pattern=SECRET_NAME_PATTERN, max_length=64, description="The secret's name.")]
 
 
 @router.put(
@@ -22,14 +23,14 @@ router = APIGatewayHttpRouter()
     summary="Create or replace a secret (the value is write-only)",
     tags=["secrets"],
     responses={
-        **documented(200, SecretResponse, "Replaced; never the value.", 400, 409, 422),
+        **documented(200, SecretResponse, "Replaced; never the value.", 400, 404, 409, 422),
         201: {
             "description": "Created; `Location` is set; never the value.",
             "content": {"application/json": {"model": SecretResponse}},
         },
     },
 )
-def put_secret(name: str, body: SecretPut) -> Response[str]:
+def put_secret(name: Name, body: SecretPut) -> Response[str]:
     record, created = service.put_secret(actor(router), name, body)
     headers = {"Location": f"{API_BASE}/secrets/{record.name}"} if created else {}
     return json_response(201 if created else 200, SecretResponse.of(record), headers)
@@ -52,7 +53,7 @@ def list_secrets() -> Response[str]:
     responses=documented(204, None, "Deleted.", 404, 409, 422),
 )
 def delete_secret(
-    name: str,
+    name: Name,
     force: Annotated[
         bool, Query(description="Delete even though tasks reference it: their runs then fail at Prepare.")
     ] = False,
