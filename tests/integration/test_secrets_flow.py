@@ -141,7 +141,7 @@ def test_a_run_uses_its_secret_and_no_output_holds_the_value(
                 "name": "Check with a token",
                 "prompt_template": PROMPT.replace("URL", api.url),
                 "allowed_tools": ["bash", "http_request"],
-                "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10},
+                "sdk_options": {"model": "claude-sonnet-5-5", "max_turns": 10},
                 "secrets": ["API_TOKEN"],
                 "generate_report": True,
                 "report_format": "html",

@@ -188,7 +188,7 @@ def test_an_mcp_token_may_name_a_secret_and_it_must_exist(alice: Api) -> None:
         "url": "https://mcp.example.com/sse",
         "authorization_token": "{{ secret.GH_TOKEN }}",
     }
-    options = {"model": "claude-sonnet-4-5", "mcp_servers": [server]}
+    options = {"model": "claude-sonnet-5-5", "mcp_servers": [server]}
     status, answer, _ = alice.call("POST", "/api/v1/tasks", valid_task(sdk_options=options))
     assert status == 422
     assert "GH_TOKEN" in answer["error"]["message"]
