@@ -183,3 +183,24 @@ def test_the_service_logger_scrubs_while_a_run_holds_values(caplog: pytest.LogCa
     (record,) = [r for r in caplog.records if r.getMessage().startswith("tool said")]
     assert record.getMessage() == "tool said [secret:API_TOKEN]"
     assert record.output == "[secret:API_TOKEN]"  # type: ignore[attr-defined]
+
+
+def test_the_runs_own_answer_is_scrubbed_and_counted() -> None:
+    from agent_tasks.models.transcript import AgentResult, AgentRunState
+    from agent_tasks.services.workflow import _scrubbed_result
+
+    # Given a run result whose texts and structured output hold the value, 2 replacements counted before
+    result = AgentResult(
+        outcome="completed",
+        provider="scripted",
+        model="m",
+        final_text=f"done {TOKEN_VALUE}",
+        structured_output={"token": TOKEN_VALUE, "items": [TOKEN_VALUE]},
+        state=AgentRunState(secrets_scrubbed=2),
+    )
+    # When the workflow scrubs it
+    scrubbed = _scrubbed_result(result, Scrubber(SECRETS))
+    # Then no value is left and the count grows by the 3 replacements
+    assert scrubbed.final_text == "done [secret:API_TOKEN]"
+    assert scrubbed.structured_output == {"token": "[secret:API_TOKEN]", "items": ["[secret:API_TOKEN]"]}
+    assert scrubbed.state.secrets_scrubbed == 5
