@@ -480,6 +480,7 @@ def test_with_the_real_client_against_the_local_messages_server(
         "final_text": "Q3 is up 4%. The summary is in summary.md.",
         "outcome": "completed",
         "structured_output": None,
+        "secrets_scrubbed": 0,
     }
     assert done["total_messages"] == 4
     assert done["total_tool_calls"] == 1

@@ -156,6 +156,17 @@ def _create_aliases(aliases: list[LocalAlias], resources: dict[str, str], region
         )
 
 
+def _kms_tags_as_moto_reads_them(transformed: dict[str, Any]) -> dict[str, Any]:
+    """moto's CloudFormation passes a KMS key's Tags to KMS unchanged, which wants TagKey/TagValue
+    rather than CloudFormation's Key/Value: hand it a copy in the form it reads."""
+    copied: dict[str, Any] = json.loads(json.dumps(transformed))
+    for resource in copied["Resources"].values():
+        tags = resource.get("Properties", {}).get("Tags") if resource["Type"] == "AWS::KMS::Key" else None
+        if tags:
+            resource["Properties"]["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]
+    return copied
+
+
 def _scheduled_rules(transformed: dict[str, Any]) -> list[ScheduledRule]:
     rules = []
     for logical_id, resource in transformed["Resources"].items():
@@ -275,7 +286,7 @@ def deploy(
     cloudformation = boto3.client("cloudformation", region_name=region)
     cloudformation.create_stack(
         StackName=stack_name,
-        TemplateBody=json.dumps(transformed),
+        TemplateBody=json.dumps(_kms_tags_as_moto_reads_them(transformed)),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )

@@ -55,3 +55,8 @@ def events() -> EventBridgeClient:
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or regions call this)."""
     _client.cache_clear()
+
+
+def kms() -> Any:
+    """KMS (no type stubs are installed for it): only `agent_tasks.vault` uses it."""
+    return _client("kms")

@@ -20,6 +20,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from agent_tasks.scrub import LogScrubber
+
 if TYPE_CHECKING:
     from agent_tasks.models.executions import Execution
 
@@ -38,6 +40,8 @@ END_METRICS = {
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=NAMESPACE)
+# While a run holds secret values, its scrubber rewrites every log line (agent_tasks.scrub).
+logger.registered_handler.addFilter(LogScrubber())
 
 
 # -- logs -----------------------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
+LOCAL_ENVIRONMENTS = frozenset({"local"})
 
 
 class Settings(BaseSettings):
@@ -75,6 +76,16 @@ class Settings(BaseSettings):
     tool_process_scope: Literal["tagged", "descendants"] = Field(
         default="tagged", validation_alias="TOOL_PROCESS_SCOPE"
     )
+    # The KMS key that seals secrets for tools (the template's SecretsKey); empty: no secrets API.
+    secrets_key_id: str = Field(default="", validation_alias="SECRETS_KEY_ID")
+
+    @model_validator(mode="after")
+    def _private_network_only_locally(self) -> Self:
+        # The template never sets ALLOW_PRIVATE_NETWORK; should a deployment set it anyway, it does
+        # not start: only the local cloud (Environment "local") may reach loopback from tools.
+        if self.allow_private_network and self.environment not in LOCAL_ENVIRONMENTS:
+            raise ValueError("ALLOW_PRIVATE_NETWORK is for the local cloud only (ENVIRONMENT=local)")
+        return self
 
     @field_validator("price_table_json")
     @classmethod

@@ -26,6 +26,8 @@ from agent_tasks.template_sandbox import (
 
 MAX_RENDERED_BYTES = 300_000  # UTF-8; the execution keeps it in S3 past 64 KB (store/executions.py)
 _EXPRESSION = re.compile(r"(?P<raw>\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\})|\{\{(.*?)\}\}", re.DOTALL)
+# Names a template may not use: a prompt can never hold a secret's value (models/secrets.py).
+SECRET_VARIABLES = frozenset({"secret", "secrets"})
 _FORBIDDEN_NODES = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
 VariableValue = str | int | float | bool
@@ -76,7 +78,16 @@ def _variables_of(source: str) -> tuple[str, ...]:
         )
         if isinstance(name, str) and name.startswith("_"):
             raise _Unusable(f"templates may not access {name!r} (line {access.lineno})", access.lineno)
-    return tuple(sorted(meta.find_undeclared_variables(tree)))
+    variables = meta.find_undeclared_variables(tree)
+    if variables & SECRET_VARIABLES:
+        line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name in SECRET_VARIABLES), None)
+        raise _Unusable(
+            "the prompt cannot reference secrets: their values never reach the model. List the secret "
+            "in the task's `secrets` for its tools, and write {% raw %}{{ secret.NAME }}{% endraw %} "
+            "where the prompt should show the placeholder itself",
+            line,
+        )
+    return tuple(sorted(variables))
 
 
 def validate_template(source: str, *, field: str = "prompt_template") -> list[str]:

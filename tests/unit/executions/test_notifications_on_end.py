@@ -19,6 +19,7 @@ SECRET = "whsec-test-secret"
 @pytest.fixture
 def private_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The receiver listens on loopback, which only tests may allow."""
+    monkeypatch.setenv("ENVIRONMENT", "local")  # the only environment that may allow it
     monkeypatch.setenv("ALLOW_PRIVATE_NETWORK", "true")
     get_settings.cache_clear()
     yield

@@ -10,7 +10,7 @@ one runs those tools first).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from agent_tasks.models.transcript import (
     TranscriptMessage,
 )
 from agent_tasks.observability import logger, subsegment
+from agent_tasks.scrub import NO_SECRETS, Scrubber
 from agent_tasks.settings import Settings, get_settings
 
 
@@ -94,10 +95,13 @@ def run_agent(
     output_schema: dict[str, Any] | None = None,
     catalogue: ModelCatalogue | None = None,
     prices: PriceTable | None = None,
+    secrets: Mapping[str, str] | None = None,
+    scrubber: Scrubber | None = None,
 ) -> AgentResult:
     """Run (or resume) the loop until the model ends its turn, a limit is hit, or time runs short.
 
-    `state` is not modified: the returned result carries the updated counters.
+    `state` is not modified: the returned result carries the updated counters. `secrets` go to the
+    tools only; `scrubber` cleans every tool result before it is stored or sent to the model.
     """
     settings = settings or get_settings()
     run = _AgentRun(
@@ -112,7 +116,11 @@ def run_agent(
         transcript=list(transcript),
         state=state.model_copy(deep=True),
         tool_context=ToolContext(
-            workdir=workdir, deadline=deadline, allow_private_network=settings.allow_private_network
+            workdir=workdir,
+            deadline=deadline,
+            allow_private_network=settings.allow_private_network,
+            secrets=secrets or {},
+            scrubber=scrubber or NO_SECRETS,
         ),
         on_message=on_message,
         deadline=deadline,

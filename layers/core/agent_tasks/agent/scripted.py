@@ -2,12 +2,17 @@
 
 It reads the prompt, calls a few of the tools it was offered in a fixed order (list the
 files, write a notes file, read it back) and ends with a summary. No model is called.
+
+A prompt may script calls of its own, one line each, made first and in order (for demos and
+end-to-end tests of a tool): `scripted-call: <tool> <JSON input>`, e.g.
+`scripted-call: bash {"command": "echo hello"}`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from agent_tasks.agent.model_api import ModelRequest, ModelResponse
@@ -16,6 +21,23 @@ from agent_tasks.models.transcript import ProviderName, Usage
 NOTES_FILE = "agent-notes.md"
 SCRIPTED_MODEL = "scripted"
 PROMPT_EXCERPT_CHARS = 200
+SCRIPTED_CALL = re.compile(
+    r"^scripted-call:[ \t]*(?P<tool>[\w-]+)[ \t]+(?P<input>\{.*\})[ \t]*$", re.MULTILINE
+)
+SCRIPTED_CALL_ID = "toolu_scripted_call_"
+
+
+def scripted_calls(prompt: str) -> list[tuple[str, dict[str, Any]]]:
+    """The `scripted-call:` lines of a prompt, in order (a line whose input is no JSON object is skipped)."""
+    calls = []
+    for match in SCRIPTED_CALL.finditer(prompt):
+        try:
+            tool_input = json.loads(match.group("input"))
+        except ValueError:
+            continue
+        if isinstance(tool_input, dict):
+            calls.append((match.group("tool"), tool_input))
+    return calls
 
 
 def _tokens(value: object) -> int:
@@ -38,13 +60,16 @@ class _Progress:
 
     def __init__(self, messages: list[dict[str, Any]]) -> None:
         self.calls: dict[str, dict[str, Any]] = {}
+        self.scripted_done = 0
         results: dict[str, dict[str, Any]] = {}
         for message in messages:
             content = message["content"]
             if isinstance(content, str):
                 continue
             for block in content:
-                if block.get("type") == "tool_use":
+                if block.get("type") == "tool_use" and str(block.get("id", "")).startswith(SCRIPTED_CALL_ID):
+                    self.scripted_done += 1
+                elif block.get("type") == "tool_use":
                     self.calls[block["name"]] = block
                 elif block.get("type") == "tool_result":
                     results[block["tool_use_id"]] = block
@@ -69,11 +94,25 @@ class ScriptedProvider:
         offered = {tool["name"] for tool in request.tools if "input_schema" in tool}
         progress = _Progress(request.messages)
         prompt = _prompt_of(request.messages)
+        planned = scripted_calls(prompt)
         step = self._next_call(offered, progress, prompt)
         turn = len(progress.calls) + 1
-        if step is not None:
-            name, tool_input = step
+        if progress.scripted_done < len(planned):
+            name, tool_input = planned[progress.scripted_done]
+            number = progress.scripted_done + 1
             content: list[dict[str, Any]] = [
+                {"type": "text", "text": f"Scripted call {number}: {name}."},
+                {
+                    "type": "tool_use",
+                    "id": f"{SCRIPTED_CALL_ID}{number:02d}",
+                    "name": name,
+                    "input": tool_input,
+                },
+            ]
+            stop_reason = "tool_use"
+        elif step is not None:
+            name, tool_input = step
+            content = [
                 {"type": "text", "text": f"Step {turn}: {name}."},
                 {"type": "tool_use", "id": f"toolu_scripted_{turn:02d}", "name": name, "input": tool_input},
             ]

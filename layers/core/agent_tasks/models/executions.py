@@ -110,6 +110,9 @@ class ResultData(BaseModel):
     structured_output: Any = Field(
         default=None, description="The final answer, parsed and validated against the task's output_schema."
     )
+    secrets_scrubbed: int = Field(
+        default=0, ge=0, description="Secret values (or encodings of them) replaced by [secret:NAME]."
+    )
 
 
 class NotificationRecord(BaseModel):
@@ -269,6 +272,12 @@ class PreviewResponse(BaseModel):
     model: str
     next_fire_times: list[datetime] | None = Field(
         default=None, description="The next 5 fire times, when the task is scheduled."
+    )
+    secrets: list[str] = Field(
+        default_factory=list, description="Names of the secrets a run would get (never their values)."
+    )
+    secrets_missing: list[str] = Field(
+        default_factory=list, description="Referenced secrets that do not exist: a run would fail at Prepare."
     )
     links: dict[str, str] = Field(alias="_links")
 

@@ -21,6 +21,7 @@ from pydantic import (
 from agent_tasks.agent import catalog
 from agent_tasks.models.common import API_BASE, utc_now, utf8_at_most
 from agent_tasks.models.sdk_options import SdkOptions
+from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
 from agent_tasks.notifications import NotificationConfig
 
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
@@ -125,6 +126,14 @@ class TaskFields(BaseModel):
     tags: Annotated[list[Tag], Field(max_length=50)] = Field(default_factory=list)
     is_public: bool = False
     is_active: bool = True
+    secrets: Annotated[
+        list[SecretName],
+        Field(
+            max_length=MAX_SECRETS_PER_TASK,
+            description="Names of your secrets the run's tools get (bash: environment variables; "
+            "http_request: {{ secret.NAME }} in headers and the query). Values never reach the model.",
+        ),
+    ] = Field(default_factory=list)
 
     @field_validator("output_schema")
     @classmethod
@@ -193,10 +202,10 @@ class TaskFields(BaseModel):
 
         return validate_timezone(value)
 
-    @field_validator("tags")
+    @field_validator("tags", "secrets")
     @classmethod
-    def _unique_tags(cls, tags: list[str]) -> list[str]:
-        return list(dict.fromkeys(tags))
+    def _unique(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
 
 
 class TaskCreate(TaskFields):
@@ -217,6 +226,7 @@ _NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
     "tags",
     "is_public",
     "is_active",
+    "secrets",
 )
 
 
@@ -257,6 +267,7 @@ class TaskUpdate(BaseModel):
     tags: Annotated[list[Tag] | None, Field(max_length=50)] = None
     is_public: bool | None = None
     is_active: bool | None = None
+    secrets: Annotated[list[SecretName] | None, Field(max_length=MAX_SECRETS_PER_TASK)] = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Self:

@@ -93,6 +93,8 @@ class AgentRunState(BaseModel):
     model_usage: dict[str, ModelUsage] = Field(default_factory=dict)
     price_table_version: str | None = None
     structured_output_repairs: NonNegativeInt = 0
+    # Occurrences of secret values (or their encodings) replaced by [secret:NAME] so far.
+    secrets_scrubbed: NonNegativeInt = 0
 
 
 class AgentResult(BaseModel):

@@ -401,11 +401,15 @@ def _next_fire_times(task: Task) -> list[datetime] | None:
 
 def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:
     """What an execution would run, without running anything."""
+    from agent_tasks.services.secrets import referenced_secrets
+    from agent_tasks.store import secrets as secret_store
     from agent_tasks.templates import render
 
     task = owned_task(actor, task_id)
     rendered = render(task.prompt_template, variables)
     base = f"{API_BASE}/tasks/{task.id}"
+    needed = referenced_secrets(task)
+    have = secret_store.names_of(task.owner_id) if needed else set()
     return PreviewResponse(
         task_id=task.id,
         task_version=task.version,
@@ -416,5 +420,7 @@ def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewRes
         permission_mode=task.sdk_options.permission_mode,
         model=task.sdk_options.model,
         next_fire_times=_next_fire_times(task),
+        secrets=needed,
+        secrets_missing=[name for name in needed if name not in have],
         links={"self": f"{base}/preview", "task": base, "execute": f"{base}/execute"},
     )

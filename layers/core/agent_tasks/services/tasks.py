@@ -73,8 +73,16 @@ def _audit(caller: Actor, task: Task, action: str, changed: list[str], now: date
     )
 
 
+def _check_secrets(caller: Actor, fields: TaskFields) -> None:
+    """Every secret the task references must be the caller's (a 422 names the missing ones)."""
+    from agent_tasks.services import secrets
+
+    secrets.require_existing(caller.user_id, secrets.referenced_secrets(fields))
+
+
 def create_task(caller: Actor, body: TaskCreate) -> Task:
     check_model_options(body.sdk_options)
+    _check_secrets(caller, body)
     now = utc_now()
     webhook_secret = None
     if body.notification_config and body.notification_config.webhook_url:
@@ -157,6 +165,8 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
     fields = _revalidate({name: merged[name] for name in TaskFields.model_fields})
     if "sdk_options" in changes:
         check_model_options(fields.sdk_options)
+    if {"secrets", "sdk_options"} & changes.keys():
+        _check_secrets(caller, fields)
     now = utc_now()
     next_run_at = old.next_run_at
     if SCHEDULE_FIELDS & changes.keys() or (fields.is_scheduled and next_run_at is None):

@@ -11,18 +11,21 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from agent_tasks import scrub
 from agent_tasks.agent import isolation
 from agent_tasks.errors import ConflictError, NotFoundError
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
 from agent_tasks.models.sdk_options import SdkOptions
+from agent_tasks.models.secrets import SECRET_REFERENCE, referenced_names
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
 from agent_tasks.observability import bind_execution, logger
+from agent_tasks.scrub import Scrubber
 from agent_tasks.services.outcomes import announce
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -97,19 +100,54 @@ def _duration(execution: Execution, end: datetime) -> float | None:
     return round(max(0.0, (end - execution.started_at).total_seconds()), 3)
 
 
-def _options(execution: Execution) -> SdkOptions:
-    """The snapshot's options, with MCP tokens (not kept in snapshots) taken from the live task."""
+def _live_mcp_tokens(execution: Execution) -> dict[str, str]:
+    """MCP tokens are not kept in snapshots: they come from the live task."""
+    if not (execution.task_snapshot.get("sdk_options") or {}).get("mcp_servers"):
+        return {}
+    task = task_store.get(execution.task_id)
+    return {
+        s.name: s.authorization_token.get_secret_value()
+        for s in (task.sdk_options.mcp_servers if task else [])
+        if s.authorization_token is not None
+    }
+
+
+def _options(execution: Execution, secrets: Mapping[str, str] | None = None) -> SdkOptions:
+    """The snapshot's options, with MCP tokens from the live task (`{{ secret.NAME }}` replaced)."""
     raw = dict(execution.task_snapshot.get("sdk_options") or {})
     servers = raw.get("mcp_servers") or []
     if servers:
-        task = task_store.get(execution.task_id)
-        tokens = {
-            s.name: s.authorization_token.get_secret_value()
-            for s in (task.sdk_options.mcp_servers if task else [])
-            if s.authorization_token is not None
-        }
-        raw["mcp_servers"] = [{**s, "authorization_token": tokens.get(s["name"])} for s in servers]
+        tokens = _live_mcp_tokens(execution)
+        values = secrets or {}
+        raw["mcp_servers"] = [
+            {**s, "authorization_token": _with_secrets(tokens.get(s["name"]), values)} for s in servers
+        ]
     return SdkOptions.model_validate(raw)
+
+
+def _with_secrets(token: str | None, values: Mapping[str, str]) -> str | None:
+    if token is None:
+        return None
+    return SECRET_REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), token)
+
+
+def _open_secrets(execution: Execution) -> dict[str, str]:
+    """The values of every secret the run needs: its task's `secrets` and any an MCP token names.
+    A secret that is gone or cannot be opened fails the run, naming it and saying why."""
+    from agent_tasks.services import secrets
+
+    names = list(execution.task_snapshot.get("secrets") or [])
+    for token in _live_mcp_tokens(execution).values():
+        names.extend(referenced_names(token))
+    if not names:
+        return {}
+    try:
+        return secrets.load_for_run(
+            execution.owner_id, names, task_id=execution.task_id, execution_id=execution.id
+        )
+    except secrets.SecretUnavailable as error:
+        logger.warning("secret unavailable", extra={"secret": error.name, "reason": error.reason})
+        raise AgentRunFailed(error.message) from None
 
 
 def _provider_name() -> str:
@@ -169,7 +207,8 @@ def prepare(execution_id: str) -> dict[str, Any]:
         return {"next": "run"}  # a retried Prepare that already did its work
     if execution.status != "pending":
         return {"next": "stop"}
-    options = _options(execution)
+    # Each secret is checked here, so a missing or unreadable one ends the run before it starts.
+    options = _options(execution, _open_secrets(execution))
     _check_model_runnable(options)
     now = utc_now()
     rendered = render(str(execution.task_snapshot["prompt_template"]), execution.prompt_variables)
@@ -292,8 +331,11 @@ def run_agent(
     session = session_store.get(execution.session_id)
     if session is None:
         raise NotFoundError(f"session {execution.session_id} is not stored")
-    options = _options(execution)
+    secret_values = _open_secrets(execution)
+    scrubber = Scrubber(secret_values)
+    options = _options(execution, secret_values)
     snapshot = execution.task_snapshot
+    tool_secrets = {name: secret_values[name] for name in snapshot.get("secrets") or []}
     transcript = session_store.all_messages(session.id)
     seconds = _invocation_seconds(remaining_millis)
     limits = None
@@ -317,7 +359,11 @@ def run_agent(
         return execution_store.status_of(execution.id) != "running"
 
     watched = _WatchedProvider(provider or _select_provider())
-    with isolation.invocation_scope() as scratch:
+    with (
+        scrub.active(scrubber),
+        _scrubbed_failures(scrubber),
+        isolation.invocation_scope() as scratch,
+    ):
         root = scratch / "work"
         root.mkdir()
         workspaces.restore(execution.owner_id, execution.id, root)
@@ -337,10 +383,39 @@ def run_agent(
             provider=watched,
             limits=limits,
             output_schema=snapshot.get("output_schema"),
+            secrets=tool_secrets,
+            scrubber=scrubber,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
-    return _after_run(execution, session, result, stored, transient=watched.failed_transiently)
+        result = _scrubbed_result(result, scrubber)
+        return _after_run(execution, session, result, stored, transient=watched.failed_transiently)
+
+
+def _scrubbed_result(result: AgentResult, scrubber: Scrubber) -> AgentResult:
+    """The run's own texts scrubbed too, and the count of every scrubbed occurrence carried on."""
+    final_text = scrubber.scrub(result.final_text) if result.final_text is not None else None
+    error = scrubber.scrub(result.error) if result.error is not None else None
+    structured = scrubber.scrub_json(result.structured_output) if scrubber else result.structured_output
+    state = result.state.model_copy(
+        update={"secrets_scrubbed": result.state.secrets_scrubbed + scrubber.count}
+    )
+    return result.model_copy(
+        update={"final_text": final_text, "error": error, "structured_output": structured, "state": state}
+    )
+
+
+@contextlib.contextmanager
+def _scrubbed_failures(scrubber: Scrubber) -> Iterator[None]:
+    """An exception whose text holds a secret value leaves as AgentRunFailed with that text scrubbed,
+    so the value reaches neither the Lambda error, Step Functions, the error_message nor a trace."""
+    try:
+        yield
+    except Exception as error:
+        text = str(error)
+        if scrubber and scrubber.scrub_quietly(text) != text:
+            raise AgentRunFailed(scrubber.scrub_quietly(text)[:MAX_ERROR_MESSAGE_CHARS]) from None
+        raise
 
 
 def _select_provider() -> Any:
@@ -379,7 +454,10 @@ def _after_run(
     if finished:
         final_text = result.final_text if result.final_text is not None else _last_assistant_text(transcript)
         changes["result_data"] = ResultData(
-            final_text=final_text, outcome=result.outcome, structured_output=result.structured_output
+            final_text=final_text,
+            outcome=result.outcome,
+            structured_output=result.structured_output,
+            secrets_scrubbed=state.secrets_scrubbed,
         ).model_dump(mode="json")
     stored = execution_store.update(execution.id, changes, status_in={"running"})
     session_store.set_message_count(session.id, len(transcript), utc_now().isoformat())

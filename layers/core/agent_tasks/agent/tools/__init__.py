@@ -47,8 +47,11 @@ def _describe(error: ValidationError) -> str:
 
 def run_local_tool(tool: LocalTool[Any], raw_input: object, ctx: ToolContext) -> ToolOutput:
     """Validate `raw_input` against the tool's schema and run it; every failure is a ToolOutput error.
-    Whatever the tool returns is capped in bytes before it can enter the transcript."""
+    The result, error or not, is scrubbed of the run's secret values and then capped in bytes (in
+    that order, so a cut never leaves part of a value unscrubbed) before it can enter the transcript."""
     output = _run_local_tool(tool, raw_input, ctx)
+    if ctx.scrubber:
+        output = ToolOutput(ctx.scrubber.scrub(output.text), output.is_error)
     if len(output.text) * 4 <= MAX_TOOL_RESULT_BYTES:  # cannot be over: skip encoding it
         return output
     return ToolOutput(cap_bytes(output.text, MAX_TOOL_RESULT_BYTES), output.is_error)

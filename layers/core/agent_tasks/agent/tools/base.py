@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from agent_tasks.scrub import NO_SECRETS, Scrubber
 
 OUTPUT_CAP_CHARS = 30_000
 OUTPUT_CAP_BYTES = 30_000
@@ -26,6 +28,10 @@ class ToolContext:
     # Seconds left in the invocation's time budget: tools never run past it.
     deadline: Callable[[], float] = lambda: 3600.0
     allow_private_network: bool = False
+    # The values of the secrets the task gives its tools (bash environment, http_request placeholders),
+    # and the scrubber every tool result passes through (run_local_tool) before the model sees it.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    scrubber: Scrubber = field(default=NO_SECRETS, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

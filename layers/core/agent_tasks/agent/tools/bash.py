@@ -104,7 +104,7 @@ def _run_bash(args: BashInput, ctx: ToolContext, tag: str) -> str:
     process = subprocess.Popen(  # noqa: S603 - the command is the tool's purpose; it runs confined as documented
         ["/bin/bash", "-c", args.command],
         cwd=workdir,
-        env=scrubbed_environment(workdir, tag),
+        env={**scrubbed_environment(workdir, tag), **ctx.secrets},  # the task's secrets, by name
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -12,10 +12,11 @@ import ssl
 import time
 from collections.abc import Callable
 from typing import Annotated, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
+from agent_tasks.agent.tools import secret_refs
 from agent_tasks.agent.tools.base import LocalTool, ToolContext, ToolError, ToolInput, cap_text
 from agent_tasks.netguard import CheckedUrl, UnsafeUrlError, ensure_public_url
 
@@ -81,9 +82,12 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     check: UrlCheck,
     max_bytes: int = MAX_RESPONSE_BYTES,
+    secret_headers: frozenset[str] = frozenset(),
 ) -> HttpResult:
-    """One request, following at most MAX_REDIRECTS redirects, each target checked by `check` first."""
+    """One request, following at most MAX_REDIRECTS redirects, each target checked by `check` first.
+    Headers in `secret_headers` are dropped when a redirect leaves the URL's origin."""
     give_up_at = time.monotonic() + timeout
+    origin = _origin(url)
     for _hop in range(MAX_REDIRECTS + 1):
         target = check(url)
         remaining = give_up_at - time.monotonic()
@@ -97,6 +101,8 @@ def fetch(
             if response.status in REDIRECT_STATUSES and location:
                 response.close()
                 url = urljoin(url, location)
+                if secret_headers and _origin(url) != origin:
+                    headers = {k: v for k, v in (headers or {}).items() if k.lower() not in secret_headers}
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                     method, body = "GET", None
                 continue
@@ -118,6 +124,15 @@ def fetch(
         finally:
             conn.close()
     raise ToolError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def _read_until(
@@ -155,10 +170,12 @@ def run_http_request(args: HttpRequestInput, ctx: ToolContext) -> str:
     timeout = min(float(args.timeout_seconds), ctx.deadline() - 5.0)
     if timeout < 1:
         raise ToolError("no time left in this invocation for a request")
+    request = secret_refs.substitute(args.url, args.headers, args.body, ctx.secrets)
     result = fetch(
-        args.url,
+        request.url,
+        secret_headers=request.secret_headers,
         method=args.method,
-        headers=args.headers,
+        headers=request.headers,
         body=args.body.encode() if args.body is not None else None,
         timeout=timeout,
         check=check,
@@ -174,7 +191,8 @@ def run_http_request(args: HttpRequestInput, ctx: ToolContext) -> str:
 HTTP_REQUEST = LocalTool(
     "http_request",
     "Make an HTTP(S) request to a public address and return status, main headers and body (capped). "
-    "Private, loopback and link-local addresses are refused.",
+    "Private, loopback and link-local addresses are refused. A secret the task was given can be used "
+    "as {{ secret.NAME }} in a header value or the URL's query; its value is never shown.",
     HttpRequestInput,
     run_http_request,
 )
