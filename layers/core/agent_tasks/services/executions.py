@@ -32,6 +32,13 @@ from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 
+# What Step Functions answers when a start is over its token bucket (schedules/quotas.py).
+THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+class StartThrottled(Exception):
+    """StartExecution was throttled; the execution stays pending and its start is to be tried again."""
+
 
 def task_snapshot(task: Task) -> dict[str, Any]:
     """The definition an execution runs, secrets left out (MCP tokens, webhook secret)."""
@@ -57,12 +64,14 @@ def create_and_start(
     actor: Actor,
     now: datetime | None = None,
     execution_id: str | None = None,
+    defer_throttled: bool = False,
 ) -> Execution:
     """Write the pending execution with its audit event (one transaction), then start its workflow.
 
     The scheduler uses this too, with a deterministic `execution_id` per schedule slot: the write is
     conditional on the id being new, so a second attempt raises ConflictError and starts nothing.
-    If StartExecution fails, the execution is marked failed with the reason, so it never stays pending.
+    If StartExecution fails, the execution is marked failed with the reason, so it never stays pending;
+    with `defer_throttled` a throttled start raises StartThrottled instead (the caller starts it later).
     """
     _check_runnable(task)
     now = now or utc_now()
@@ -93,18 +102,18 @@ def create_and_start(
     execution_store.create(execution, audit)
     bind_execution(execution)
     record_execution_started(execution)
-    return _start_workflow(execution)
+    return _start_workflow(execution, defer_throttled=defer_throttled)
 
 
-def ensure_started(execution: Execution) -> Execution:
+def ensure_started(execution: Execution, *, defer_throttled: bool = False) -> Execution:
     """Start the workflow of a stored execution that is still pending (StartExecution by its id is
     idempotent); used when a scheduler tick finishes a slot an earlier, crashed tick had written."""
     if execution.status != "pending":
         return execution
-    return _start_workflow(execution)
+    return _start_workflow(execution, defer_throttled=defer_throttled)
 
 
-def _start_workflow(execution: Execution) -> Execution:
+def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> Execution:
     try:
         aws.stepfunctions().start_execution(
             stateMachineArn=get_settings().state_machine_arn,
@@ -115,6 +124,8 @@ def _start_workflow(execution: Execution) -> Execution:
         code = error.response.get("Error", {}).get("Code", "")
         if code == "ExecutionAlreadyExists":
             return execution  # a retry of a start that did happen
+        if defer_throttled and code in THROTTLING_CODES:
+            raise StartThrottled(f"StartExecution throttled ({code})") from error
         logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": code})
         failed = execution_store.update(
             execution.id,

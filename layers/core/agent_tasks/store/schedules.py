@@ -46,6 +46,7 @@ _DATETIME = TypeAdapter(datetime)
 class DueEntry:
     task_id: str
     due_at: datetime
+    owner_id: str | None = None  # projected into the index, so a tick can order owners fairly
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def query_due(shard: int, now: datetime) -> DueSlice:
             ":pk": {"S": due_partition_key(shard)},
             ":upper": {"S": due_sort_key_upper_bound(now)},
         },
-        "ProjectionExpression": "GSI2SK",
+        "ProjectionExpression": "GSI2SK, owner_id",
     }
     client = aws.dynamodb()
     entries: list[DueEntry] = []
@@ -88,7 +89,8 @@ def query_due(shard: int, now: datetime) -> DueSlice:
         items_read += len(items)
         for item in items:
             due_at, task_id = parse_due_sort_key(item["GSI2SK"]["S"])
-            entries.append(DueEntry(task_id=task_id, due_at=due_at))
+            owner = item.get("owner_id", {}).get("S")
+            entries.append(DueEntry(task_id=task_id, due_at=due_at, owner_id=owner))
         if "LastEvaluatedKey" not in result:
             return DueSlice(entries=entries, items_read=items_read, queries=queries)
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
