@@ -13,7 +13,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
-from api_routes import audit, body_guard, errors, executions, health, reports, sessions, tasks
+from api_routes import (
+    audit,
+    body_guard,
+    errors,
+    executions,
+    health,
+    reports,
+    schedule_runs,
+    sessions,
+    tasks,
+)
 from api_routes.errors import ErrorResponse
 
 API_PREFIX = "/api/v1"
@@ -26,6 +36,7 @@ app.include_router(health.router, prefix=API_PREFIX)
 app.include_router(tasks.router, prefix=API_PREFIX)
 app.include_router(audit.router, prefix=API_PREFIX)
 app.include_router(executions.router, prefix=API_PREFIX)
+app.include_router(schedule_runs.router, prefix=API_PREFIX)
 app.include_router(sessions.router, prefix=API_PREFIX)
 app.include_router(reports.router, prefix=API_PREFIX)
 app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)

@@ -1,6 +1,7 @@
 """The starter function: takes batches of claimed schedule slots off the start queue and starts them.
 
-Event: an SQS batch (the event source's batch size). The slots of a batch start in parallel; the
+Event: an SQS batch (the event source's batch size) of claimed slots and (for a backfill)
+pending executions to start (services/slot_starts.py). They start in parallel; the
 answer is a partial batch response, so only the messages that failed (a start still throttled
 when time ran short, an error, a body that is not a slot) come back, and after the queue's
 maxReceiveCount they go to its dead-letter queue, their slots still claimed for a later tick.
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from agent_tasks.models.common import utc_now
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.services.executions import StartThrottled
-from agent_tasks.services.slot_starts import SlotStart, start_slot
+from agent_tasks.services.slot_starts import StartMessage, start_message
 
 # Replaceable in tests; the handler never reads the wall clock or sleeps any other way.
 clock: Callable[[], datetime] = utc_now
@@ -44,16 +45,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def handle(record: SQSRecord) -> str:
         """What became of the record: an outcome of start_slot, or `throttled`/`failed` (it comes back)."""
         try:
-            message = SlotStart.model_validate_json(record.body)
+            message = StartMessage.validate_json(record.body)
         except ValidationError as error:
             logger.error("not a slot start message", extra={"errors": error.errors(include_input=False)})
             return "failed"
         try:
-            outcome: str = start_slot(message, clock(), time_left=time_left, sleep=sleep)
+            outcome: str = start_message(message, clock(), time_left=time_left, sleep=sleep)
         except StartThrottled:
             return "throttled"
         except Exception:  # noqa: BLE001 - one slot's failure must not fail the others of the batch
-            logger.exception("starting a slot failed", extra={"task_id": message.task_id})
+            logger.exception("starting a slot failed", extra={"start": record.body[:200]})
             return "failed"
         return outcome
 

@@ -95,8 +95,10 @@ class QueuePoller:
     def queue_url(self, function: str) -> str:
         return self._resources[self._sources[function].queue_logical_id]
 
-    def poll_once(self, function: str, *, wait_seconds: int = 0) -> int:
-        """Receive one batch for `function`'s event source and deliver it; the number of messages."""
+    def poll_once(self, function: str, *, wait_seconds: int = 0, redeliver_failed: bool = False) -> int:
+        """Receive one batch for `function`'s event source and deliver it; the number of messages.
+        With `redeliver_failed`, failed messages are visible again at once (as if their visibility
+        timeout had passed), so a drain retries them without waiting."""
         source = self._sources[function]
         url = self.queue_url(function)
         messages: list[Any] = self._sqs.receive_message(
@@ -113,11 +115,19 @@ class QueuePoller:
             FunctionName=self._function_names[function], Payload=json.dumps(event).encode()
         )
         payload = json.loads(result["Payload"].read() or b"null")
-        if "FunctionError" in result:
-            return len(messages)  # the whole batch comes back after the visibility timeout
-        failed: set[str] = set()
-        if source.partial_batch_response and isinstance(payload, dict):
-            failed = {item["itemIdentifier"] for item in payload.get("batchItemFailures") or []}
+        failed: set[str] = {m["MessageId"] for m in messages}  # an error: the whole batch comes back
+        if "FunctionError" not in result:
+            failed = set()
+            if source.partial_batch_response and isinstance(payload, dict):
+                failed = {item["itemIdentifier"] for item in payload.get("batchItemFailures") or []}
+        if redeliver_failed and failed:
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for n, m in enumerate(m for m in messages if m["MessageId"] in failed)
+                ],
+            )
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
@@ -130,13 +140,14 @@ class QueuePoller:
         return len(messages)
 
     def drain(self, function: str, *, pollers: int = _POLLERS) -> int:
-        """Deliver batches with `pollers` pollers until the queue has nothing visible; messages handled."""
+        """Deliver batches with `pollers` pollers until the queue has nothing visible, failed messages
+        coming back at once; the number of deliveries (a message delivered twice counts twice)."""
         total = 0
         lock = threading.Lock()
 
         def poller() -> None:
             nonlocal total
-            while handled := self.poll_once(function):
+            while handled := self.poll_once(function, redeliver_failed=True):
                 with lock:
                     total += handled
 

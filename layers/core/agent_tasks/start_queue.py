@@ -18,13 +18,18 @@ class QueueSendError(Exception):
     """Some messages could not be queued; their slots stay claimed, so a later tick re-sends them."""
 
 
-def send(queue_url: str, bodies: Sequence[str]) -> None:
-    """Queue every body, in order, 10 to a request."""
+def send(queue_url: str, bodies: Sequence[str], *, delays: Sequence[int] | None = None) -> None:
+    """Queue every body, in order, 10 to a request; `delays` (seconds, at most 900) holds each back."""
+    if delays is not None and len(delays) != len(bodies):
+        raise ValueError(f"{len(bodies)} bodies but {len(delays)} delays")
     for start in range(0, len(bodies), BATCH_LIMIT):
-        entries = [
+        entries: list[dict[str, object]] = [
             {"Id": str(index), "MessageBody": body}
             for index, body in enumerate(bodies[start : start + BATCH_LIMIT])
         ]
+        if delays is not None:
+            for entry, delay in zip(entries, delays[start : start + BATCH_LIMIT], strict=True):
+                entry["DelaySeconds"] = delay
         for _ in range(_ATTEMPTS):
             result = aws.sqs().send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
             failed = {failure["Id"] for failure in result.get("Failed", [])}

@@ -18,10 +18,11 @@ from agent_tasks import aws as aws_clients
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.scheduler import tick
-from agent_tasks.services.slot_starts import QueueDispatcher, SlotStart
+from agent_tasks.services.slot_starts import ExecutionStart, QueueDispatcher, SlotStart
 from agent_tasks.settings import get_settings
 from tests.support.fixtures import LambdaClient, load_function
 from tests.support.schedules import (
+    CALLER,
     OWNER,
     executions_of,
     scheduled_task,
@@ -316,3 +317,20 @@ def test_a_slot_start_message_is_what_the_tick_sends(queue: str, state_machine: 
     [message] = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queue)["Messages"]
     start = SlotStart.model_validate_json(message["Body"])
     assert (start.task_id, start.slot, start.owner_id, start.rule) == (task.id, T0, OWNER, RULE)
+
+
+def test_a_queued_pending_execution_is_started_once(state_machine: str, starter: Starter) -> None:
+    # Given a written, pending execution (as a backfill leaves it) queued by id, twice
+    task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
+    execution = execution_service.create_and_start(
+        task, {}, trigger_type="manual", actor=CALLER, now=T0, execution_id="backfilled-1", start=False
+    )
+    for _ in range(2):
+        starter.sqs.send_message(
+            QueueUrl=starter.queue_url,
+            MessageBody=ExecutionStart(execution_id=execution.id).model_dump_json(),
+        )
+    # When the workers take the queue
+    assert starter.drain() == 2
+    # Then it started once
+    assert workflow_names(state_machine) == [execution.id]

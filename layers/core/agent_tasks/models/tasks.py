@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -88,6 +89,21 @@ class TaskFields(BaseModel):
     schedule_enabled: bool = True
     overlap_policy: OverlapPolicy = "skip"
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    schedule_start_at: Annotated[
+        AwareDatetime | None, Field(description="The schedule fires at no time before this.")
+    ] = None
+    schedule_end_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="The schedule fires at no time after this, and disables itself after its last run."
+        ),
+    ] = None
+    catchup_window_seconds: Annotated[
+        int | None,
+        Field(
+            ge=60, le=2_678_400, description="A missed slot older than this is skipped (recorded), not run."
+        ),
+    ] = None
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -158,6 +174,14 @@ class TaskFields(BaseModel):
 
         return validate_cron(value)
 
+    @field_validator("schedule_end_at")
+    @classmethod
+    def _end_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("schedule_start_at")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("schedule_end_at must be after schedule_start_at")
+        return value
+
     @field_validator("schedule_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -193,6 +217,9 @@ class TaskUpdate(BaseModel):
     schedule_enabled: bool | None = None
     overlap_policy: OverlapPolicy | None = None
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    schedule_start_at: AwareDatetime | None = None
+    schedule_end_at: AwareDatetime | None = None
+    catchup_window_seconds: Annotated[int | None, Field(ge=60, le=2_678_400)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -65,6 +65,7 @@ def create_and_start(
     now: datetime | None = None,
     execution_id: str | None = None,
     defer_throttled: bool = False,
+    start: bool = True,
 ) -> Execution:
     """Write the pending execution with its audit event (one transaction), then start its workflow.
 
@@ -72,6 +73,7 @@ def create_and_start(
     conditional on the id being new, so a second attempt raises ConflictError and starts nothing.
     If StartExecution fails, the execution is marked failed with the reason, so it never stays pending;
     with `defer_throttled` a throttled start raises StartThrottled instead (the caller starts it later).
+    With `start=False` the execution is only written, pending, for the caller to start (ensure_started).
     """
     _check_runnable(task)
     now = now or utc_now()
@@ -102,6 +104,8 @@ def create_and_start(
     execution_store.create(execution, audit)
     bind_execution(execution)
     record_execution_started(execution)
+    if not start:
+        return execution
     return _start_workflow(execution, defer_throttled=defer_throttled)
 
 
@@ -373,8 +377,12 @@ def _next_fire_times(task: Task) -> list[datetime] | None:
 
     # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
     zone = zone_for(task.schedule_timezone)
-    times = next_fire_times(task.schedule_cron, task.schedule_timezone, utc_now(), 5)
-    return [moment.astimezone(zone) for moment in times]
+    after = utc_now()
+    if task.schedule_start_at is not None and task.schedule_start_at - timedelta(seconds=1) > after:
+        after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
+    times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
+    end = task.schedule_end_at
+    return [moment.astimezone(zone) for moment in times if end is None or moment <= end]
 
 
 def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:

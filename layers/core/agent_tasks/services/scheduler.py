@@ -51,6 +51,7 @@ from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.schedules.fairness import interleave_owners
+from agent_tasks.schedules.windows import too_late_to_catch_up, window_ended
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
@@ -207,6 +208,15 @@ def _handle(
     if not schedule_store.advance_schedule(task.id, task.next_run_at, plan.next_run_at, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
+    if too_late_to_catch_up(plan.run_slot, now, task.catchup_window_seconds):
+        # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
+        audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
+        if plan.skipped_count:
+            audits.append(_skip_audit(task, pending, now, "missed", count=plan.skipped_count))
+        summary.skipped_missed += plan.skipped_count + 1
+        schedule_store.finish_slot(task.id, plan.run_slot, plan.next_run_at, audits)
+        _end_if_last(task, plan.next_run_at, now, summary)
+        return
     claimed = task.model_copy(update={"next_run_at": plan.next_run_at, "pending_slot": pending})
     dispatcher.dispatch(claimed, pending, now, summary, recovering=False)
 
@@ -239,6 +249,17 @@ def run_claimed_slot(
         task.id, pending.slot, task.next_run_at, audits
     ):
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
+        return
+    _end_if_last(task, task.next_run_at, now, summary)
+
+
+def _end_if_last(task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary) -> None:
+    """After the last slot of a schedule with an end date, the schedule disables itself, saying why."""
+    if not window_ended(next_run_at, task.schedule_end_at) or task.schedule_end_at is None:
+        return
+    reason = f"ended: the last slot before schedule_end_at ({task.schedule_end_at.isoformat()}) has run"
+    if pause_schedule(task_store.get(task.id) or task, reason=reason, now=now) is not None:
+        summary.paused += 1
 
 
 def _overlaps(task: Task, execution_id: str) -> bool:

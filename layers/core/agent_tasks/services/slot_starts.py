@@ -23,16 +23,18 @@ import random
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from agent_tasks import start_queue
 from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules.quotas import backoff_delays
+from agent_tasks.services import executions as execution_service
 from agent_tasks.services.executions import StartThrottled
 from agent_tasks.services.scheduler import TickSummary, run_claimed_slot
+from agent_tasks.store import executions as execution_store
 from agent_tasks.store import tasks as task_store
 
 SlotOutcome = Literal["started", "skipped", "finished_already", "gone"]
@@ -43,11 +45,26 @@ class SlotStart(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["slot"] = "slot"
     task_id: str = Field(min_length=1, max_length=64)
     slot: AwareDatetime
     owner_id: str | None = Field(default=None, max_length=256)
     rule: str | None = Field(default=None, max_length=256)
     claimed_at: AwareDatetime
+
+
+class ExecutionStart(BaseModel):
+    """One start-queue message: a written, pending execution to start (a backfilled slot)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["execution"] = "execution"
+    execution_id: str = Field(min_length=1, max_length=64)
+
+
+StartMessage: TypeAdapter[SlotStart | ExecutionStart] = TypeAdapter(
+    Annotated[SlotStart | ExecutionStart, Field(discriminator="kind")]
+)
 
 
 class QueueDispatcher:
@@ -80,27 +97,39 @@ class QueueDispatcher:
         start_queue.send(self._queue_url, batch)
 
 
-def start_slot(
-    message: SlotStart,
+def start_message(
+    message: SlotStart | ExecutionStart,
     now: datetime,
     *,
     time_left: Callable[[], float],
     sleep: Callable[[float], None],
     rng: random.Random | None = None,
 ) -> SlotOutcome:
-    """Run the claimed slot a message names (see the module docstring). Raises StartThrottled when
-    the start stayed throttled for as long as `time_left()` allowed: the message is to come back."""
-    with execution_log_keys(task_id=message.task_id):
+    """Run the claimed slot a message names, or start the execution it names (see the module
+    docstring). Raises StartThrottled when the start stayed throttled for as long as `time_left()`
+    allowed: the message is to come back."""
+    task_id = message.task_id if isinstance(message, SlotStart) else None
+    with execution_log_keys(task_id=task_id):
         delays = backoff_delays(rng=rng)
         while True:
             try:
-                return _start_once(message, now)
+                if isinstance(message, SlotStart):
+                    return _start_once(message, now)
+                return _start_execution(message)
             except StartThrottled:
                 delay = next(delays)
                 if time_left() < delay + 1.0:
                     raise
                 logger.info("StartExecution throttled; backing off", extra={"delay_seconds": delay})
                 sleep(delay)
+
+
+def _start_execution(message: ExecutionStart) -> SlotOutcome:
+    execution = execution_store.get(message.execution_id)
+    if execution is None or execution.status != "pending":
+        return "finished_already"  # cancelled meanwhile, or a duplicate delivery
+    execution_service.ensure_started(execution, defer_throttled=True)
+    return "started"
 
 
 def _start_once(message: SlotStart, now: datetime) -> SlotOutcome:
