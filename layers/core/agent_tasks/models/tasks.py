@@ -104,6 +104,14 @@ class TaskFields(BaseModel):
             ge=60, le=2_678_400, description="A missed slot older than this is skipped (recorded), not run."
         ),
     ] = None
+    jitter_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description="Start each slot up to this late, at an offset fixed per task and slot.",
+        ),
+    ] = 0
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -220,6 +228,7 @@ class TaskUpdate(BaseModel):
     schedule_start_at: AwareDatetime | None = None
     schedule_end_at: AwareDatetime | None = None
     catchup_window_seconds: Annotated[int | None, Field(ge=60, le=2_678_400)] = None
+    jitter_seconds: Annotated[int | None, Field(ge=0, le=3600)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
@@ -238,6 +247,7 @@ class TaskUpdate(BaseModel):
         "schedule_timezone",
         "schedule_enabled",
         "overlap_policy",
+        "jitter_seconds",
         "generate_report",
         "tags",
         "is_public",

@@ -382,7 +382,13 @@ def _next_fire_times(task: Task) -> list[datetime] | None:
         after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
     times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
     end = task.schedule_end_at
-    return [moment.astimezone(zone) for moment in times if end is None or moment <= end]
+    from agent_tasks.schedules.jitter import due_at
+
+    return [
+        due_at(task.id, moment, task.jitter_seconds).astimezone(zone)
+        for moment in times
+        if end is None or moment <= end
+    ]
 
 
 def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:

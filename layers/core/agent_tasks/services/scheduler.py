@@ -51,6 +51,7 @@ from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.schedules.fairness import interleave_owners
+from agent_tasks.schedules.jitter import jitter_offset
 from agent_tasks.schedules.windows import too_late_to_catch_up, window_ended
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.actor import Actor
@@ -187,7 +188,10 @@ def _handle(
         task = task_store.get(task_id)
         if task is None or not task.is_due_indexed or task.pending_slot is not None:
             return
-    if task.next_run_at is None or task.next_run_at > now or not task.schedule_cron:
+    if task.next_run_at is None or not task.schedule_cron:
+        return
+    offset = jitter_offset(task.id, task.next_run_at, task.jitter_seconds)
+    if task.next_run_at + offset > now:
         return  # not due yet (the index lags an advance)
     summary.due += 1
     if should_pause(task.consecutive_failures, task.pause_after_failures):
@@ -199,7 +203,8 @@ def _handle(
         if pause_schedule(task, reason=reason, now=now) is not None:
             summary.paused += 1
         return
-    plan = plan_tick(task.next_run_at, now, task.schedule_cron, task.schedule_timezone)
+    # With jitter the slot is due `offset` after its time: plan on the task's shifted clock.
+    plan = plan_tick(task.next_run_at, now - offset, task.schedule_cron, task.schedule_timezone)
     if plan.run_slot is None:
         return
     pending = PendingSlot(
@@ -208,13 +213,15 @@ def _handle(
     if not schedule_store.advance_schedule(task.id, task.next_run_at, plan.next_run_at, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
-    if too_late_to_catch_up(plan.run_slot, now, task.catchup_window_seconds):
+    if too_late_to_catch_up(plan.run_slot + offset, now, task.catchup_window_seconds):
         # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
         audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
         if plan.skipped_count:
             audits.append(_skip_audit(task, pending, now, "missed", count=plan.skipped_count))
         summary.skipped_missed += plan.skipped_count + 1
-        schedule_store.finish_slot(task.id, plan.run_slot, plan.next_run_at, audits)
+        schedule_store.finish_slot(
+            task.id, plan.run_slot, plan.next_run_at, audits, jitter_seconds=task.jitter_seconds
+        )
         _end_if_last(task, plan.next_run_at, now, summary)
         return
     claimed = task.model_copy(update={"next_run_at": plan.next_run_at, "pending_slot": pending})
@@ -246,7 +253,7 @@ def run_claimed_slot(
         summary.started += 1
         summary.execution_ids.append(execution_id)
     if task.next_run_at is None or not schedule_store.finish_slot(
-        task.id, pending.slot, task.next_run_at, audits
+        task.id, pending.slot, task.next_run_at, audits, jitter_seconds=task.jitter_seconds
     ):
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
         return
@@ -279,6 +286,8 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
         "rule": pending.rule,
         "skipped_missed_slots": pending.skipped_missed_slots,
     }
+    if task.jitter_seconds:
+        metadata["jitter_seconds"] = jitter_offset(task.id, pending.slot, task.jitter_seconds).seconds
     try:
         execution_service.create_and_start(
             task,

@@ -27,6 +27,7 @@ from agent_tasks.schedules import (
     due_sort_key_upper_bound,
     parse_due_sort_key,
 )
+from agent_tasks.schedules.jitter import due_at
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
@@ -123,10 +124,16 @@ def advance_schedule(
 
 
 def finish_slot(
-    task_id: str, slot: datetime, next_run_at: datetime, audits: Sequence[AuditEvent] = ()
+    task_id: str,
+    slot: datetime,
+    next_run_at: datetime,
+    audits: Sequence[AuditEvent] = (),
+    *,
+    jitter_seconds: int = 0,
 ) -> bool:
-    """Clear the claimed slot and move the task's due key to its next_run_at, with the slot's audit
-    events in the same write. False if the claim is gone (finished already, or the task changed)."""
+    """Clear the claimed slot and move the task's due key to its next_run_at (plus its jitter), with
+    the slot's audit events in the same write. False if the claim is gone (finished already, or the
+    task changed)."""
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": task_key(task_id),
@@ -138,7 +145,7 @@ def finish_slot(
         "ExpressionAttributeValues": {
             ":slot": {"S": _iso(slot)},
             ":next": {"S": _iso(next_run_at)},
-            ":due": {"S": due_sort_key(next_run_at, task_id)},
+            ":due": {"S": due_sort_key(due_at(task_id, next_run_at, jitter_seconds), task_id)},
         },
     }
     if audits:
