@@ -158,7 +158,7 @@ def scale_rows(result: dict[str, Any]) -> list[Row]:
         overall, others = figures["overall"], figures["others"]
         rows.append(
             (
-                "7 scale model, 10,000 due" if index == 0 else "",
+                "4b scale model, 10,000 due" if index == 0 else "",
                 scenario,
                 f"p50/p99/max {overall['p50_s']}/{overall['p99_s']}/{overall['max_s']} s",
                 f"others {others['p50_s']}/{others['p99_s']}/{others['max_s']} s; "
