@@ -128,3 +128,36 @@ def test_next_run_and_preview_start_at_the_window(alice: Api) -> None:
         "2030-01-02T09:00:00Z",
         "2030-01-03T09:00:00Z",
     ]
+
+
+def test_the_schedule_disables_itself_after_max_runs_saying_why(state_machine: str) -> None:
+    # Given a five-minute schedule allowed two runs
+    task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, max_runs=2, overlap_policy="allow")
+    # When three ticks run
+    assert tick(T0, rule=RULE).started == 1
+    second = tick(T0 + 5 * MINUTE, rule=RULE)
+    # Then two slots ran and the schedule turned itself off after the second, saying why
+    assert (second.started, second.paused) == (1, 1)
+    assert tick(T0 + 10 * MINUTE, rule=RULE).due == 0
+    assert len(executions_of(task.id)) == 2
+    stored = task_store.get(task.id)
+    assert stored is not None
+    assert (stored.schedule_enabled, stored.scheduled_runs) == (False, 2)
+    assert stored.schedule_paused_reason == "ended: max_runs (2) scheduled runs have started"
+
+
+def test_a_skipped_slot_is_not_a_run(state_machine: str) -> None:
+    # Given a task allowed two runs whose first run is still going (skip policy)
+    task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, max_runs=2)
+    tick(T0, rule=RULE)
+    # When the next slot is skipped for the overlap, Then it does not count
+    assert tick(T0 + 5 * MINUTE, rule=RULE).skipped_overlap == 1
+    stored = task_store.get(task.id)
+    assert stored is not None
+    assert (stored.schedule_enabled, stored.scheduled_runs) == (True, 1)
+
+
+def test_max_runs_is_validated(alice: Api) -> None:
+    body = valid_task(is_scheduled=True, schedule_cron="0 9 * * *", max_runs=0)
+    status, error, _ = alice.call("POST", "/api/v1/tasks", body)
+    assert (status, _fields(error)) == (422, ["body.max_runs"])

@@ -112,6 +112,10 @@ class TaskFields(BaseModel):
             description="Start each slot up to this late, at an offset fixed per task and slot.",
         ),
     ] = 0
+    max_runs: Annotated[
+        int | None,
+        Field(ge=1, le=1_000_000, description="The schedule disables itself after this many scheduled runs."),
+    ] = None
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -229,6 +233,7 @@ class TaskUpdate(BaseModel):
     schedule_end_at: AwareDatetime | None = None
     catchup_window_seconds: Annotated[int | None, Field(ge=60, le=2_678_400)] = None
     jitter_seconds: Annotated[int | None, Field(ge=0, le=3600)] = None
+    max_runs: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
@@ -298,6 +303,7 @@ class Task(TaskFields):
     next_run_at: datetime | None = None
     schedule_paused_reason: str | None = None
     consecutive_failures: int = 0
+    scheduled_runs: int = 0  # slots the scheduler started, for max_runs
     pending_slot: PendingSlot | None = None
     webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
 

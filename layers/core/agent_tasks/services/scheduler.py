@@ -194,6 +194,8 @@ def _handle(
     if task.next_run_at + offset > now:
         return  # not due yet (the index lags an advance)
     summary.due += 1
+    if _end_if_max_runs(task, now, summary):
+        return  # max_runs lowered below the runs made: nothing more runs
     if should_pause(task.consecutive_failures, task.pause_after_failures):
         # The end-of-run hook pauses at once; this catches a lowered limit or a pause that failed.
         reason = (
@@ -239,12 +241,13 @@ def run_claimed_slot(
         summary.skipped_missed += pending.skipped_missed_slots
         audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
     existing = execution_store.get(execution_id) if recovering else None
+    overlapping = existing is None and _overlaps(task, execution_id)
     if existing is not None:
         # written before a crash (or by a duplicate delivery): only start it
         execution_service.ensure_started(existing, defer_throttled=True)
         summary.started += 1
         summary.execution_ids.append(execution_id)
-    elif _overlaps(task, execution_id):
+    elif overlapping:
         summary.skipped_overlap += 1
         audits.append(_skip_audit(task, pending, now, "overlap", count=1))
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
@@ -253,11 +256,28 @@ def run_claimed_slot(
         summary.started += 1
         summary.execution_ids.append(execution_id)
     if task.next_run_at is None or not schedule_store.finish_slot(
-        task.id, pending.slot, task.next_run_at, audits, jitter_seconds=task.jitter_seconds
+        task.id,
+        pending.slot,
+        task.next_run_at,
+        audits,
+        jitter_seconds=task.jitter_seconds,
+        count_run=not overlapping and task.max_runs is not None,
     ):
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
         return
     _end_if_last(task, task.next_run_at, now, summary)
+    if not overlapping and task.max_runs is not None:
+        _end_if_max_runs(task_store.get(task.id), now, summary)
+
+
+def _end_if_max_runs(task: Task | None, now: datetime, summary: TickSummary) -> bool:
+    """Once a schedule has started max_runs slots it disables itself, saying why; True if it is done."""
+    if task is None or task.max_runs is None or task.scheduled_runs < task.max_runs:
+        return False
+    reason = f"ended: max_runs ({task.max_runs}) scheduled runs have started"
+    if pause_schedule(task, reason=reason, now=now) is not None:
+        summary.paused += 1
+    return True
 
 
 def _end_if_last(task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary) -> None:

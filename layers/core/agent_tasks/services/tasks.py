@@ -190,6 +190,7 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
         updated_at=now,
         next_run_at=next_run_at,
         consecutive_failures=0 if "schedule_enabled" in changes else old.consecutive_failures,
+        scheduled_runs=0 if "schedule_enabled" in changes else old.scheduled_runs,
         pending_slot=old.pending_slot,  # a slot the scheduler has claimed is still owed
         schedule_paused_reason=None if changes.get("schedule_enabled") else old.schedule_paused_reason,
         webhook_secret=webhook_secret,

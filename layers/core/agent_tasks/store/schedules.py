@@ -130,14 +130,16 @@ def finish_slot(
     audits: Sequence[AuditEvent] = (),
     *,
     jitter_seconds: int = 0,
+    count_run: bool = False,
 ) -> bool:
     """Clear the claimed slot and move the task's due key to its next_run_at (plus its jitter), with
     the slot's audit events in the same write. False if the claim is gone (finished already, or the
-    task changed)."""
+    task changed). `count_run` adds one to the task's scheduled_runs (a slot that started)."""
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": task_key(task_id),
-        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot",
+        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot"
+        + (" ADD scheduled_runs :one" if count_run else ""),
         "ConditionExpression": (
             "pending_slot.#slot = :slot AND next_run_at = :next AND attribute_exists(GSI2PK)"
         ),
@@ -148,6 +150,8 @@ def finish_slot(
             ":due": {"S": due_sort_key(due_at(task_id, next_run_at, jitter_seconds), task_id)},
         },
     }
+    if count_run:
+        update["ExpressionAttributeValues"][":one"] = {"N": "1"}
     if audits:
         try:
             transact([{"Update": update}, *(put_audit_item(audit) for audit in audits)])
