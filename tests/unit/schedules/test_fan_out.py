@@ -25,6 +25,7 @@ from tests.support.schedules import (
     CALLER,
     OWNER,
     executions_of,
+    fail_once,
     scheduled_task,
     serialize_moto_requests,
     stored_item,
@@ -181,16 +182,7 @@ def test_a_worker_that_fails_mid_slot_gets_the_message_back_and_the_slot_runs_on
     # Given a queued slot and a worker that fails at one step of it
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     _queued_tick(T0, starter.queue_url)
-    original = getattr(execution_service, step)
-    calls = {"n": 0}
-
-    def crash_once(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError(f"injected crash in {step}")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(execution_service, step, crash_once)
+    fail_once(monkeypatch, execution_service, step)
     [message] = starter.receive()
     # When the worker runs it: the message is reported failed, so the queue keeps it
     assert starter.run([message]) == [message["MessageId"]]
