@@ -16,7 +16,18 @@ from agent_tasks import jsontext
 from agent_tasks.models.tasks import PublicTaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
-from api_routes import audit, body_guard, errors, executions, health, reports, secrets, sessions, tasks
+from api_routes import (
+    audit,
+    body_guard,
+    errors,
+    executions,
+    health,
+    reports,
+    schedule_runs,
+    secrets,
+    sessions,
+    tasks,
+)
 from api_routes.errors import ErrorResponse
 
 API_PREFIX = "/api/v1"
@@ -30,6 +41,7 @@ app.include_router(health.router, prefix=API_PREFIX)
 app.include_router(tasks.router, prefix=API_PREFIX)
 app.include_router(audit.router, prefix=API_PREFIX)
 app.include_router(executions.router, prefix=API_PREFIX)
+app.include_router(schedule_runs.router, prefix=API_PREFIX)
 app.include_router(sessions.router, prefix=API_PREFIX)
 app.include_router(reports.router, prefix=API_PREFIX)
 app.include_router(secrets.router, prefix=API_PREFIX)

@@ -19,7 +19,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from agent_tasks.models.common import utc_now
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.services.model_retirement import check_retiring_models
-from agent_tasks.services.scheduler import tick
+from agent_tasks.services.scheduler import SlotDispatcher, tick
+from agent_tasks.services.slot_starts import QueueDispatcher
+from agent_tasks.settings import get_settings
 
 # Replaceable in tests; the handler never reads the wall clock any other way.
 clock: Callable[[], datetime] = utc_now
@@ -49,7 +51,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # (a replayed or hand-made event must not run every schedule up to its time).
     current = clock()
     now = max(current, min(scheduled.time, current + timedelta(minutes=1)))
-    summary = tick(now, rule=scheduled.rule_name)
+    settings = get_settings()
+    # Claimed slots go to the start queue (the starter function), claimed by parallel workers;
+    # without a queue they start inline, one after another.
+    dispatcher: SlotDispatcher | None = None
+    workers = 1
+    if settings.start_queue_url:
+        dispatcher, workers = QueueDispatcher(settings.start_queue_url), settings.scheduler_claim_workers
+    summary = tick(now, rule=scheduled.rule_name, dispatcher=dispatcher, workers=workers)
     result = {"now": now.replace(microsecond=0).isoformat(), "rule": scheduled.rule_name, **summary.as_dict()}
     try:
         retiring = check_retiring_models(now)  # the first tick of each UTC day only
@@ -61,6 +70,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.info("scheduler tick", extra=result)
     metrics.add_metric(name="SchedulerDue", unit=MetricUnit.Count, value=summary.due)
     metrics.add_metric(name="SchedulerStarted", unit=MetricUnit.Count, value=summary.started)
+    metrics.add_metric(name="SchedulerDispatched", unit=MetricUnit.Count, value=summary.dispatched)
     metrics.add_metric(
         name="SchedulerSkipped", unit=MetricUnit.Count, value=summary.skipped_overlap + summary.skipped_missed
     )

@@ -152,6 +152,23 @@ def scheduler_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def scale_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for index, (scenario, figures) in enumerate(result.items()):
+        overall, others = figures["overall"], figures["others"]
+        rows.append(
+            (
+                "4b scale model, 10,000 due" if index == 0 else "",
+                scenario,
+                f"p50/p99/max {overall['p50_s']}/{overall['p99_s']}/{overall['max_s']} s",
+                f"others {others['p50_s']}/{others['p99_s']}/{others['max_s']} s; "
+                f"all within 60 s: {figures['all_within_60s']}; "
+                f"others p99 < 10 s: {figures['others_p99_under_10s']}",
+            )
+        )
+    return rows
+
+
 def _scheduler_present() -> bool:
     import importlib.util
 
@@ -276,6 +293,7 @@ def main() -> int:
         bench_imports,
         bench_overhead,
         bench_prompt_cache,
+        bench_scale,
         bench_scheduler,
         bench_size,
         bench_templates,
@@ -306,6 +324,8 @@ def main() -> int:
             rows += scheduler_rows(results["scheduler"])
     else:
         left_out["4 scheduler tick cost"] = "no agent_tasks.services.scheduler yet"
+    results["scale"] = _timed("scale model", bench_scale.run, seconds)
+    rows += scale_rows(results["scale"])
     results["agent_loop"] = _timed("agent loop", _agent_loop, seconds)
     rows += loop_rows(results["agent_loop"])
     results["imports"] = _timed("imports", bench_imports.run, seconds)

@@ -22,6 +22,7 @@ FUNCTIONS = {
     "executor": "ExecutorFunction",
     "reporter": "ReporterFunction",
     "scheduler": "SchedulerFunction",
+    "starter": "StarterFunction",
     "reconciler": "ReconcilerFunction",
 }
 EXECUTION_METRICS = [
@@ -102,6 +103,7 @@ def test_the_dashboard_shows_the_execution_metrics_the_workflow_and_every_functi
     [
         ("workflow-failed", "AWS/States", "ExecutionsFailed", "GreaterThanOrEqualToThreshold", 1),
         ("scheduler-not-running", "AWS/Lambda", "Invocations", "LessThanThreshold", 1),
+        ("starts-dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0),
         (
             "scheduler-dlq-not-empty",
             "AWS/SQS",
@@ -199,7 +201,12 @@ def test_the_functions_name_their_stack_in_metrics_and_leave_console_links_off_l
 
 # SAM makes these without the function's tags (SAM's PropagateTags does not reach event rules), and
 # gives the HTTP API its tags inside its OpenAPI body (x-amazon-apigateway-tag-value).
-UNTAGGED_BY_SAM = {"SchedulerFunctionTick", "ReconcilerFunctionWorkflowEnded", "HttpApi"}
+UNTAGGED_BY_SAM = {
+    "SchedulerFunctionTick",
+    "ReconcilerFunctionWorkflowEnded",
+    "StarterFunctionStarts",
+    "HttpApi",
+}
 
 
 def test_every_resource_that_takes_tags_has_service_and_environment(local_cloud: Any) -> None:

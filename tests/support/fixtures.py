@@ -91,7 +91,10 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from agent_tasks_local.cloud import LocalCloud
 
     os.environ["AGENT_TASKS_LOCAL_DIR"] = str(tmp_path_factory.mktemp("local-cloud"))
-    cloud = LocalCloud(api_port=0, fire_rules=False, extra_environment={"MODEL_PROVIDER": "scripted"})
+    # Rules fire and queues are delivered on demand: `rules.fire(...)`, `queues.drain(...)`.
+    cloud = LocalCloud(
+        api_port=0, fire_rules=False, poll_queues=False, extra_environment={"MODEL_PROVIDER": "scripted"}
+    )
     cloud.start()
     try:
         yield cloud

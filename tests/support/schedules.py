@@ -46,6 +46,20 @@ def serialize_moto_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BotocoreStubber, "process_request", atomic)
 
 
+def fail_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+    """Make `owner.name` raise on its first call only (a crash injected at one step)."""
+    original = getattr(owner, name)
+    calls = {"n": 0}
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError(f"injected crash in {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+
+
 def use_pass_state_machine(monkeypatch: pytest.MonkeyPatch) -> str:
     """A moto state machine that does nothing, named by STATE_MACHINE_ARN (moto does not run it)."""
     from agent_tasks.aws import reset_clients

@@ -21,6 +21,7 @@ from agent_tasks_local.deploy import DeployedStack, deploy, load_template
 from agent_tasks_local.front import ApiFront, routes_from_template
 from agent_tasks_local.jwt_dev import DevIssuer
 from agent_tasks_local.lambdas import FunctionHost
+from agent_tasks_local.queues import QueuePoller, queue_sources
 from agent_tasks_local.rules import RuleFirer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -49,6 +50,8 @@ class LocalCloud:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     fire_rules: bool = True
+    # Deliver SQS event sources in the background, as Lambda's pollers do (tests may also `drain`).
+    poll_queues: bool = True
     parameters: dict[str, str] = field(default_factory=lambda: {"Environment": "local"})
     # Environment for the in-process functions beyond the template's (e.g. MODEL_PROVIDER in tests).
     extra_environment: dict[str, str] = field(default_factory=dict)
@@ -62,6 +65,7 @@ class LocalCloud:
     stack: DeployedStack | None = field(default=None, init=False)
     host: FunctionHost | None = field(default=None, init=False)
     rules: RuleFirer | None = field(default=None, init=False)
+    queues: QueuePoller | None = field(default=None, init=False)
     issuer: DevIssuer | None = field(default=None, init=False)
     front: ApiFront | None = field(default=None, init=False)
     moto_endpoint: str = field(default="", init=False)
@@ -133,6 +137,15 @@ class LocalCloud:
         )
         if self.fire_rules:
             self.rules.start()
+        self.queues = QueuePoller(
+            queue_sources(self.stack.transformed),
+            resources=self.stack.resources,
+            function_names={function.logical_id: function.physical_name for function in self.stack.functions},
+            region=REGION,
+            account=ACCOUNT,
+        )
+        if self.poll_queues:
+            self.queues.start()
         return self
 
     def _make_state_machines_executable(self) -> None:
@@ -224,6 +237,8 @@ class LocalCloud:
     def stop(self) -> None:
         if self.rules is not None:
             self.rules.stop()
+        if self.queues is not None:
+            self.queues.stop()
         if self._api_server is not None:
             self._api_server.shutdown()
             self._api_server.server_close()

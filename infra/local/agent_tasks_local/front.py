@@ -27,7 +27,7 @@ from agent_tasks_local import limits
 from agent_tasks_local.jwt_dev import DevIssuer, TokenRejectedError, bearer_token
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
-MAX_BODY_BYTES = limits.API_PAYLOAD.value  # a larger request is a 413, as API Gateway answers
+MAX_BODY_BYTES = int(limits.API_PAYLOAD.value)  # a larger request is a 413, as API Gateway answers
 
 
 @dataclass(frozen=True)

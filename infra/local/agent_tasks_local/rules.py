@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from agent_tasks_local.deploy import ScheduledRule
 from agent_tasks_local.lambdas import FunctionHost
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+INVOKE_CONFIG = Config(read_timeout=900, retries={"total_max_attempts": 1})
 
 
 def rate_seconds(expression: str) -> int:
@@ -40,7 +43,8 @@ class RuleFirer:
         self._region = region
         self._account = account
         self._rule_names = rule_names
-        self._lambda = boto3.client("lambda", region_name=region)
+        # Invoke waits for the function (up to its timeout) and is never retried behind our back.
+        self._lambda = boto3.client("lambda", region_name=region, config=INVOKE_CONFIG)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

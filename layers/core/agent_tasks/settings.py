@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     console_links: bool = Field(default=False, validation_alias="CONSOLE_LINKS")
     # Shards of the due-schedule index (GSI2); a task lands on one by a hash of its id.
     due_shards: int = Field(default=4, ge=1, le=64, validation_alias="DUE_SHARDS")
+    # The start queue (SQS) the scheduler hands claimed slots to; empty: the tick starts them inline.
+    start_queue_url: str = Field(default="", validation_alias="START_QUEUE_URL")
+    # Due tasks a scheduler tick claims at once (each claim is two DynamoDB calls).
+    scheduler_claim_workers: int = Field(default=16, ge=1, le=64, validation_alias="SCHEDULER_CLAIM_WORKERS")
     # Model provider: `auto` picks anthropic when a key is configured, else scripted.
     model_provider: ModelProviderName = Field(default="auto", validation_alias="MODEL_PROVIDER")
     anthropic_api_key_parameter: str = Field(default="", validation_alias="ANTHROPIC_API_KEY_PARAMETER")

@@ -20,6 +20,7 @@ from tests.support.schedules import (
     audit_actions,
     audit_event,
     executions_of,
+    fail_once,
     scheduled_task,
     serialize_moto_requests,
     stored_item,
@@ -88,19 +89,6 @@ def test_an_execution_carries_the_slot_the_rule_and_the_schedule_moves_on(state_
 # -- crash safety ------------------------------------------------------------------------------------
 
 
-def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
-    original = getattr(owner, name)
-    calls = {"n": 0}
-
-    def failing(*args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError(f"injected crash in {name}")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, failing)
-
-
 @pytest.mark.parametrize(
     ("owner", "name"),
     [
@@ -114,7 +102,7 @@ def test_a_crash_between_steps_loses_no_slot_and_starts_none_twice(
 ) -> None:
     # Given a task due every five minutes and a crash injected at one step of the 09:00 tick
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
-    _fail_once(monkeypatch, owner, name)
+    fail_once(monkeypatch, owner, name)
     # When the 09:00 tick crashes there
     assert tick(T0, rule=RULE).errors == 1
     # Then the claim is left on the task, which stays in the due index at 09:00
@@ -344,7 +332,7 @@ def test_an_edit_while_a_slot_is_claimed_keeps_the_claim(
 ) -> None:
     # Given the 09:00 tick claimed the slot and then crashed before writing the execution
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
-    _fail_once(monkeypatch, execution_service, "create_and_start")
+    fail_once(monkeypatch, execution_service, "create_and_start")
     assert tick(T0, rule=RULE).errors == 1
     # When the owner edits the task's description meanwhile
     task_service.update_task(CALLER, task.id, TaskUpdate(description="edited"), if_match=None)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -117,6 +118,33 @@ class TaskFields(BaseModel):
     schedule_enabled: bool = True
     overlap_policy: OverlapPolicy = "skip"
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    schedule_start_at: Annotated[
+        AwareDatetime | None, Field(description="The schedule fires at no time before this.")
+    ] = None
+    schedule_end_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="The schedule fires at no time after this, and disables itself after its last run."
+        ),
+    ] = None
+    catchup_window_seconds: Annotated[
+        int | None,
+        Field(
+            ge=60, le=2_678_400, description="A missed slot older than this is skipped (recorded), not run."
+        ),
+    ] = None
+    jitter_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description="Start each slot up to this late, at an offset fixed per task and slot.",
+        ),
+    ] = 0
+    max_runs: Annotated[
+        int | None,
+        Field(ge=1, le=1_000_000, description="The schedule disables itself after this many scheduled runs."),
+    ] = None
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -195,6 +223,14 @@ class TaskFields(BaseModel):
 
         return validate_cron(value)
 
+    @field_validator("schedule_end_at")
+    @classmethod
+    def _end_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("schedule_start_at")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("schedule_end_at must be after schedule_start_at")
+        return value
+
     @field_validator("schedule_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -222,6 +258,7 @@ _NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
     "schedule_timezone",
     "schedule_enabled",
     "overlap_policy",
+    "jitter_seconds",
     "generate_report",
     "tags",
     "is_public",
@@ -260,6 +297,11 @@ class TaskUpdate(BaseModel):
     schedule_enabled: bool | None = None
     overlap_policy: OverlapPolicy | None = None
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
+    schedule_start_at: AwareDatetime | None = None
+    schedule_end_at: AwareDatetime | None = None
+    catchup_window_seconds: Annotated[int | None, Field(ge=60, le=2_678_400)] = None
+    jitter_seconds: Annotated[int | None, Field(ge=0, le=3600)] = None
+    max_runs: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
@@ -313,6 +355,7 @@ class Task(TaskFields):
     next_run_at: datetime | None = None
     schedule_paused_reason: str | None = None
     consecutive_failures: int = 0
+    scheduled_runs: int = 0  # slots the scheduler started, for max_runs
     pending_slot: PendingSlot | None = None
     webhook_secret: str | None = Field(default=None, exclude=True, repr=False)
     # Set (never stored) when this version made a new webhook secret: its answer shows it, once.

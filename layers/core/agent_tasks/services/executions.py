@@ -32,6 +32,13 @@ from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 
+# What Step Functions answers when a start is over its token bucket (schedules/quotas.py).
+THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+class StartThrottled(Exception):
+    """StartExecution was throttled; the execution stays pending and its start is to be tried again."""
+
 
 def task_snapshot(task: Task) -> dict[str, Any]:
     """The definition an execution runs, secrets left out (MCP tokens, webhook secret)."""
@@ -57,12 +64,16 @@ def create_and_start(
     actor: Actor,
     now: datetime | None = None,
     execution_id: str | None = None,
+    defer_throttled: bool = False,
+    start: bool = True,
 ) -> Execution:
     """Write the pending execution with its audit event (one transaction), then start its workflow.
 
     The scheduler uses this too, with a deterministic `execution_id` per schedule slot: the write is
     conditional on the id being new, so a second attempt raises ConflictError and starts nothing.
-    If StartExecution fails, the execution is marked failed with the reason, so it never stays pending.
+    If StartExecution fails, the execution is marked failed with the reason, so it never stays pending;
+    with `defer_throttled` a throttled start raises StartThrottled instead (the caller starts it later).
+    With `start=False` the execution is only written, pending, for the caller to start (ensure_started).
     """
     _check_runnable(task)
     now = now or utc_now()
@@ -93,15 +104,17 @@ def create_and_start(
     execution_store.create(execution, audit)
     bind_execution(execution)
     record_execution_started(execution)
-    return _start_workflow(execution)
+    if not start:
+        return execution
+    return _start_workflow(execution, defer_throttled=defer_throttled)
 
 
-def ensure_started(execution: Execution) -> Execution:
+def ensure_started(execution: Execution, *, defer_throttled: bool = False) -> Execution:
     """Start the workflow of a stored execution that is still pending (StartExecution by its id is
     idempotent); used when a scheduler tick finishes a slot an earlier, crashed tick had written."""
     if execution.status != "pending":
         return execution
-    return _start_workflow(execution)
+    return _start_workflow(execution, defer_throttled=defer_throttled)
 
 
 # A pending execution older than this has no workflow (its start failed or was never made): ended.
@@ -110,10 +123,12 @@ STALE_PENDING_AFTER = timedelta(minutes=5)
 _RETRYABLE_START_CODES = frozenset({"ThrottlingException", "ServiceUnavailable", "InternalServerError"})
 
 
-def _start_workflow(execution: Execution) -> Execution:
+def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> Execution:
     """Start the execution's workflow, named by its id: a second start of the same name is refused by
     Step Functions, so a start that timed out is simply tried again. A start that still fails ends
-    the execution `failed`: none is left `pending` without a workflow."""
+    the execution `failed`: none is left `pending` without a workflow. With `defer_throttled` (the
+    scheduler's starters), a throttled start raises StartThrottled instead, and the execution stays
+    pending for the start queue to try again after a backoff."""
     failure = "error"
     for _attempt in range(2):
         try:
@@ -126,6 +141,8 @@ def _start_workflow(execution: Execution) -> Execution:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ExecutionAlreadyExists":
                 return execution  # a retry of a start that did happen
+            if defer_throttled and code in THROTTLING_CODES:
+                raise StartThrottled(f"StartExecution throttled ({code})") from error
             failure = code or "error"
             if code not in _RETRYABLE_START_CODES:
                 break
@@ -395,8 +412,18 @@ def _next_fire_times(task: Task) -> list[datetime] | None:
 
     # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
     zone = zone_for(task.schedule_timezone)
-    times = next_fire_times(task.schedule_cron, task.schedule_timezone, utc_now(), 5)
-    return [moment.astimezone(zone) for moment in times]
+    after = utc_now()
+    if task.schedule_start_at is not None and task.schedule_start_at - timedelta(seconds=1) > after:
+        after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
+    times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
+    end = task.schedule_end_at
+    from agent_tasks.schedules.jitter import due_at
+
+    return [
+        due_at(task.id, moment, task.jitter_seconds).astimezone(zone)
+        for moment in times
+        if end is None or moment <= end
+    ]
 
 
 def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:

@@ -27,20 +27,32 @@ replaces the item without the claim: the owner's new schedule wins over a half-r
 
 After an outage only the latest missed slot runs (plan_tick); the skipped ones are counted in
 the execution's `trigger_metadata.skipped_missed_slots`, in an audit event and in the summary.
+Fan-out (services/slot_starts.py): the tick itself only finds and claims due slots, then hands
+each claimed slot to a `SlotDispatcher`. In AWS that is the start queue (SQS): starter functions
+run the slots in parallel, within Step Functions' start quota, and a slot whose worker dies stays
+claimed, so its message comes back (or a later tick re-sends it after CLAIM_LEASE) and is
+finished under the same id. The due entries are claimed in an order that interleaves owners
+(schedules/fairness.py). Without a queue (tests, the handler without START_QUEUE_URL) the claimed
+slots run inline, one after another, exactly as the workers would run them.
 Nothing here reads the wall clock: `now` comes from the caller.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from agent_tasks.errors import ConflictError
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
+from agent_tasks.schedules.fairness import interleave_owners
+from agent_tasks.schedules.jitter import jitter_offset
+from agent_tasks.schedules.windows import too_late_to_catch_up, window_ended
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
@@ -71,7 +83,13 @@ class TickSummary:
     items_read: int = 0
     errors: int = 0
     settled_pending: int = 0  # stale pending executions the sweeper ended
+    dispatched: int = 0
     execution_ids: list[str] = field(default_factory=list)
+
+    def merge(self, other: TickSummary) -> None:
+        for name in (f.name for f in fields(self)):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, mine + theirs)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,35 +103,85 @@ class TickSummary:
             "items_read": self.items_read,
             "errors": self.errors,
             "settled_pending": self.settled_pending,
+            "dispatched": self.dispatched,
         }
 
 
-def tick(now: datetime, *, rule: str | None) -> TickSummary:
-    """Start every due slot (each at most once across concurrent ticks); see the module docstring."""
+class SlotDispatcher(Protocol):
+    """Where the tick hands a claimed slot: run it now (inline) or queue it for a starter worker."""
+
+    def dispatch(
+        self, task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class InlineDispatcher:
+    """Run each claimed slot at once, in the tick (no queue): what a starter worker does with it."""
+
+    def dispatch(
+        self, task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
+    ) -> None:
+        run_claimed_slot(task, pending, now, summary, recovering=recovering)
+
+    def flush(self) -> None:
+        return None
+
+
+def tick(
+    now: datetime, *, rule: str | None, dispatcher: SlotDispatcher | None = None, workers: int = 1
+) -> TickSummary:
+    """Claim every due slot (each at most once across concurrent ticks) and dispatch it; see the
+    module docstring. `workers` claims that many due tasks at once (the claims are independent)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     now = now.replace(microsecond=0)
+    dispatcher = dispatcher or InlineDispatcher()
     summary = TickSummary()
     try:  # first the sweeper: no execution stays pending without a workflow (nor blocks a slot)
         summary.settled_pending = execution_service.settle_stale_pending(now)
     except Exception:  # noqa: BLE001 - the slots matter more; the next tick sweeps again
         summary.errors += 1
         logger.exception("sweeping stale pending executions failed")
+
+    entries = []
     for shard in range(get_settings().due_shards):
         due_slice = schedule_store.query_due(shard, now)
         summary.items_read += due_slice.items_read
-        for entry in due_slice.entries:
-            # Every line about this task (and the execution it starts) carries its ids; cleared after.
-            with execution_log_keys(task_id=entry.task_id):
-                try:
-                    _handle(entry.task_id, now, rule, summary)
-                except Exception:  # noqa: BLE001 - one broken task must not stop the others' slots
-                    summary.errors += 1
-                    logger.exception("scheduling a due task failed", extra={"task_id": entry.task_id})
+        entries.extend(due_slice.entries)
+    # Oldest due first within each owner, owners interleaved (fairness.py).
+    entries.sort(key=lambda entry: (entry.due_at, entry.task_id))
+    ordered = interleave_owners(entries, owner=lambda entry: entry.owner_id or entry.task_id)
+    lock = threading.Lock()
+
+    def claim(task_id: str) -> None:
+        own = TickSummary()
+        # Every line about this task (and the execution it starts) carries its ids; cleared after.
+        with execution_log_keys(task_id=task_id):
+            try:
+                _handle(task_id, now, rule, own, dispatcher)
+            except Exception:  # noqa: BLE001 - one broken task must not stop the others' slots
+                own.errors += 1
+                logger.exception("scheduling a due task failed", extra={"task_id": task_id})
+        with lock:
+            summary.merge(own)
+
+    if workers == 1:
+        for entry in ordered:
+            claim(entry.task_id)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="claim") as pool:
+            list(pool.map(claim, [entry.task_id for entry in ordered]))
+    dispatcher.flush()
     return summary
 
 
-def _handle(task_id: str, now: datetime, rule: str | None, summary: TickSummary) -> None:
+def _handle(
+    task_id: str, now: datetime, rule: str | None, summary: TickSummary, dispatcher: SlotDispatcher
+) -> None:
     task = task_store.get(task_id)
     if task is None or not task.is_due_indexed:
         return  # the index lags a delete or disable: nothing is due
@@ -124,13 +192,18 @@ def _handle(task_id: str, now: datetime, rule: str | None, summary: TickSummary)
         summary.due += 1
         summary.recovered += 1
         logger.info("finishing a slot a crashed tick claimed", extra={"task_id": task.id})
-        _run_slot(task, task.pending_slot, now, summary, recovering=True)
+        dispatcher.dispatch(task, task.pending_slot, now, summary, recovering=True)
         task = task_store.get(task_id)
         if task is None or not task.is_due_indexed or task.pending_slot is not None:
             return
-    if task.next_run_at is None or task.next_run_at > now or not task.schedule_cron:
+    if task.next_run_at is None or not task.schedule_cron:
+        return
+    offset = jitter_offset(task.id, task.next_run_at, task.jitter_seconds)
+    if task.next_run_at + offset > now:
         return  # not due yet (the index lags an advance)
     summary.due += 1
+    if _end_if_max_runs(task, now, summary):
+        return  # max_runs lowered below the runs made: nothing more runs
     if should_pause(task.consecutive_failures, task.pause_after_failures):
         # The end-of-run hook pauses at once; this catches a lowered limit or a pause that failed.
         reason = (
@@ -140,7 +213,8 @@ def _handle(task_id: str, now: datetime, rule: str | None, summary: TickSummary)
         if pause_schedule(task, reason=reason, now=now) is not None:
             summary.paused += 1
         return
-    plan = plan_tick(task.next_run_at, now, task.schedule_cron, task.schedule_timezone)
+    # With jitter the slot is due `offset` after its time: plan on the task's shifted clock.
+    plan = plan_tick(task.next_run_at, now - offset, task.schedule_cron, task.schedule_timezone)
     if plan.run_slot is None:
         return
     pending = PendingSlot(
@@ -149,11 +223,22 @@ def _handle(task_id: str, now: datetime, rule: str | None, summary: TickSummary)
     if not schedule_store.advance_schedule(task.id, task.next_run_at, plan.next_run_at, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
+    if too_late_to_catch_up(plan.run_slot + offset, now, task.catchup_window_seconds):
+        # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
+        audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
+        if plan.skipped_count:
+            audits.append(_skip_audit(task, pending, now, "missed", count=plan.skipped_count))
+        summary.skipped_missed += plan.skipped_count + 1
+        schedule_store.finish_slot(
+            task.id, plan.run_slot, plan.next_run_at, audits, jitter_seconds=task.jitter_seconds
+        )
+        _end_if_last(task, plan.next_run_at, now, summary)
+        return
     claimed = task.model_copy(update={"next_run_at": plan.next_run_at, "pending_slot": pending})
-    _run_slot(claimed, pending, now, summary, recovering=False)
+    dispatcher.dispatch(claimed, pending, now, summary, recovering=False)
 
 
-def _run_slot(
+def run_claimed_slot(
     task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
 ) -> None:
     """Decide and start (or skip) a claimed slot, then finish the claim with its audit events."""
@@ -164,11 +249,13 @@ def _run_slot(
         summary.skipped_missed += pending.skipped_missed_slots
         audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
     existing = execution_store.get(execution_id) if recovering else None
+    overlapping = existing is None and _overlaps(task, execution_id, now)
     if existing is not None:
-        execution_service.ensure_started(existing)  # written before the crash: only start it
+        # written before a crash (or by a duplicate delivery): only start it
+        execution_service.ensure_started(existing, defer_throttled=True)
         summary.started += 1
         summary.execution_ids.append(execution_id)
-    elif _overlaps(task, execution_id, now):
+    elif overlapping:
         summary.skipped_overlap += 1
         audits.append(_skip_audit(task, pending, now, "overlap", count=1))
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
@@ -177,9 +264,37 @@ def _run_slot(
         summary.started += 1
         summary.execution_ids.append(execution_id)
     if task.next_run_at is None or not schedule_store.finish_slot(
-        task.id, pending.slot, task.next_run_at, audits
+        task.id,
+        pending.slot,
+        task.next_run_at,
+        audits,
+        jitter_seconds=task.jitter_seconds,
+        count_run=not overlapping and task.max_runs is not None,
     ):
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
+        return
+    _end_if_last(task, task.next_run_at, now, summary)
+    if not overlapping and task.max_runs is not None:
+        _end_if_max_runs(task_store.get(task.id), now, summary)
+
+
+def _end_if_max_runs(task: Task | None, now: datetime, summary: TickSummary) -> bool:
+    """Once a schedule has started max_runs slots it disables itself, saying why; True if it is done."""
+    if task is None or task.max_runs is None or task.scheduled_runs < task.max_runs:
+        return False
+    reason = f"ended: max_runs ({task.max_runs}) scheduled runs have started"
+    if pause_schedule(task, reason=reason, now=now) is not None:
+        summary.paused += 1
+    return True
+
+
+def _end_if_last(task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary) -> None:
+    """After the last slot of a schedule with an end date, the schedule disables itself, saying why."""
+    if not window_ended(next_run_at, task.schedule_end_at) or task.schedule_end_at is None:
+        return
+    reason = f"ended: the last slot before schedule_end_at ({task.schedule_end_at.isoformat()}) has run"
+    if pause_schedule(task_store.get(task.id) or task, reason=reason, now=now) is not None:
+        summary.paused += 1
 
 
 def _overlaps(task: Task, execution_id: str, now: datetime) -> bool:
@@ -201,6 +316,8 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
         "rule": pending.rule,
         "skipped_missed_slots": pending.skipped_missed_slots,
     }
+    if task.jitter_seconds:
+        metadata["jitter_seconds"] = jitter_offset(task.id, pending.slot, task.jitter_seconds).seconds
     try:
         execution_service.create_and_start(
             task,
@@ -210,13 +327,14 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
             actor=Actor(user_id=SCHEDULER_ACTOR),
             now=now,
             execution_id=execution_id,
+            defer_throttled=True,  # a throttled slot stays claimed and pending: started again, not failed
         )
     except ConflictError:
         # The slot's execution exists: another attempt wrote it. Make sure it is started.
         existing = execution_store.get(execution_id)
         if existing is None:
             raise  # nothing was written (a transient conflict): keep the claim, a later tick retries the slot
-        execution_service.ensure_started(existing)
+        execution_service.ensure_started(existing, defer_throttled=True)
 
 
 def _skip_audit(task: Task, pending: PendingSlot, now: datetime, reason: str, *, count: int) -> AuditEvent:

@@ -24,7 +24,15 @@ from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
 
-SCHEDULE_FIELDS = {"is_scheduled", "schedule_cron", "schedule_timezone", "schedule_enabled", "is_active"}
+SCHEDULE_FIELDS = {
+    "is_scheduled",
+    "schedule_cron",
+    "schedule_timezone",
+    "schedule_enabled",
+    "is_active",
+    "schedule_start_at",
+    "schedule_end_at",
+}
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,15 @@ class TaskFilters:
 def _next_run_at(fields: TaskFields, now: datetime) -> datetime | None:
     if not (fields.is_scheduled and fields.schedule_enabled and fields.is_active and fields.schedule_cron):
         return None
-    from agent_tasks.schedules import next_fire_time
+    from agent_tasks.schedules.windows import next_fire_in_window
 
-    return next_fire_time(fields.schedule_cron, fields.schedule_timezone, after=now)
+    return next_fire_in_window(
+        fields.schedule_cron,
+        fields.schedule_timezone,
+        after=now,
+        start_at=fields.schedule_start_at,
+        end_at=fields.schedule_end_at,
+    )
 
 
 def _audit(caller: Actor, task: Task, action: str, changed: list[str], now: datetime) -> Any:
@@ -187,6 +201,7 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
         updated_at=now,
         next_run_at=next_run_at,
         consecutive_failures=0 if "schedule_enabled" in changes else old.consecutive_failures,
+        scheduled_runs=0 if "schedule_enabled" in changes else old.scheduled_runs,
         pending_slot=old.pending_slot,  # a slot the scheduler has claimed is still owed
         schedule_paused_reason=None if changes.get("schedule_enabled") else old.schedule_paused_reason,
         webhook_secret=webhook_secret,

@@ -27,6 +27,7 @@ from agent_tasks.schedules import (
     due_sort_key_upper_bound,
     parse_due_sort_key,
 )
+from agent_tasks.schedules.jitter import due_at
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
@@ -46,6 +47,7 @@ _DATETIME = TypeAdapter(datetime)
 class DueEntry:
     task_id: str
     due_at: datetime
+    owner_id: str | None = None  # projected into the index, so a tick can order owners fairly
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ def query_due(shard: int, now: datetime) -> DueSlice:
             ":pk": {"S": due_partition_key(shard)},
             ":upper": {"S": due_sort_key_upper_bound(now)},
         },
-        "ProjectionExpression": "GSI2SK",
+        "ProjectionExpression": "GSI2SK, owner_id",
     }
     client = aws.dynamodb()
     entries: list[DueEntry] = []
@@ -88,7 +90,8 @@ def query_due(shard: int, now: datetime) -> DueSlice:
         items_read += len(items)
         for item in items:
             due_at, task_id = parse_due_sort_key(item["GSI2SK"]["S"])
-            entries.append(DueEntry(task_id=task_id, due_at=due_at))
+            owner = item.get("owner_id", {}).get("S")
+            entries.append(DueEntry(task_id=task_id, due_at=due_at, owner_id=owner))
         if "LastEvaluatedKey" not in result:
             return DueSlice(entries=entries, items_read=items_read, queries=queries)
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
@@ -121,14 +124,22 @@ def advance_schedule(
 
 
 def finish_slot(
-    task_id: str, slot: datetime, next_run_at: datetime, audits: Sequence[AuditEvent] = ()
+    task_id: str,
+    slot: datetime,
+    next_run_at: datetime,
+    audits: Sequence[AuditEvent] = (),
+    *,
+    jitter_seconds: int = 0,
+    count_run: bool = False,
 ) -> bool:
-    """Clear the claimed slot and move the task's due key to its next_run_at, with the slot's audit
-    events in the same write. False if the claim is gone (finished already, or the task changed)."""
+    """Clear the claimed slot and move the task's due key to its next_run_at (plus its jitter), with
+    the slot's audit events in the same write. False if the claim is gone (finished already, or the
+    task changed). `count_run` adds one to the task's scheduled_runs (a slot that started)."""
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": task_key(task_id),
-        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot",
+        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot"
+        + (" ADD scheduled_runs :one" if count_run else ""),
         "ConditionExpression": (
             "pending_slot.#slot = :slot AND next_run_at = :next AND attribute_exists(GSI2PK)"
         ),
@@ -136,9 +147,11 @@ def finish_slot(
         "ExpressionAttributeValues": {
             ":slot": {"S": _iso(slot)},
             ":next": {"S": _iso(next_run_at)},
-            ":due": {"S": due_sort_key(next_run_at, task_id)},
+            ":due": {"S": due_sort_key(due_at(task_id, next_run_at, jitter_seconds), task_id)},
         },
     }
+    if count_run:
+        update["ExpressionAttributeValues"][":one"] = {"N": "1"}
     if audits:
         try:
             transact([{"Update": update}, *(put_audit_item(audit) for audit in audits)])

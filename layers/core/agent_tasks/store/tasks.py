@@ -43,7 +43,13 @@ def _due_keys(task: Task) -> dict[str, str]:
 
     shard = due_shard(task.id, get_settings().due_shards)
     # A claimed but unfinished slot keeps the task due at that slot (services/scheduler.py).
-    due_at = task.pending_slot.slot if task.pending_slot is not None else task.next_run_at
+    from agent_tasks.schedules.jitter import due_at as jittered
+
+    due_at = (
+        task.pending_slot.slot
+        if task.pending_slot is not None
+        else jittered(task.id, task.next_run_at, task.jitter_seconds)
+    )
     return {"GSI2PK": due_partition_key(shard), "GSI2SK": due_sort_key(due_at, task.id)}
 
 

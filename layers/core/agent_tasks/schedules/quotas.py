@@ -1,0 +1,68 @@
+"""Step Functions' StartExecution quota, a token bucket to model it, and backoff for throttled starts.
+
+StartExecution (standard workflows) is throttled per account and region with a token bucket
+(Step Functions developer guide, "Step Functions service quotas", quotas related to API action
+throttling): bucket 1,300 with a refill of 300 per second in US East (N. Virginia), US West
+(Oregon) and Europe (Ireland); bucket 800 with a refill of 150 per second in every other region.
+A start beyond it gets `ThrottlingException`; the starter backs off (full jitter) and tries again,
+so a burst is delayed, never failed. Pure: the clock and the randomness come from the caller.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+LARGE_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
+
+
+@dataclass(frozen=True, slots=True)
+class BucketQuota:
+    bucket_size: int
+    refill_per_second: float
+
+
+def start_execution_quota(region: str) -> BucketQuota:
+    """The default StartExecution token bucket of `region` (the quotas page's two tables)."""
+    if region in LARGE_REGIONS:
+        return BucketQuota(bucket_size=1300, refill_per_second=300)
+    return BucketQuota(bucket_size=800, refill_per_second=150)
+
+
+class TokenBucket:
+    """A token bucket as AWS throttles with: starts full, refills continuously up to its size."""
+
+    def __init__(self, quota: BucketQuota, *, now: float = 0.0) -> None:
+        if quota.bucket_size < 1 or quota.refill_per_second <= 0:
+            raise ValueError(f"a bucket needs a size of at least 1 and a positive refill, got {quota}")
+        self.quota = quota
+        self._tokens = float(quota.bucket_size)
+        self._at = now
+
+    def _refill(self, now: float) -> None:
+        if now > self._at:
+            gained = (now - self._at) * self.quota.refill_per_second
+            self._tokens = min(float(self.quota.bucket_size), self._tokens + gained)
+            self._at = now
+
+    def try_take(self, now: float) -> bool:
+        """Take one token at `now` if there is one (the call goes through); False: throttled."""
+        self._refill(now)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+def backoff_delays(
+    *, base: float = 0.05, cap: float = 2.0, rng: random.Random | None = None
+) -> Iterator[float]:
+    """Endless exponential backoff with full jitter (uniform in [0, min(cap, base * 2**n)])."""
+    if base <= 0 or cap < base:
+        raise ValueError(f"backoff needs 0 < base <= cap, got base={base}, cap={cap}")
+    draw = rng or random.Random()  # noqa: S311 - jitter, not security
+    attempt = 0
+    while True:
+        yield draw.uniform(0, min(cap, base * 2**attempt))
+        attempt += 1

@@ -1,0 +1,220 @@
+"""A scale model of the scheduler's fan-out: 10,000 slots due in one minute, half of them one user's.
+
+Discrete-event simulation of the path a due slot takes in AWS, with the quotas and per-call
+latencies as parameters (`ScaleParameters`); nothing here calls AWS or reads the wall clock.
+
+1. The EventBridge tick reaches the scheduler `tick_delay_s` after the minute. It queries the
+   due index (one query page per shard), orders the entries owners-interleaved
+   (schedules/fairness.py) and claims them with `claim_workers` threads (GetItem + UpdateItem each);
+   every 10 claims go to SQS in one SendMessageBatch.
+2. Lambda's SQS poller starts 5 concurrent batches and adds up to 300 per minute, up to the event
+   source's MaximumConcurrency; a new instance pays a cold start. An instance takes up to 10
+   messages, in queue order, and starts them in parallel threads (functions/starter/app.py).
+3. Each start reads the task and its overlap window, writes the execution, then calls
+   StartExecution against the region's token bucket (schedules/quotas.py). A throttled call is
+   retried as botocore's standard mode does (4 retries, full jitter, 1-2-4-8 s caps), then with the
+   starter's own backoff (full jitter, 0.05 s doubling to 2 s).
+
+Delay of a slot = when its StartExecution succeeded, minus the slot's time.
+
+Defaults and where they come from:
+- StartExecution bucket 1,300, refill 300/s: Step Functions developer guide, "Step Functions service
+  quotas", API action throttling, US East (N. Virginia), US West (Oregon), Europe (Ireland).
+- Lambda SQS scaling 5 concurrent batches, +300 instances per minute: Lambda developer guide,
+  "Configuring scaling behavior for SQS event source mappings"; MaximumConcurrency 50 and batch
+  size 10: template.yaml (StarterFunction).
+- DynamoDB 5 ms per single-item call, 10 ms per query page or transaction: DynamoDB's
+  "single-digit millisecond" latency, doubled for multi-item calls (an assumption).
+- StartExecution 50 ms, SQS send 10 ms and delivery 50 ms, tick delivery 1 s after the minute,
+  cold start 600 ms: assumptions (the issue's "tens of ms" per StartExecution); change them here.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import statistics
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+from agent_tasks.schedules.fairness import interleave_owners
+from agent_tasks.schedules.quotas import BucketQuota, TokenBucket, backoff_delays
+
+
+@dataclass(frozen=True)
+class ScaleParameters:
+    due: int = 10_000
+    heavy_share: float = 0.5
+    other_owners: int = 1_000
+    shards: int = 4
+    tick_delay_s: float = 1.0
+    dynamodb_ms: float = 5.0
+    dynamodb_multi_ms: float = 10.0
+    claim_workers: int = 16
+    sqs_send_ms: float = 10.0
+    sqs_delivery_ms: float = 50.0
+    batch_size: int = 10
+    initial_concurrency: int = 5
+    scale_up_per_minute: int = 300
+    max_concurrency: int = 50
+    cold_start_s: float = 0.6
+    start_execution_ms: float = 50.0
+    bucket_size: int = 1300
+    refill_per_second: float = 300.0
+    # Retries botocore's standard mode makes itself before the starter's own backoff sees a throttle.
+    sdk_retries: int = 4
+    seed: int = 20
+
+
+@dataclass
+class _Slot:
+    owner: str
+    available_at: float = 0.0
+    started_at: float | None = None
+    attempts: int = 0
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def simulate(p: ScaleParameters) -> dict[str, Any]:
+    rng = random.Random(p.seed)
+    heavy = round(p.due * p.heavy_share)
+    slots = [_Slot("heavy") for _ in range(heavy)] + [
+        _Slot(f"user-{n % p.other_owners}") for n in range(p.due - heavy)
+    ]
+    rng.shuffle(slots)  # the due index orders by task id: owners arrive mixed
+    ordered = interleave_owners(slots, owner=lambda slot: slot.owner)
+
+    # 1. The tick: queries, then claims in order with `claim_workers` threads, 10 to a send.
+    queried = p.tick_delay_s + p.shards * p.dynamodb_multi_ms / 1000
+    claim_s = 2 * p.dynamodb_ms / 1000
+    for index in range(0, len(ordered), p.batch_size):
+        batch = ordered[index : index + p.batch_size]
+        claimed = queried + ((index + len(batch)) / p.claim_workers) * claim_s
+        for slot in batch:
+            slot.available_at = claimed + (p.sqs_send_ms + p.sqs_delivery_ms) / 1000
+    tick_done = max(slot.available_at for slot in ordered)
+
+    # 2-3. Pollers and starts, as events in time order.
+    bucket = TokenBucket(BucketQuota(p.bucket_size, p.refill_per_second), now=0.0)
+    queue = deque(ordered)
+    events: list[tuple[float, int, str, Any]] = []
+    sequence = itertools.count()
+
+    def at(time: float, kind: str, payload: Any = None) -> None:
+        heapq.heappush(events, (time, next(sequence), kind, payload))
+
+    first = ordered[0].available_at
+    for _ in range(min(p.initial_concurrency, p.max_concurrency)):
+        at(first + p.cold_start_s, "instance_free")
+    instances = min(p.initial_concurrency, p.max_concurrency)
+    step = 60.0 / p.scale_up_per_minute
+    if instances < p.max_concurrency:
+        at(first + step, "scale_up")
+    pre_start_s = (2 * p.dynamodb_ms + p.dynamodb_multi_ms * 2) / 1000  # task, execution, overlap, write
+    after_start_s = p.dynamodb_ms / 1000  # finish the claim
+    in_batch: dict[int, int] = {}
+    batch_ids = itertools.count()
+    retry_state: dict[int, Any] = {}
+    throttled = 0
+
+    while events:
+        now, _, kind, payload = heapq.heappop(events)
+        if kind == "scale_up":
+            if queue and instances < p.max_concurrency:
+                instances += 1
+                at(now + p.cold_start_s, "instance_free")
+                at(now + step, "scale_up")
+        elif kind == "instance_free":
+            if not queue:
+                continue
+            if queue[0].available_at > now:
+                at(queue[0].available_at, "instance_free")
+                continue
+            batch_id = next(batch_ids)
+            taken = []
+            while queue and len(taken) < p.batch_size and queue[0].available_at <= now:
+                taken.append(queue.popleft())
+            in_batch[batch_id] = len(taken)
+            for slot in taken:
+                at(now + pre_start_s, "attempt", (slot, batch_id))
+        elif kind == "attempt":
+            slot, batch_id = payload
+            slot.attempts += 1
+            if bucket.try_take(now):
+                slot.started_at = now + p.start_execution_ms / 1000
+                at(slot.started_at + after_start_s, "slot_done", batch_id)
+            else:
+                throttled += 1
+                key = id(slot)
+                if slot.attempts <= p.sdk_retries:  # botocore standard mode: full jitter, caps 1, 2, 4, 8 s
+                    delay = rng.uniform(0, min(20.0, 2 ** (slot.attempts - 1)))
+                else:
+                    delays = retry_state.setdefault(key, backoff_delays(rng=rng))
+                    delay = next(delays)
+                at(now + p.start_execution_ms / 1000 + delay, "attempt", (slot, batch_id))
+        elif kind == "slot_done":
+            in_batch[payload] -= 1
+            if in_batch[payload] == 0:
+                at(now, "instance_free")
+
+    def figures(selected: list[_Slot]) -> dict[str, float]:
+        delays = [slot.started_at for slot in selected if slot.started_at is not None]
+        return {
+            "count": len(delays),
+            "p50_s": round(_percentile(delays, 0.50), 2),
+            "p99_s": round(_percentile(delays, 0.99), 2),
+            "max_s": round(max(delays), 2),
+            "mean_s": round(statistics.fmean(delays), 2),
+        }
+
+    overall = figures(slots)
+    others = figures([slot for slot in slots if slot.owner != "heavy"])
+    return {
+        "parameters": p.__dict__,
+        "overall": overall,
+        "others": others,
+        "heavy": figures([slot for slot in slots if slot.owner == "heavy"]),
+        "tick_done_s": round(tick_done, 2),
+        "throttled_calls": throttled,
+        "peak_instances": instances,
+        "all_within_60s": overall["max_s"] <= 60.0,
+        "others_p99_under_10s": others["p99_s"] < 10.0,
+    }
+
+
+SCENARIOS = {
+    "AWS defaults (us-east-1)": ScaleParameters(),
+    "other regions (800 / 150 per s)": ScaleParameters(bucket_size=800, refill_per_second=150),
+    "start quota raised to refill 600/s": ScaleParameters(refill_per_second=600),
+}
+
+
+def run() -> dict[str, Any]:
+    return {name: simulate(parameters) for name, parameters in SCENARIOS.items()}
+
+
+def main() -> None:
+    for name, result in run().items():
+        o, h, x = result["overall"], result["others"], result["heavy"]
+        print(f"{name}:")
+        print(f"  overall  p50 {o['p50_s']} s  p99 {o['p99_s']} s  max {o['max_s']} s ({o['count']} slots)")
+        print(f"  others   p50 {h['p50_s']} s  p99 {h['p99_s']} s  max {h['max_s']} s ({h['count']} slots)")
+        print(f"  heavy    p50 {x['p50_s']} s  p99 {x['p99_s']} s  max {x['max_s']} s ({x['count']} slots)")
+        print(
+            f"  tick done {result['tick_done_s']} s; throttled calls {result['throttled_calls']}; "
+            f"instances {result['peak_instances']}; every slot within 60 s: {result['all_within_60s']}; "
+            f"others' p99 under 10 s: {result['others_p99_under_10s']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["SCENARIOS", "ScaleParameters", "replace", "run", "simulate"]
