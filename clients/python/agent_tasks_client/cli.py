@@ -70,7 +70,9 @@ def _print_json(value: Any) -> None:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
+    # Piped into a file or grep: wide enough that no column is cut short.
+    return console if console.is_terminal else Console(highlight=False, width=400)
 
 
 class _Cli(click.Group):
@@ -235,7 +237,7 @@ def make_cli(
         if as_json:
             _print_json(found)
             return
-        table = Table("name", "id", "version", "schedule", "tags", box=None)
+        table = _table("name", "id", "version", "schedule", "tags")
         for task in found:
             schedule = task.get("schedule_cron") if task.get("is_scheduled") else ""
             table.add_row(
@@ -313,11 +315,15 @@ def make_cli(
         if as_json:
             _print_json(items)
             return
-        table = Table("id", "status", "trigger", "created", "cost", box=None)
+        table = _table("id", "status", "trigger", "created", "cost")
         for e in items:
             cost = e.get("cost_usd")
             table.add_row(
-                e["id"], e["status"], e["trigger_type"], e["created_at"], f"${cost:.4f}" if cost else ""
+                e["id"],
+                e["status"],
+                e["trigger_type"],
+                e["created_at"],
+                "" if cost is None else f"${cost:.4f}",
             )
         _console().print(table)
 
@@ -398,6 +404,14 @@ def make_cli(
     for command in extra_commands:
         cli.add_command(command)
     return cli
+
+
+def _table(*columns: str) -> Table:
+    """A plain table whose ids are never cut short (they are what the next command needs)."""
+    table = Table(box=None)
+    for column in columns:
+        table.add_column(column, no_wrap=True, min_width=36 if column == "id" else None)
+    return table
 
 
 def _describe(execution: models.ExecutionResponse) -> None:

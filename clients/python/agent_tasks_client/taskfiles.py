@@ -52,9 +52,9 @@ class Change:
 
 
 def _yaml(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, sort_keys=True, allow_unicode=True, default_flow_style=False) if value else ""
-    )
+    if not value:
+        return ""
+    return yaml.safe_dump(value, sort_keys=True, allow_unicode=True, default_flow_style=False, width=10**6)
 
 
 DEFINITION_FIELDS = (
