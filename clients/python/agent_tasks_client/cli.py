@@ -123,6 +123,9 @@ def _variables(pairs: Sequence[str]) -> dict[str, str]:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+follow_option = click.option(
+    "--follow", is_flag=True, help="Print the run as it goes, until it ends; exit 0 only if it completes."
+)
 
 
 def make_cli(
@@ -274,7 +277,7 @@ def make_cli(
     @click.option(
         "--var", "pairs", multiple=True, metavar="KEY=VALUE", help="A template variable (repeatable)."
     )
-    @click.option("--follow", is_flag=True, help="Print the run as it goes; exit 0 only if it completes.")
+    @follow_option
     @click.option("--idempotency-key", help="Run at most once for this key (default: a fresh one).")
     @json_option
     @click.pass_context
@@ -329,7 +332,7 @@ def make_cli(
 
     @executions.command("show")
     @click.argument("execution_id")
-    @click.option("--follow", is_flag=True, help="Follow it until it ends; exit 0 only if it completes.")
+    @follow_option
     @json_option
     @click.pass_context
     def show(ctx: click.Context, execution_id: str, follow: bool, as_json: bool) -> None:
@@ -352,14 +355,11 @@ def make_cli(
         """Stop a pending or running execution."""
         with _client(ctx) as client:
             execution = client.cancel_execution(execution_id)
-        if as_json:
-            _print_json(execution)
-        else:
-            click.echo(f"{execution['id']} {execution['status']}")
+        _after_start(client, execution, follow=False, as_json=as_json)
 
     @executions.command("rerun")
     @click.argument("execution_id")
-    @click.option("--follow", is_flag=True, help="Print the run as it goes; exit 0 only if it completes.")
+    @follow_option
     @json_option
     @click.pass_context
     def rerun(ctx: click.Context, execution_id: str, follow: bool, as_json: bool) -> None:
