@@ -88,6 +88,7 @@ def test_after_with_more_than_a_page_says_the_newest_seq(aws: dict[str, str]) ->
     # Then the next five come, and total still says where the transcript ends
     assert [m.seq for m in page.items] == [3, 4, 5, 6, 7]
     assert page.total == 12
+    assert page.links["next"] == f"/api/v1/sessions/{session.id}/messages?after=7&page_size=5"
 
 
 def test_wait_returns_as_soon_as_a_message_lands(aws: dict[str, str]) -> None:

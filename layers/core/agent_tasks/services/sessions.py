@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from agent_tasks.errors import BadRequestError, NotFoundError
 from agent_tasks.models.common import API_BASE, Page
@@ -86,7 +87,11 @@ def _messages_after(
         pause(min(next(pauses, STEADY_PAUSE_SECONDS), left))
     # Seqs run from 1 without gaps, so the newest seq is the count: known at once unless more follow.
     total = messages[-1].seq if messages and not more else session_store.last_seq(session.id)
-    return _page(session.id, messages, 1, page_size, total, None, query={"after": after})
+    result = _page(session.id, messages, 1, page_size, total, None, query={"after": after})
+    if more:
+        query = urlencode({"after": messages[-1].seq, "page_size": page_size})
+        result.links["next"] = f"{API_BASE}/sessions/{session.id}/messages?{query}"
+    return result
 
 
 def _has_ended(session: Session) -> bool:
