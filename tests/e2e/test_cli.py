@@ -135,6 +135,23 @@ def test_login_keeps_the_profile_in_a_file_only_its_owner_can_read(agent_cli: Cl
     assert not (Path(agent_cli.env["XDG_CONFIG_HOME"]) / "agent-tasks").exists()
 
 
+def test_login_with_a_url_and_token_saves_a_named_profile_and_a_bad_token_is_refused(agent_cli: Cli) -> None:
+    server = agent_cli.server
+    # When another user logs in with a token into a second profile
+    saved = agent_cli(
+        "login", "--url", server.base_url, "--token", server.token("other"), "--profile", "other"
+    )
+    # Then it is checked against the API and becomes the current profile
+    assert saved.exit_code == 0, saved.output
+    assert "as other (profile 'other'" in saved.stdout
+    assert agent_cli("tasks", "list").exit_code == 0
+    # And a token the API refuses is not saved
+    refused = agent_cli("login", "--url", server.base_url, "--token", "not-a-token", "--profile", "broken")
+    assert refused.exit_code == 3
+    assert "Unauthorized" in refused.stderr
+    assert "broken" not in (Path(agent_cli.env["AGENT_TASKS_CONFIG_DIR"]) / "config.json").read_text()
+
+
 def test_apply_creates_updates_shows_a_dry_run_diff_and_prunes(agent_cli: Cli, tmp_path: Path) -> None:
     files = tmp_path / "tasks"
     files.mkdir()
