@@ -119,7 +119,7 @@ def _task(name: str, prompt: str, **fields: Any) -> dict[str, Any]:
         "name": name,
         "prompt_template": prompt,
         "allowed_tools": ["list_files", "read_file"],
-        "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 5},
+        "sdk_options": {"model": "claude-sonnet-5-5", "max_turns": 5},
         **fields,
     }
 

@@ -93,6 +93,8 @@ class ExecutionResponse(TypedDict):
     cost_note: NotRequired[str | None]
     provider: NotRequired[Literal["anthropic", "bedrock", "scripted"] | None]
     model: NotRequired[str | None]
+    model_usage: NotRequired[dict[str, ModelUsage]]
+    price_table_version: NotRequired[str | None]
     duration_seconds: NotRequired[float | None]
     created_at: str
     started_at: NotRequired[str | None]
@@ -136,6 +138,14 @@ class MessageResponse(TypedDict):
     usage: NotRequired[Usage | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
+
+
+class ModelUsage(TypedDict):
+    """What one model did in a run: its turns, tokens and cost (null when it has no price)."""
+
+    turns: NotRequired[int]
+    usage: NotRequired[Usage]
+    cost_usd: NotRequired[float | None]
 
 
 class NotificationConfig(TypedDict):
@@ -283,6 +293,7 @@ class ReportResult(TypedDict):
     outcome: NotRequired[
         Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
     ]
+    structured_output: NotRequired[Any]
 
 
 class ReportTask(TypedDict):
@@ -307,12 +318,15 @@ class ResultData(TypedDict):
     outcome: NotRequired[
         Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
     ]
+    structured_output: NotRequired[Any]
 
 
 class SdkOptionsInput(TypedDict):
     """How the agent loop runs. Unknown keys are rejected, not ignored."""
 
     model: NotRequired[str]
+    fallback_model: NotRequired[str | None]
+    effort: NotRequired[Literal["low", "medium", "high", "xhigh", "max"] | None]
     max_turns: NotRequired[int]
     max_tokens: NotRequired[int]
     permission_mode: NotRequired[Literal["default", "acceptEdits", "plan", "bypassPermissions"]]
@@ -327,6 +341,8 @@ class SdkOptionsOutput(TypedDict):
     """How the agent loop runs. Unknown keys are rejected, not ignored."""
 
     model: NotRequired[str]
+    fallback_model: NotRequired[str | None]
+    effort: NotRequired[Literal["low", "medium", "high", "xhigh", "max"] | None]
     max_turns: NotRequired[int]
     max_tokens: NotRequired[int]
     permission_mode: NotRequired[Literal["default", "acceptEdits", "plan", "bypassPermissions"]]
@@ -373,6 +389,7 @@ class TaskCreate(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
     is_active: NotRequired[bool]
@@ -407,6 +424,7 @@ class TaskResponse(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
     is_active: NotRequired[bool]
@@ -420,6 +438,7 @@ class TaskResponse(TypedDict):
     schedule_description: NotRequired[str | None]
     schedule_paused_reason: NotRequired[str | None]
     webhook_secret: NotRequired[str | None]
+    warnings: NotRequired[list[str]]
     _links: TaskLinks
 
 
@@ -442,6 +461,7 @@ class TaskUpdate(TypedDict):
     generate_report: NotRequired[bool | None]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str] | None]
     is_public: NotRequired[bool | None]
     is_active: NotRequired[bool | None]
@@ -486,6 +506,7 @@ class Usage(TypedDict):
     output_tokens: NotRequired[int]
     cache_read_input_tokens: NotRequired[int]
     cache_creation_input_tokens: NotRequired[int]
+    cache_creation_1h_input_tokens: NotRequired[int]
 
 
 ROUTES = (

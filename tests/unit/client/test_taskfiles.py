@@ -17,7 +17,7 @@ def _stored(name: str, **fields: Any) -> dict[str, Any]:
         "version": 3,
         "name": name,
         "prompt_template": "p",
-        "sdk_options": {"model": "claude-sonnet-4-5", "max_turns": 10, "permission_mode": "default"},
+        "sdk_options": {"model": "claude-sonnet-5-5", "max_turns": 10, "permission_mode": "default"},
         "allowed_tools": ["read_file"],
         "tags": [],
         **fields,
@@ -58,7 +58,7 @@ def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
 def test_a_plan_creates_updates_only_changed_fields_and_prunes_by_name_ignoring_case() -> None:
     desired = [
         {"name": "new one", "prompt_template": "p"},
-        {"name": "SAME", "prompt_template": "p", "sdk_options": {"model": "claude-sonnet-4-5"}},
+        {"name": "SAME", "prompt_template": "p", "sdk_options": {"model": "claude-sonnet-5-5"}},
         {"name": "changed", "prompt_template": "q", "allowed_tools": ["read_file"]},
     ]
     stored = [_stored("same"), _stored("changed"), _stored("orphan")]
@@ -76,9 +76,9 @@ def test_a_plan_creates_updates_only_changed_fields_and_prunes_by_name_ignoring_
 
 
 def test_fields_a_file_leaves_out_of_an_object_are_not_a_difference() -> None:
-    have = {"model": "claude-sonnet-4-5", "max_turns": 10, "permission_mode": "default"}
-    assert not differs({"model": "claude-sonnet-4-5"}, have)
-    assert differs({"model": "claude-sonnet-4-5", "max_turns": 5}, have)
+    have = {"model": "claude-sonnet-5-5", "max_turns": 10, "permission_mode": "default"}
+    assert not differs({"model": "claude-sonnet-5-5"}, have)
+    assert differs({"model": "claude-sonnet-5-5", "max_turns": 5}, have)
     assert differs(["a"], ["a", "b"])
 
 

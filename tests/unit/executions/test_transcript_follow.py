@@ -29,7 +29,7 @@ def _session_with(messages: int, owner: str = "user-1") -> Session:
         execution_id=execution_id,
         task_id=task.id,
         name="follow",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-5-5",
         created_at=now,
         updated_at=now,
     )
