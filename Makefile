@@ -7,9 +7,9 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
-SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions scripts/check_package.py
+SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions scripts/check_package.py clients/python/agent_tasks_client
 
-.PHONY: dev test install lint typecheck templates unit integration e2e e2e-aws package contract bench lock clean
+.PHONY: dev test install lint typecheck templates unit integration e2e e2e-aws package contract bench lock clean client-models
 
 install: $(VENV)/.installed
 
@@ -62,6 +62,11 @@ package: install $(SAM_VENV)/.installed
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+## make client-models: regenerate the client's TypedDicts from the API's OpenAPI document
+client-models: install
+	$(BIN)/python -c 'from tests.support.fixtures import load_function; print(load_function("api")._openapi_document())' > $(VENV)/openapi.json
+	$(BIN)/python clients/python/codegen.py $(VENV)/openapi.json | $(BIN)/ruff format --stdin-filename models.py - > clients/python/agent_tasks_client/models.py
 
 ## make lock: re-resolve requirements/dev.in into requirements/dev.lock
 lock:

@@ -30,6 +30,10 @@ def get_session(session_id: str) -> Response[str]:
 @router.get(
     "/sessions/<session_id>/messages",
     summary="The session's messages, in order",
+    description="Page through the transcript with `page` or `cursor`; or follow a run with `after=<seq>` "
+    "(only newer messages; the execution answer's `last_message_seq` says where it stood) and `wait` "
+    "(seconds to wait for one when none is newer yet, unless the execution has ended). With `after`, "
+    "`total` is the newest stored seq.",
     tags=["sessions"],
     responses=documented(200, Page[MessageResponse], "A page of messages.", 400, 404, 422),
 )
@@ -38,8 +42,17 @@ def list_messages(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=99_999_999, description="Only messages with a greater `seq`.")
+    ] = None,
+    wait: Annotated[
+        int,
+        Query(
+            ge=0, le=service.MAX_WAIT_SECONDS, description="With `after`: seconds to wait for a new message."
+        ),
+    ] = 0,
 ) -> Response[str]:
     result = service.list_messages(
-        caller_id(router), session_id, page=page, page_size=page_size, cursor=cursor
+        caller_id(router), session_id, page=page, page_size=page_size, cursor=cursor, after=after, wait=wait
     )
     return json_response(200, result)

@@ -1,19 +1,28 @@
-"""`agent-tasks dev` runs the local cloud; `agent-tasks token <user>` prints a development token."""
+"""`agent-tasks`: the client's command line (agent_tasks_client.cli) plus the local cloud's commands:
+`agent-tasks dev` runs the local cloud; `agent-tasks token <user>` prints a development token; and
+`agent-tasks login --local <user>` saves a profile with such a token."""
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
+import click
+
+from agent_tasks_client.cli import make_cli
 from agent_tasks_local.jwt_dev import DEFAULT_TTL_SECONDS, DevIssuer
 
 
-def _dev(args: argparse.Namespace) -> int:
+@click.command(help="Run the whole service locally against moto.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--no-rules", is_flag=True, help="Do not fire scheduled rules (tests drive them).")
+def dev(host: str, port: int, no_rules: bool) -> None:
     from agent_tasks_local.cloud import LocalCloud, state_dir
 
-    cloud = LocalCloud(api_host=args.host, api_port=args.port, fire_rules=not args.no_rules)
+    cloud = LocalCloud(api_host=host, api_port=port, fire_rules=not no_rules)
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -24,7 +33,8 @@ def _dev(args: argparse.Namespace) -> int:
         f"  API:        {cloud.api_url}/api/v1   (Swagger UI: {cloud.api_url}/api/v1/docs)\n"
         f"  Local AWS:  {cloud.moto_endpoint}   (table {cloud.stack.outputs['TableName']})\n"
         f"  Signing key for dev tokens: {state_dir() / 'dev-signing-key.pem'}\n\n"
-        "Get a token and call the API:\n"
+        "Log in and use the command line, or get a token and call the API:\n"
+        f"  .venv/bin/agent-tasks login --local alice --url {cloud.api_url}\n"
         "  TOKEN=$(.venv/bin/agent-tasks token alice | tail -n 1)\n"
         f'  curl -H "Authorization: Bearer $TOKEN" {cloud.api_url}/api/v1/health\n\n'
         "Ctrl-C stops everything.",
@@ -33,35 +43,35 @@ def _dev(args: argparse.Namespace) -> int:
     stopped.wait()
     print("\nstopping...", flush=True)
     cloud.stop()
-    return 0
 
 
-def _token(args: argparse.Namespace) -> int:
+def mint(user: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, audience: str | None = None) -> str:
+    from agent_tasks_local.cloud import state_dir
+
+    return DevIssuer.load_or_create(state_dir()).mint(user, ttl_seconds=ttl_seconds, audience=audience)
+
+
+@click.command(help="Print a development bearer token for a user (last line).")
+@click.argument("user")
+@click.option(
+    "--ttl", type=int, default=DEFAULT_TTL_SECONDS, show_default=True, help="Seconds the token is valid."
+)
+@click.option("--audience", default=None, help="Audience claim (default: the local API's).")
+def token(user: str, ttl: int, audience: str | None) -> None:
     from agent_tasks_local.cloud import state_dir
 
     issuer = DevIssuer.load_or_create(state_dir())
-    token = issuer.mint(args.user, ttl_seconds=args.ttl, audience=args.audience)
-    print(f"# bearer token for {args.user!r}, valid {args.ttl} s, issuer {issuer.issuer}", file=sys.stderr)
-    print(token)
+    print(f"# bearer token for {user!r}, valid {ttl} s, issuer {issuer.issuer}", file=sys.stderr)
+    print(issuer.mint(user, ttl_seconds=ttl, audience=audience))
+
+
+def cli() -> click.Group:
+    return make_cli([dev, token], mint_local_token=mint)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cli().main(args=list(argv) if argv is not None else None, prog_name="agent-tasks")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agent-tasks", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    dev = commands.add_parser("dev", help="run the whole service locally against moto")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8000)
-    dev.add_argument("--no-rules", action="store_true", help="do not fire scheduled rules (tests drive them)")
-    dev.set_defaults(run=_dev)
-    token = commands.add_parser("token", help="print a development bearer token for a user (last line)")
-    token.add_argument("user")
-    token.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds the token is valid")
-    token.add_argument("--audience", default=None, help="audience claim (default: the local API's)")
-    token.set_defaults(run=_token)
-    args = parser.parse_args(argv)
-    result: int = args.run(args)
-    return result
 
 
 if __name__ == "__main__":

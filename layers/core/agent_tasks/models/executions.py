@@ -190,6 +190,12 @@ class ExecutionResponse(ExecutionView):
         description="self, task, and session/messages/report/cancel/rerun when they apply; console (the "
         "workflow run in the Step Functions console) when deployed in AWS.",
     )
+    last_message_seq: NonNegativeInt = Field(
+        default=0,
+        description="The seq of the last transcript message recorded on the execution (updated after each "
+        "agent step; final once it has ended). Follow newer ones with the session's "
+        "`messages?after=<seq>&wait=<seconds>`.",
+    )
 
     @classmethod
     def of(cls, execution: Execution) -> ExecutionResponse:
@@ -209,7 +215,8 @@ class ExecutionResponse(ExecutionView):
             links["console"] = console
         # The stored execution is already valid: answer it without validating it all again.
         fields = {name: getattr(execution, name) for name in ExecutionView.model_fields}
-        return cls.model_construct(**fields, links=links)
+        # Seqs run from 1 without gaps, so the last recorded seq is the count of messages recorded.
+        return cls.model_construct(**fields, links=links, last_message_seq=execution.total_messages)
 
 
 class Session(BaseModel):

@@ -162,6 +162,23 @@ def all_messages(session_id: str) -> list[TranscriptMessage]:
         after = page[-1].seq
 
 
+def last_seq(session_id: str) -> int:
+    """The seq of the newest stored message (0 when none): one key read of one item, newest first."""
+    try:
+        result = aws.dynamodb().query(
+            TableName=table_name(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"SESSION#{session_id}"}, ":prefix": {"S": "MSG#"}},
+            ProjectionExpression="SK",
+            ScanIndexForward=False,
+            Limit=1,
+        )
+    except ClientError as error:
+        raise_translated(error)
+    items = result.get("Items", [])
+    return int(items[0]["SK"]["S"].removeprefix("MSG#")) if items else 0
+
+
 def count_messages(session_id: str) -> int:
     arguments: dict[str, Any] = {
         "TableName": table_name(),

@@ -1,0 +1,528 @@
+"""The API's shapes, generated from its OpenAPI document (clients/python/codegen.py); do not edit.
+
+Answers are plain JSON objects; these TypedDicts say which keys they have and of what type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class AuditEvent(TypedDict):
+    """AuditEvent"""
+
+    id: str
+    actor_id: str
+    owner_id: str
+    action: str
+    resource_type: str
+    resource_id: str
+    changed_fields: NotRequired[list[str]]
+    request_id: NotRequired[str | None]
+    details: NotRequired[dict[str, Any]]
+    at: str
+
+
+class DeliveryOutcome(TypedDict):
+    """What became of one webhook delivery, for the execution record."""
+
+    destination: NotRequired[Literal["webhook"]]
+    event_id: str
+    host: str
+    status: Literal["delivered", "failed"]
+    attempts: int
+    last_status_code: NotRequired[int | None]
+    last_error: NotRequired[str | None]
+    finished_at: str
+
+
+class ErrorBody(TypedDict):
+    """ErrorBody"""
+
+    code: str
+    message: str
+    details: NotRequired[list[ErrorDetail]]
+
+
+class ErrorDetail(TypedDict):
+    """ErrorDetail"""
+
+    loc: NotRequired[list[str | int]]
+    msg: str
+    type: str
+    line: NotRequired[int | None]
+
+
+class ErrorResponse(TypedDict):
+    """The shape of every error answer."""
+
+    error: ErrorBody
+
+
+class ExecuteRequest(TypedDict):
+    """The body of POST /tasks/{id}/execute and /preview."""
+
+    variables: NotRequired[dict[str, bool | int | float | str]]
+
+
+class ExecutionResponse(TypedDict):
+    """An execution as the API answers it (internal run state left out)."""
+
+    id: str
+    task_id: str
+    owner_id: str
+    task_name: str
+    task_version: int
+    task_snapshot: dict[str, Any]
+    session_id: NotRequired[str | None]
+    report_id: NotRequired[str | None]
+    report_note: NotRequired[str | None]
+    trigger_type: Literal["manual", "scheduled", "rerun"]
+    trigger_metadata: NotRequired[dict[str, Any]]
+    prompt_variables: NotRequired[dict[str, Any]]
+    rendered_prompt: NotRequired[str | None]
+    variables_missing: NotRequired[list[str]]
+    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    error_message: NotRequired[str | None]
+    result_data: NotRequired[ResultData | None]
+    total_messages: NotRequired[int]
+    total_tool_calls: NotRequired[int]
+    permission_denials: NotRequired[list[ToolCallRecord]]
+    usage: NotRequired[Usage]
+    cost_usd: NotRequired[float | None]
+    cost_note: NotRequired[str | None]
+    provider: NotRequired[Literal["anthropic", "bedrock", "scripted"] | None]
+    model: NotRequired[str | None]
+    model_usage: NotRequired[dict[str, ModelUsage]]
+    price_table_version: NotRequired[str | None]
+    duration_seconds: NotRequired[float | None]
+    created_at: str
+    started_at: NotRequired[str | None]
+    completed_at: NotRequired[str | None]
+    deadline_at: NotRequired[str | None]
+    notifications: NotRequired[list[NotificationRecord]]
+    _links: dict[str, str]
+    last_message_seq: NotRequired[int]
+
+
+class Health(TypedDict):
+    """Health"""
+
+    status: str
+    environment: str
+    user_id: str
+
+
+class McpServerInput(TypedDict):
+    """A remote MCP server reached through the Messages API's MCP connector."""
+
+    name: str
+    url: str
+    authorization_token: NotRequired[str | None]
+
+
+class McpServerOutput(TypedDict):
+    """A remote MCP server reached through the Messages API's MCP connector."""
+
+    name: str
+    url: str
+
+
+class MessageResponse(TypedDict):
+    """One stored message of a session's transcript."""
+
+    seq: int
+    role: Literal["user", "assistant"]
+    content: list[dict[str, Any]]
+    created_at: str
+    usage: NotRequired[Usage | None]
+    model: NotRequired[str | None]
+    stop_reason: NotRequired[str | None]
+
+
+class ModelUsage(TypedDict):
+    """What one model did in a run: its turns, tokens and cost (null when it has no price)."""
+
+    turns: NotRequired[int]
+    usage: NotRequired[Usage]
+    cost_usd: NotRequired[float | None]
+
+
+class NotificationConfig(TypedDict):
+    """Where to send notifications about a task's executions, and for which outcomes."""
+
+    on: NotRequired[list[Literal["completed", "failed", "cancelled", "timed_out"]]]
+    webhook_url: NotRequired[str | None]
+    sns_topic_arn: NotRequired[str | None]
+
+
+class NotificationRecord(TypedDict):
+    """What became of one notification of the execution's end (a failure never fails the execution)."""
+
+    destination: Literal["eventbridge", "webhook"]
+    status: Literal["delivered", "failed"]
+    event_id: NotRequired[str | None]
+    detail: NotRequired[str | None]
+    webhook: NotRequired[DeliveryOutcome | None]
+
+
+class PageAuditEvent(TypedDict):
+    """Page[AuditEvent]"""
+
+    items: list[AuditEvent]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PageExecutionResponse(TypedDict):
+    """Page[ExecutionResponse]"""
+
+    items: list[ExecutionResponse]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PageMessageResponse(TypedDict):
+    """Page[MessageResponse]"""
+
+    items: list[MessageResponse]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PageReportResponse(TypedDict):
+    """Page[ReportResponse]"""
+
+    items: list[ReportResponse]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PageTaskResponse(TypedDict):
+    """Page[TaskResponse]"""
+
+    items: list[TaskResponse]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PreviewResponse(TypedDict):
+    """What an execution would run, without running it."""
+
+    task_id: str
+    task_version: int
+    rendered_prompt: str
+    variables_used: list[str]
+    variables_missing: list[str]
+    effective_tools: list[str]
+    permission_mode: str
+    model: str
+    next_fire_times: NotRequired[list[str] | None]
+    _links: dict[str, str]
+
+
+class ReportDocument(TypedDict):
+    """Everything a report of one execution shows (schema version 1.0)."""
+
+    schema_version: NotRequired[Literal["1.0"]]
+    generated_at: str
+    task: ReportTask
+    execution: ReportExecution
+    prompt: str
+    variables: NotRequired[dict[str, Any]]
+    result: NotRequired[ReportResult]
+    transcript: NotRequired[list[TranscriptMessage]]
+    tool_calls: NotRequired[ToolCallSummary]
+    usage: NotRequired[Usage]
+    cost_usd: NotRequired[float | None]
+    cost_note: NotRequired[str | None]
+    provider: Literal["anthropic", "bedrock", "scripted"]
+    model: str
+
+
+class ReportExecution(TypedDict):
+    """The execution the report describes."""
+
+    id: str
+    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    trigger_type: str
+    trigger_metadata: NotRequired[dict[str, Any]]
+    session_id: NotRequired[str | None]
+    created_at: str
+    started_at: NotRequired[str | None]
+    completed_at: NotRequired[str | None]
+    duration_seconds: NotRequired[float | None]
+    error_message: NotRequired[str | None]
+
+
+class ReportResponse(TypedDict):
+    """Report metadata and a short-lived download URL."""
+
+    id: str
+    task_id: str
+    execution_id: str
+    format: Literal["html", "pdf", "json", "markdown"]
+    content_type: str
+    size_bytes: int
+    schema_version: str
+    created_at: str
+    download_url: str
+    expires_at: str
+    _links: dict[str, str]
+
+
+class ReportResult(TypedDict):
+    """What the agent answered and how its loop ended."""
+
+    final_text: NotRequired[str | None]
+    outcome: NotRequired[
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+    ]
+    structured_output: NotRequired[Any]
+
+
+class ReportTask(TypedDict):
+    """The task as it was when the execution ran (the execution's task snapshot)."""
+
+    id: str
+    name: str
+    description: NotRequired[str | None]
+    version: int
+
+
+class ResponseValidationError(TypedDict):
+    """ResponseValidationError"""
+
+    detail: NotRequired[list[dict[str, Any]]]
+
+
+class ResultData(TypedDict):
+    """ResultData"""
+
+    final_text: NotRequired[str | None]
+    outcome: NotRequired[
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+    ]
+    structured_output: NotRequired[Any]
+
+
+class SdkOptionsInput(TypedDict):
+    """How the agent loop runs. Unknown keys are rejected, not ignored."""
+
+    model: NotRequired[str]
+    fallback_model: NotRequired[str | None]
+    effort: NotRequired[Literal["low", "medium", "high", "xhigh", "max"] | None]
+    max_turns: NotRequired[int]
+    max_tokens: NotRequired[int]
+    permission_mode: NotRequired[Literal["default", "acceptEdits", "plan", "bypassPermissions"]]
+    system_prompt: NotRequired[str | None]
+    temperature: NotRequired[float | None]
+    max_budget_usd: NotRequired[float | None]
+    timeout_seconds: NotRequired[int]
+    mcp_servers: NotRequired[list[McpServerInput]]
+
+
+class SdkOptionsOutput(TypedDict):
+    """How the agent loop runs. Unknown keys are rejected, not ignored."""
+
+    model: NotRequired[str]
+    fallback_model: NotRequired[str | None]
+    effort: NotRequired[Literal["low", "medium", "high", "xhigh", "max"] | None]
+    max_turns: NotRequired[int]
+    max_tokens: NotRequired[int]
+    permission_mode: NotRequired[Literal["default", "acceptEdits", "plan", "bypassPermissions"]]
+    system_prompt: NotRequired[str | None]
+    temperature: NotRequired[float | None]
+    max_budget_usd: NotRequired[float | None]
+    timeout_seconds: NotRequired[int]
+    mcp_servers: NotRequired[list[McpServerOutput]]
+
+
+class SessionResponse(TypedDict):
+    """SessionResponse"""
+
+    id: str
+    owner_id: str
+    execution_id: str
+    task_id: str
+    name: str
+    model: str
+    model_options: NotRequired[dict[str, Any]]
+    provider: NotRequired[Literal["anthropic", "bedrock", "scripted"] | None]
+    message_count: NotRequired[int]
+    created_at: str
+    updated_at: str
+    _links: dict[str, str]
+
+
+class TaskCreate(TypedDict):
+    """The body of POST /tasks."""
+
+    name: str
+    description: NotRequired[str | None]
+    prompt_template: str
+    sdk_options: SdkOptionsInput
+    allowed_tools: list[str]
+    disallowed_tools: NotRequired[list[str]]
+    working_directory_path: NotRequired[str | None]
+    is_scheduled: NotRequired[bool]
+    schedule_cron: NotRequired[str | None]
+    schedule_timezone: NotRequired[str]
+    schedule_enabled: NotRequired[bool]
+    overlap_policy: NotRequired[Literal["skip", "allow"]]
+    pause_after_failures: NotRequired[int | None]
+    generate_report: NotRequired[bool]
+    report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
+    notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
+    tags: NotRequired[list[str]]
+    is_public: NotRequired[bool]
+    is_active: NotRequired[bool]
+
+
+class TaskLinks(TypedDict):
+    """TaskLinks"""
+
+    self: str
+    execute: str
+    executions: str
+    preview: str
+    reports: str
+
+
+class TaskResponse(TypedDict):
+    """A task as the API answers it."""
+
+    name: str
+    description: NotRequired[str | None]
+    prompt_template: str
+    sdk_options: SdkOptionsOutput
+    allowed_tools: list[str]
+    disallowed_tools: NotRequired[list[str]]
+    working_directory_path: NotRequired[str | None]
+    is_scheduled: NotRequired[bool]
+    schedule_cron: NotRequired[str | None]
+    schedule_timezone: NotRequired[str]
+    schedule_enabled: NotRequired[bool]
+    overlap_policy: NotRequired[Literal["skip", "allow"]]
+    pause_after_failures: NotRequired[int | None]
+    generate_report: NotRequired[bool]
+    report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
+    notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
+    tags: NotRequired[list[str]]
+    is_public: NotRequired[bool]
+    is_active: NotRequired[bool]
+    id: str
+    owner_id: str
+    version: int
+    created_at: str
+    updated_at: str
+    template_variables: list[str]
+    next_run_at: NotRequired[str | None]
+    schedule_description: NotRequired[str | None]
+    schedule_paused_reason: NotRequired[str | None]
+    webhook_secret: NotRequired[str | None]
+    warnings: NotRequired[list[str]]
+    _links: TaskLinks
+
+
+class TaskUpdate(TypedDict):
+    """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
+
+    name: NotRequired[str | None]
+    description: NotRequired[str | None]
+    prompt_template: NotRequired[str | None]
+    allowed_tools: NotRequired[list[str] | None]
+    disallowed_tools: NotRequired[list[str] | None]
+    sdk_options: NotRequired[SdkOptionsInput | None]
+    working_directory_path: NotRequired[str | None]
+    is_scheduled: NotRequired[bool | None]
+    schedule_cron: NotRequired[str | None]
+    schedule_timezone: NotRequired[str | None]
+    schedule_enabled: NotRequired[bool | None]
+    overlap_policy: NotRequired[Literal["skip", "allow"] | None]
+    pause_after_failures: NotRequired[int | None]
+    generate_report: NotRequired[bool | None]
+    report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
+    notification_config: NotRequired[NotificationConfig | None]
+    output_schema: NotRequired[dict[str, Any] | None]
+    tags: NotRequired[list[str] | None]
+    is_public: NotRequired[bool | None]
+    is_active: NotRequired[bool | None]
+
+
+class ToolCallRecord(TypedDict):
+    """One tool call the model asked for, and what became of it."""
+
+    tool_use_id: str
+    name: str
+    is_error: NotRequired[bool]
+    permission_denied: NotRequired[bool]
+    duration_ms: NotRequired[int]
+    turn: NotRequired[int]
+
+
+class ToolCallSummary(TypedDict):
+    """Tool use over the whole execution."""
+
+    total: NotRequired[int]
+    by_name: NotRequired[dict[str, int]]
+    errors: NotRequired[int]
+    permission_denials: NotRequired[list[ToolCallRecord]]
+
+
+class TranscriptMessage(TypedDict):
+    """One message of a session, in order (`seq` starts at 1)."""
+
+    seq: int
+    role: Literal["user", "assistant"]
+    content: list[dict[str, Any]]
+    created_at: str
+    usage: NotRequired[Usage | None]
+    model: NotRequired[str | None]
+    stop_reason: NotRequired[str | None]
+
+
+class Usage(TypedDict):
+    """Token counts as the Messages API reports them."""
+
+    input_tokens: NotRequired[int]
+    output_tokens: NotRequired[int]
+    cache_read_input_tokens: NotRequired[int]
+    cache_creation_input_tokens: NotRequired[int]
+    cache_creation_1h_input_tokens: NotRequired[int]
+
+
+ROUTES = (
+    "/api/v1/audit-events",
+    "/api/v1/health",
+    "/api/v1/reports/{report_id}",
+    "/api/v1/sessions/{session_id}",
+    "/api/v1/sessions/{session_id}/messages",
+    "/api/v1/task-executions/{execution_id}",
+    "/api/v1/task-executions/{execution_id}/cancel",
+    "/api/v1/task-executions/{execution_id}/rerun",
+    "/api/v1/tasks",
+    "/api/v1/tasks/{task_id}",
+    "/api/v1/tasks/{task_id}/execute",
+    "/api/v1/tasks/{task_id}/executions",
+    "/api/v1/tasks/{task_id}/preview",
+    "/api/v1/tasks/{task_id}/reports",
+    "/api/v1/tasks/{task_id}/restore",
+)
