@@ -293,3 +293,33 @@ def test_the_client_walks_45_tasks_by_cursor(model_dev_server: DevServer) -> Non
     assert walked[0]["name"] == "Walk 44"
     assert first_page["total"] == 45
     assert first_page["next_cursor"]
+
+
+def test_the_client_reaches_secrets_schedule_runs_and_webhook_rotation(model_dev_server: DevServer) -> None:
+    # Given a user with a scheduled task that has a webhook
+    token = model_dev_server.token("client-routes")
+    with AgentTasks(model_dev_server.base_url, token) as client:
+        task = client.create_task(
+            {
+                **_task("Client routes", "x"),
+                "is_scheduled": True,
+                "schedule_cron": "0 * * * *",
+                "notification_config": {"webhook_url": "https://hooks.example.com/agent-tasks"},
+            }
+        )
+        # When it stores a secret, lists it, rotates the webhook secret, runs now and backfills
+        stored = client.put_secret("API_TOKEN", "s3cr3t-value", description="for the check")
+        listed = client.list_secrets()
+        rotated = client.rotate_webhook_secret(task["id"])
+        started = client.run_now(task["id"], force=True)
+        backfilled = client.backfill(task["id"], "2026-12-01T00:00:00Z", "2026-12-01T02:30:00Z")
+        client.delete_secret("API_TOKEN")
+        after = client.list_secrets()
+    # Then each answers as documented, and no answer holds the secret's value
+    assert stored["name"] == "API_TOKEN"
+    assert "s3cr3t-value" not in str(stored) + str(listed)
+    assert [s["name"] for s in listed["items"]] == ["API_TOKEN"]
+    assert rotated["webhook_secret"] != task["webhook_secret"]
+    assert started["trigger_type"] == "manual"
+    assert len(backfilled["execution_ids"]) == 3
+    assert after["items"] == []

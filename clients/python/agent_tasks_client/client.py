@@ -283,6 +283,45 @@ class AgentTasks:
             self._post(f"/tasks/{task_id}/preview", {"variables": dict(variables or {})}),
         )
 
+    def rotate_webhook_secret(
+        self, task_id: str, *, if_match: int | str | None = None
+    ) -> models.TaskResponse:
+        """A new webhook signing secret (in this answer only); the old one stops working."""
+        etag = _etag(if_match)
+        response = self.request(
+            "POST", f"/tasks/{task_id}/webhook-secret/rotate", headers={"If-Match": etag} if etag else None
+        )
+        return cast(models.TaskResponse, response.json())
+
+    # -- schedules ------------------------------------------------------------------------------------
+
+    def run_now(self, task_id: str, *, force: bool = False) -> models.ExecutionResponse:
+        """Run the task's schedule now (409 under `overlap_policy: skip` while a run goes, unless `force`)."""
+        body: models.RunNowRequest = {"force": True} if force else {}
+        return cast(models.ExecutionResponse, self._post(f"/tasks/{task_id}/run-now", body))
+
+    def backfill(self, task_id: str, start: str, end: str) -> models.BackfillResponse:
+        """Run the schedule's slots in [start, end] (ISO 8601 instants; at most 100 slots)."""
+        body: models.BackfillRequest = {"from": start, "to": end}
+        return cast(models.BackfillResponse, self._post(f"/tasks/{task_id}/backfill", body))
+
+    # -- secrets --------------------------------------------------------------------------------------
+
+    def put_secret(self, name: str, value: str, *, description: str | None = None) -> models.SecretResponse:
+        """Create or replace a secret; the answer never holds the value."""
+        body: dict[str, Any] = {"value": value}
+        if description is not None:
+            body["description"] = description
+        # A replay writes the same value again: safe to retry.
+        response = self.request("PUT", f"/secrets/{name}", json=body, replayable=True)
+        return cast(models.SecretResponse, response.json())
+
+    def list_secrets(self) -> models.SecretList:
+        return cast(models.SecretList, self._get("/secrets"))
+
+    def delete_secret(self, name: str, *, force: bool = False) -> None:
+        self.request("DELETE", f"/secrets/{name}", params=_params(force=force or None))
+
     # -- executions -----------------------------------------------------------------------------------
 
     def execute(
@@ -455,4 +494,9 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
     "/api/v1/reports/{report_id}": ("get_report", "download_report"),
     "/api/v1/tasks/{task_id}/reports": ("list_reports", "iter_reports"),
     "/api/v1/audit-events": ("list_audit_events", "iter_audit_events"),
+    "/api/v1/tasks/{task_id}/webhook-secret/rotate": ("rotate_webhook_secret",),
+    "/api/v1/tasks/{task_id}/run-now": ("run_now",),
+    "/api/v1/tasks/{task_id}/backfill": ("backfill",),
+    "/api/v1/secrets": ("list_secrets",),
+    "/api/v1/secrets/{name}": ("put_secret", "delete_secret"),
 }

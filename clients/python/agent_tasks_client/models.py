@@ -23,6 +23,20 @@ class AuditEvent(TypedDict):
     at: str
 
 
+BackfillRequest = TypedDict("BackfillRequest", {"from": "str", "to": "str"})
+
+
+class BackfillResponse(TypedDict):
+    """BackfillResponse"""
+
+    task_id: str
+    slots: list[str]
+    execution_ids: list[str]
+    already_ran: list[str]
+    spacing_seconds: int
+    _links: dict[str, str]
+
+
 class DeliveryOutcome(TypedDict):
     """What became of one webhook delivery, for the execution record."""
 
@@ -62,7 +76,7 @@ class ErrorResponse(TypedDict):
 class ExecuteRequest(TypedDict):
     """The body of POST /tasks/{id}/execute and /preview."""
 
-    variables: NotRequired[dict[str, bool | int | float | str]]
+    variables: NotRequired[dict[str, str | float | bool]]
 
 
 class ExecutionResponse(TypedDict):
@@ -79,7 +93,7 @@ class ExecutionResponse(TypedDict):
     report_note: NotRequired[str | None]
     trigger_type: Literal["manual", "scheduled", "rerun"]
     trigger_metadata: NotRequired[dict[str, Any]]
-    prompt_variables: NotRequired[dict[str, Any]]
+    prompt_variables: NotRequired[dict[str, str | float | bool]]
     rendered_prompt: NotRequired[str | None]
     variables_missing: NotRequired[list[str]]
     status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
@@ -103,6 +117,12 @@ class ExecutionResponse(TypedDict):
     notifications: NotRequired[list[NotificationRecord]]
     _links: dict[str, str]
     last_message_seq: NotRequired[int]
+
+
+class GatewayError(TypedDict):
+    """An answer from API Gateway itself, e.g. {"message": "Unauthorized"}."""
+
+    message: str
 
 
 class Health(TypedDict):
@@ -233,6 +253,49 @@ class PreviewResponse(TypedDict):
     permission_mode: str
     model: str
     next_fire_times: NotRequired[list[str] | None]
+    secrets: NotRequired[list[str]]
+    secrets_missing: NotRequired[list[str]]
+    _links: dict[str, str]
+
+
+class PublicMcpServer(TypedDict):
+    """An MCP server as others see it: its name (used in tool names), not where it is."""
+
+    name: str
+
+
+class PublicSdkOptions(TypedDict):
+    """A task's options without endpoints: MCP servers by name only."""
+
+    model: str
+    max_turns: int
+    max_tokens: int
+    permission_mode: str
+    system_prompt: NotRequired[str | None]
+    temperature: NotRequired[float | None]
+    max_budget_usd: NotRequired[float | None]
+    timeout_seconds: int
+    mcp_servers: list[PublicMcpServer]
+
+
+class PublicTaskResponse(TypedDict):
+    """Another user's public task: what it does, never where it reports to, its secrets, its schedule's state or the owner's errors (notification_config, MCP server URLs, schedule_paused_reason)."""
+
+    view: NotRequired[Literal["public"]]
+    id: str
+    owner_id: str
+    name: str
+    description: NotRequired[str | None]
+    prompt_template: str
+    template_variables: list[str]
+    allowed_tools: list[str]
+    disallowed_tools: list[str]
+    sdk_options: PublicSdkOptions
+    tags: list[str]
+    is_public: bool
+    version: int
+    created_at: str
+    updated_at: str
     _links: dict[str, str]
 
 
@@ -305,12 +368,6 @@ class ReportTask(TypedDict):
     version: int
 
 
-class ResponseValidationError(TypedDict):
-    """ResponseValidationError"""
-
-    detail: NotRequired[list[dict[str, Any]]]
-
-
 class ResultData(TypedDict):
     """ResultData"""
 
@@ -319,6 +376,13 @@ class ResultData(TypedDict):
         Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
     ]
     structured_output: NotRequired[Any]
+    secrets_scrubbed: NotRequired[int]
+
+
+class RunNowRequest(TypedDict):
+    """The body of POST /tasks/{id}/run-now (optional)."""
+
+    force: NotRequired[bool]
 
 
 class SdkOptionsInput(TypedDict):
@@ -353,6 +417,41 @@ class SdkOptionsOutput(TypedDict):
     mcp_servers: NotRequired[list[McpServerOutput]]
 
 
+class SecretLinks(TypedDict):
+    """SecretLinks"""
+
+    self: str
+
+
+class SecretList(TypedDict):
+    """Every secret of the caller (at most a few hundred: one page)."""
+
+    items: list[SecretResponse]
+    total: int
+    _links: dict[str, str]
+
+
+class SecretPut(TypedDict):
+    """The body of PUT /secrets/{name}: a new value (and description) for the secret."""
+
+    value: str
+    description: NotRequired[str | None]
+
+
+class SecretResponse(TypedDict):
+    """A secret as the API answers it: its name and history, never its value."""
+
+    name: str
+    description: NotRequired[str | None]
+    created_at: str
+    updated_at: str
+    version: int
+    last_used_at: NotRequired[str | None]
+    last_used_by_task_id: NotRequired[str | None]
+    last_used_by_execution_id: NotRequired[str | None]
+    _links: SecretLinks
+
+
 class SessionResponse(TypedDict):
     """SessionResponse"""
 
@@ -377,8 +476,52 @@ class TaskCreate(TypedDict):
     description: NotRequired[str | None]
     prompt_template: str
     sdk_options: SdkOptionsInput
-    allowed_tools: list[str]
-    disallowed_tools: NotRequired[list[str]]
+    allowed_tools: list[
+        Literal[
+            "bash",
+            "read_file",
+            "write_file",
+            "edit_file",
+            "list_files",
+            "grep",
+            "http_request",
+            "web_search",
+            "web_fetch",
+            "Bash",
+            "Read",
+            "Write",
+            "Edit",
+            "Glob",
+            "Grep",
+            "WebFetch",
+            "WebSearch",
+        ]
+        | str
+    ]
+    disallowed_tools: NotRequired[
+        list[
+            Literal[
+                "bash",
+                "read_file",
+                "write_file",
+                "edit_file",
+                "list_files",
+                "grep",
+                "http_request",
+                "web_search",
+                "web_fetch",
+                "Bash",
+                "Read",
+                "Write",
+                "Edit",
+                "Glob",
+                "Grep",
+                "WebFetch",
+                "WebSearch",
+            ]
+            | str
+        ]
+    ]
     working_directory_path: NotRequired[str | None]
     is_scheduled: NotRequired[bool]
     schedule_cron: NotRequired[str | None]
@@ -386,6 +529,11 @@ class TaskCreate(TypedDict):
     schedule_enabled: NotRequired[bool]
     overlap_policy: NotRequired[Literal["skip", "allow"]]
     pause_after_failures: NotRequired[int | None]
+    schedule_start_at: NotRequired[str | None]
+    schedule_end_at: NotRequired[str | None]
+    catchup_window_seconds: NotRequired[int | None]
+    jitter_seconds: NotRequired[int]
+    max_runs: NotRequired[int | None]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -393,6 +541,7 @@ class TaskCreate(TypedDict):
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
     is_active: NotRequired[bool]
+    secrets: NotRequired[list[str]]
 
 
 class TaskLinks(TypedDict):
@@ -406,14 +555,58 @@ class TaskLinks(TypedDict):
 
 
 class TaskResponse(TypedDict):
-    """A task as the API answers it."""
+    """A task as the API answers it to its owner."""
 
     name: str
     description: NotRequired[str | None]
     prompt_template: str
     sdk_options: SdkOptionsOutput
-    allowed_tools: list[str]
-    disallowed_tools: NotRequired[list[str]]
+    allowed_tools: list[
+        Literal[
+            "bash",
+            "read_file",
+            "write_file",
+            "edit_file",
+            "list_files",
+            "grep",
+            "http_request",
+            "web_search",
+            "web_fetch",
+            "Bash",
+            "Read",
+            "Write",
+            "Edit",
+            "Glob",
+            "Grep",
+            "WebFetch",
+            "WebSearch",
+        ]
+        | str
+    ]
+    disallowed_tools: NotRequired[
+        list[
+            Literal[
+                "bash",
+                "read_file",
+                "write_file",
+                "edit_file",
+                "list_files",
+                "grep",
+                "http_request",
+                "web_search",
+                "web_fetch",
+                "Bash",
+                "Read",
+                "Write",
+                "Edit",
+                "Glob",
+                "Grep",
+                "WebFetch",
+                "WebSearch",
+            ]
+            | str
+        ]
+    ]
     working_directory_path: NotRequired[str | None]
     is_scheduled: NotRequired[bool]
     schedule_cron: NotRequired[str | None]
@@ -421,6 +614,11 @@ class TaskResponse(TypedDict):
     schedule_enabled: NotRequired[bool]
     overlap_policy: NotRequired[Literal["skip", "allow"]]
     pause_after_failures: NotRequired[int | None]
+    schedule_start_at: NotRequired[str | None]
+    schedule_end_at: NotRequired[str | None]
+    catchup_window_seconds: NotRequired[int | None]
+    jitter_seconds: NotRequired[int]
+    max_runs: NotRequired[int | None]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -428,6 +626,8 @@ class TaskResponse(TypedDict):
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
     is_active: NotRequired[bool]
+    secrets: NotRequired[list[str]]
+    view: NotRequired[Literal["owner"]]
     id: str
     owner_id: str
     version: int
@@ -445,26 +645,78 @@ class TaskResponse(TypedDict):
 class TaskUpdate(TypedDict):
     """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
 
-    name: NotRequired[str | None]
+    name: NotRequired[str]
     description: NotRequired[str | None]
-    prompt_template: NotRequired[str | None]
-    allowed_tools: NotRequired[list[str] | None]
-    disallowed_tools: NotRequired[list[str] | None]
-    sdk_options: NotRequired[SdkOptionsInput | None]
+    prompt_template: NotRequired[str]
+    allowed_tools: NotRequired[
+        list[
+            Literal[
+                "bash",
+                "read_file",
+                "write_file",
+                "edit_file",
+                "list_files",
+                "grep",
+                "http_request",
+                "web_search",
+                "web_fetch",
+                "Bash",
+                "Read",
+                "Write",
+                "Edit",
+                "Glob",
+                "Grep",
+                "WebFetch",
+                "WebSearch",
+            ]
+            | str
+        ]
+    ]
+    disallowed_tools: NotRequired[
+        list[
+            Literal[
+                "bash",
+                "read_file",
+                "write_file",
+                "edit_file",
+                "list_files",
+                "grep",
+                "http_request",
+                "web_search",
+                "web_fetch",
+                "Bash",
+                "Read",
+                "Write",
+                "Edit",
+                "Glob",
+                "Grep",
+                "WebFetch",
+                "WebSearch",
+            ]
+            | str
+        ]
+    ]
+    sdk_options: NotRequired[SdkOptionsInput]
     working_directory_path: NotRequired[str | None]
-    is_scheduled: NotRequired[bool | None]
+    is_scheduled: NotRequired[bool]
     schedule_cron: NotRequired[str | None]
-    schedule_timezone: NotRequired[str | None]
-    schedule_enabled: NotRequired[bool | None]
-    overlap_policy: NotRequired[Literal["skip", "allow"] | None]
+    schedule_timezone: NotRequired[str]
+    schedule_enabled: NotRequired[bool]
+    overlap_policy: NotRequired[Literal["skip", "allow"]]
     pause_after_failures: NotRequired[int | None]
-    generate_report: NotRequired[bool | None]
+    schedule_start_at: NotRequired[str | None]
+    schedule_end_at: NotRequired[str | None]
+    catchup_window_seconds: NotRequired[int | None]
+    jitter_seconds: NotRequired[int]
+    max_runs: NotRequired[int | None]
+    generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
-    tags: NotRequired[list[str] | None]
-    is_public: NotRequired[bool | None]
-    is_active: NotRequired[bool | None]
+    tags: NotRequired[list[str]]
+    is_public: NotRequired[bool]
+    is_active: NotRequired[bool]
+    secrets: NotRequired[list[str]]
 
 
 class ToolCallRecord(TypedDict):
@@ -513,6 +765,8 @@ ROUTES = (
     "/api/v1/audit-events",
     "/api/v1/health",
     "/api/v1/reports/{report_id}",
+    "/api/v1/secrets",
+    "/api/v1/secrets/{name}",
     "/api/v1/sessions/{session_id}",
     "/api/v1/sessions/{session_id}/messages",
     "/api/v1/task-executions/{execution_id}",
@@ -520,9 +774,12 @@ ROUTES = (
     "/api/v1/task-executions/{execution_id}/rerun",
     "/api/v1/tasks",
     "/api/v1/tasks/{task_id}",
+    "/api/v1/tasks/{task_id}/backfill",
     "/api/v1/tasks/{task_id}/execute",
     "/api/v1/tasks/{task_id}/executions",
     "/api/v1/tasks/{task_id}/preview",
     "/api/v1/tasks/{task_id}/reports",
     "/api/v1/tasks/{task_id}/restore",
+    "/api/v1/tasks/{task_id}/run-now",
+    "/api/v1/tasks/{task_id}/webhook-secret/rotate",
 )

@@ -119,7 +119,15 @@ ResourceResolver = Callable[[str, str, dict[str, Any], str, str, str], list[tupl
 DecisionRecorder = Callable[[str, str, str, bool], None]
 
 # Where moto's operation name is not the IAM action (the service authorization reference).
-_IAM_ACTION_NAMES = {"lambda:Invoke": "InvokeFunction", "lambda:InvokeAsync": "InvokeFunction"}
+_IAM_ACTION_NAMES = {
+    "lambda:Invoke": "InvokeFunction",
+    "lambda:InvokeAsync": "InvokeFunction",
+    # SQS authorizes a batch as its single action (the SQS developer guide, "Amazon SQS API
+    # permissions: Actions and resource reference"): SendMessageBatch needs sqs:SendMessage.
+    "sqs:SendMessageBatch": "SendMessage",
+    "sqs:DeleteMessageBatch": "DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 
 _IAM_REQUEST_NAMES: set[str] = set()
 
