@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from agent_tasks.models.common import utc_now
 from agent_tasks.observability import logger, metrics, tracer
+from agent_tasks.parallel import map_in_context
 from agent_tasks.services.executions import StartThrottled
 from agent_tasks.services.slot_starts import StartMessage, start_message
 
@@ -58,8 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return "failed"
         return outcome
 
-    with ThreadPoolExecutor(max_workers=max(1, len(records)), thread_name_prefix="start") as pool:
-        outcomes = list(pool.map(handle, records))
+    outcomes = map_in_context(handle, records, workers=len(records), name="start")
     failed = [r.message_id for r, o in zip(records, outcomes, strict=True) if o in ("throttled", "failed")]
     logger.info("start batch", extra={"outcomes": outcomes})
     metrics.add_metric(name="StarterSlots", unit=MetricUnit.Count, value=len(records))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -48,11 +48,25 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     "ReporterFunction": {
         "s3:GetObject": "reads transcript parts that were too large for an item",
     },
+    "ApiFunction": {
+        "s3:PutObject": "an execution field over 64 KB (snapshot, variables, prompt, result) goes to S3 "
+        "(tests/unit/api/test_byte_limits.py and the executions flow test)",
+    },
+    "ReconcilerFunction": {
+        "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
+    },
+    "StarterFunction": {
+        "events:PutEvents": "announces an execution whose workflow could not be started",
+    },
     "SchedulerFunction": {
         "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "
         "test's tick may not be the first in its local cloud)",
         "events:PutEvents": "publishes SchedulePaused / ModelRetiring (task events)",
         "sqs:SendMessage": "Lambda itself sends a failed asynchronous tick to the dead-letter queue",
+        "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
+        "s3:PutObject": "a slot's execution whose snapshot or variables pass 64 KB goes to S3",
+        "states:StartExecution": "starts a slot an earlier, crashed tick had written (recovery); "
+        "fresh slots go through the start queue",
     },
 }
 
@@ -114,10 +128,12 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     local_cloud: Any, http: httpx.Client
 ) -> None:
     local_cloud.ledger.reset()
-    # Given a task created through the API, asking for a report
+    # Given a secret, and a task created through the API that uses it and asks for a report
+    assert http.put("/api/v1/secrets/IAM_FLOW_TOKEN", json={"value": "s3cr3t"}).status_code in (200, 201)
     created = http.post(
         "/api/v1/tasks",
         json={
+            "secrets": ["IAM_FLOW_TOKEN"],
             "name": "IAM flows",
             "prompt_template": "Write a short status note.",
             "allowed_tools": ["read_file", "write_file", "list_files"],
@@ -138,9 +154,16 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     report = http.get(done["_links"]["report"]).json()
     assert httpx.get(report["download_url"]).status_code == 200
     assert http.get(done["_links"]["messages"]).status_code == 200
-    # And the scheduler's tick starts its slot
+    # And the scheduler's tick claims its slot, and the starter starts it from the start queue
     summary = local_cloud.rules.fire("SchedulerFunctionTick", at=datetime.fromisoformat(task["next_run_at"]))
-    assert summary["started"] >= 1, summary
+    assert summary["dispatched"] >= 1, summary
+    assert local_cloud.queues.drain("StarterFunction") >= 1
+    # And a past slot is backfilled through the API and started by the starter
+    past = (datetime.fromisoformat(task["next_run_at"]) - timedelta(minutes=2)).isoformat()
+    backfill = http.post(f"/api/v1/tasks/{task['id']}/backfill", json={"from": past, "to": past})
+    assert backfill.status_code == 202, backfill.text
+    assert len(backfill.json()["execution_ids"]) == 1
+    assert local_cloud.queues.drain("StarterFunction") == 1
     # And a run is cancelled
     again = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}}).json()
     cancelled = http.post(f"/api/v1/task-executions/{again['id']}/cancel")

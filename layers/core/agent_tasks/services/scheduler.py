@@ -40,7 +40,6 @@ Nothing here reads the wall clock: `now` comes from the caller.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -49,6 +48,7 @@ from agent_tasks.errors import ConflictError
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
+from agent_tasks.parallel import map_in_context
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.schedules.fairness import interleave_owners
 from agent_tasks.schedules.jitter import jitter_offset
@@ -173,8 +173,7 @@ def tick(
         for entry in ordered:
             claim(entry.task_id)
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="claim") as pool:
-            list(pool.map(claim, [entry.task_id for entry in ordered]))
+        map_in_context(claim, [entry.task_id for entry in ordered], workers=workers, name="claim")
     dispatcher.flush()
     return summary
 
