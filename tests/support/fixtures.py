@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from agent_tasks.agent.model_catalog import forget_process_cache
 from agent_tasks.aws import reset_clients
+from agent_tasks.services.paging import cursor_signing_key
 from agent_tasks.settings import get_settings
 from agent_tasks_local.lambdas import load_function_module
 from tests.support.template import PROJECT_ROOT, create_table
@@ -23,6 +24,7 @@ from tests.support.template import PROJECT_ROOT, create_table
 
 def _refresh() -> None:
     get_settings.cache_clear()
+    cursor_signing_key.cache_clear()
     reset_clients()
     forget_process_cache()
 

@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from agent_tasks import netguard
+from agent_tasks.models.common import is_stored
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
 
@@ -124,7 +125,9 @@ class NotificationConfig(BaseModel):
 
     @field_validator("on")
     @classmethod
-    def _unique(cls, value: list[NotifyOn]) -> list[NotifyOn]:
+    def _unique(cls, value: list[NotifyOn], info: ValidationInfo) -> list[NotifyOn]:
+        if is_stored(info):
+            return value
         repeated = sorted({item for item in value if value.count(item) > 1})
         if repeated:
             raise ValueError(f"each outcome may appear once; repeated: {', '.join(repeated)}")
@@ -133,8 +136,8 @@ class NotificationConfig(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _public_https(cls, value: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
-        if value is None:
-            return None
+        if value is None or is_stored(info):
+            return value
         allow_private = _allow_private(info)
         if value.scheme != "https" and not allow_private:
             raise ValueError("webhook_url must use https")
@@ -146,8 +149,8 @@ class NotificationConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _has_destination(self) -> Self:
-        if self.webhook_url is None and self.sns_topic_arn is None:
+    def _has_destination(self, info: ValidationInfo) -> Self:
+        if self.webhook_url is None and self.sns_topic_arn is None and not is_stored(info):
             raise ValueError("set at least one destination: webhook_url or sns_topic_arn")
         return self
 

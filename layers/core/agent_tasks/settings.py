@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, le=604_800, validation_alias="IDEMPOTENCY_TTL_SECONDS"
     )
+    # The HMAC key list cursors are signed with (services/paging.py): the value (local use), or the name
+    # of an SSM SecureString parameter holding it (AWS).
+    cursor_signing_key: SecretStr | None = Field(default=None, validation_alias="CURSOR_SIGNING_KEY")
+    cursor_signing_key_parameter: str = Field(default="", validation_alias="CURSOR_SIGNING_KEY_PARAMETER")
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
     # Where the executor keeps its working directories; everything in it that is not a running

@@ -274,7 +274,7 @@ def list_for_task(
     owned_task(actor, task_id, allow_deleted=True)
     filters = {"task_id": task_id, "status": status, "page_size": page_size}
     if cursor:
-        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        position = decode_cursor(cursor, filters, key_shape=execution_store.cursor_key_shape(task_id))
         page = position.page
         start_key: dict[str, Any] | None = position.key
         items, more, last_key = _collect(task_id, status, start_key, page_size)
@@ -297,15 +297,6 @@ def list_for_task(
     )
 
 
-def _start_key_after(execution: Execution) -> dict[str, Any]:
-    return {
-        "PK": {"S": f"EXEC#{execution.id}"},
-        "SK": {"S": "EXEC"},
-        "GSI1PK": {"S": f"TASK#{execution.task_id}"},
-        "GSI1SK": {"S": f"EXEC#{execution.created_at.isoformat()}#{execution.id}"},
-    }
-
-
 def _collect(
     task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int
 ) -> tuple[list[Execution], bool, dict[str, Any] | None]:
@@ -319,7 +310,7 @@ def _collect(
         items.extend(page)
         if key is None:
             return items, False, None
-    last = _start_key_after(items[-1]) if items else key
+    last = execution_store.key_after(items[-1]) if items else key
     return items, True, last
 
 
@@ -385,7 +376,7 @@ def rerun(actor: Actor, execution_id: str) -> Execution:
     )
 
 
-def effective_tools(task: TaskFields) -> list[str]:
+def effective_tools(task: TaskFields | Task) -> list[str]:
     """The tool names the agent would be offered: permission mode and disallowed tools applied."""
     from agent_tasks.agent.permissions import resolve_policy
 

@@ -139,7 +139,7 @@ def list_for_task(
     filters = {"task_id": task_id, "page_size": page_size}
     start_key: dict[str, Any] | None = None
     if cursor:
-        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        position = decode_cursor(cursor, filters, key_shape=report_store.cursor_key_shape(task_id))
         start_key, page = position.key, position.page
     else:
         for _ in range(page - 1):  # walk past earlier pages
