@@ -16,7 +16,6 @@ from agent_tasks import aws
 from agent_tasks.errors import ConflictError, NotFoundError, ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import (
-    ACTIVE_STATUSES,
     Execution,
     ExecutionResponse,
     ExecutionStatus,
@@ -156,16 +155,12 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
 
 def _fail_pending(execution_id: str, reason: str) -> Execution | None:
     """End an execution that is still pending as `failed` (None if it has moved on meanwhile)."""
-    failed = execution_store.update(
-        execution_id,
-        {"status": "failed", "error_message": reason, "completed_at": utc_now().isoformat()},
-        status_in={"pending"},
-    )
-    if failed is None:
+    execution = execution_store.get(execution_id)
+    if execution is None:
         return None
-    from agent_tasks.services.outcomes import announce  # the one place a final status is announced
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
 
-    return announce(failed)
+    return end_execution(execution, "failed", reason=reason, from_statuses={"pending"})
 
 
 def settle_stale_pending(now: datetime) -> int:
@@ -321,31 +316,15 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
         raise ConflictError(
             f"the execution already ended ({execution.status}); only pending or running ones can be cancelled"
         )
-    now = utc_now()
-    cancelled = execution_store.update(
-        execution_id,
-        {
-            "status": "cancelled",
-            "error_message": "cancelled by the user",
-            "completed_at": now.isoformat(),
-            "duration_seconds": _duration(execution, now),
-        },
-        status_in=ACTIVE_STATUSES,
-    )
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
+
+    cancelled = end_execution(execution, "cancelled", reason="cancelled by the user")
     if cancelled is None:
         current = execution_store.get(execution_id)
         ended = current.status if current else "unknown"
         raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
     _stop_workflow(execution_id)
-    from agent_tasks.services.outcomes import announce
-
-    return announce(cancelled)
-
-
-def _duration(execution: Execution, now: datetime) -> float | None:
-    if execution.started_at is None:
-        return None
-    return round((now - execution.started_at).total_seconds(), 3)
+    return cancelled
 
 
 def _stop_workflow(execution_id: str) -> None:
