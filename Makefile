@@ -42,8 +42,9 @@ templates: install $(SAM_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
+# Tests marked slow are benchmarks (the 5,000-task scheduler tick): `make bench` runs them.
 unit: install
-	$(BIN)/pytest tests/unit tests/contract -q -n 2
+	$(BIN)/pytest tests/unit tests/contract -q -n 2 -m "not slow"
 
 integration: install
 	$(BIN)/pytest tests/integration -q -n 2
@@ -61,6 +62,7 @@ package: install $(SAM_VENV)/.installed
 	scripts/package
 
 bench: install
+	$(BIN)/pytest tests/unit -q -m slow
 	$(BIN)/python -m tests.bench
 
 ## make client-models: regenerate the client's TypedDicts from the API's OpenAPI document
