@@ -13,6 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_tasks.agent import isolation, snapshot
 from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services import workflow
+from agent_tasks.settings import get_settings
+
+# A missing required setting fails the cold start, naming the variable (not the first call).
+get_settings()
 
 try:  # Lambda's managed Python runtimes ship it; tests and the local cloud take no snapshot
     from snapshot_restore_py import register_before_snapshot

@@ -11,6 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agent_tasks.observability import execution_log_keys, logger, metrics, tracer
 from agent_tasks.services.reports import generate
+from agent_tasks.settings import get_settings
+
+# A missing required setting fails the cold start, naming the variable (not the first call).
+get_settings()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -23,6 +23,9 @@ from agent_tasks.services.scheduler import SlotDispatcher, tick
 from agent_tasks.services.slot_starts import QueueDispatcher
 from agent_tasks.settings import get_settings
 
+# A missing required setting fails the cold start, naming the variable (not the first call).
+get_settings().require("state_machine_arn")
+
 # Replaceable in tests; the handler never reads the wall clock any other way.
 clock: Callable[[], datetime] = utc_now
 
