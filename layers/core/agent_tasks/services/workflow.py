@@ -520,9 +520,19 @@ def mark_failed(execution_id: str, error: dict[str, Any] | None) -> dict[str, An
     return {"status": ended.status}
 
 
-STEPS: dict[str, Callable[..., dict[str, Any]]] = {
-    "prepare": prepare,
-    "run_agent": run_agent,
-    "finalize": finalize,
-    "mark_failed": mark_failed,
+@dataclass(frozen=True)
+class StepCall:
+    """What the executor passes a step (from its parsed event and its Lambda context)."""
+
+    execution_id: str
+    error: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
+    remaining_millis: int | None = None
+
+
+STEPS: dict[str, Callable[[StepCall], dict[str, Any]]] = {
+    "prepare": lambda call: prepare(call.execution_id),
+    "run_agent": lambda call: run_agent(call.execution_id, remaining_millis=call.remaining_millis),
+    "finalize": lambda call: finalize(call.execution_id, call.state),
+    "mark_failed": lambda call: mark_failed(call.execution_id, call.error),
 }
