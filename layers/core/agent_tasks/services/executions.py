@@ -5,14 +5,10 @@ Never imports the model SDK: the agent runs in the executor (services/workflow.p
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from agent_tasks import aws
 from agent_tasks.errors import ConflictError, NotFoundError, ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import (
@@ -128,25 +124,18 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
     the execution `failed`: none is left `pending` without a workflow. With `defer_throttled` (the
     scheduler's starters), a throttled start raises StartThrottled instead, and the execution stays
     pending for the start queue to try again after a backoff."""
+    from agent_tasks import adapters
+
     failure = "error"
     for _attempt in range(2):
         try:
-            aws.stepfunctions().start_execution(
-                stateMachineArn=get_settings().state_machine_arn,
-                name=execution.id,
-                input=json.dumps({"execution_id": execution.id}),
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return execution  # a retry of a start that did happen
-            if defer_throttled and code in THROTTLING_CODES:
-                raise StartThrottled(f"StartExecution throttled ({code})") from error
-            failure = code or "error"
-            if code not in _RETRYABLE_START_CODES:
-                break
-        except Exception as error:  # noqa: BLE001 - no answer (timeout, connection): retry, then end it
-            failure = type(error).__name__
+            adapters.workflows().start(execution.id)  # a start of a name already started is no error
+        except adapters.WorkflowStartError as error:
+            if defer_throttled and error.code in THROTTLING_CODES:
+                raise StartThrottled(f"StartExecution throttled ({error.code})") from error
+            failure = error.code
+            if error.answered and error.code not in _RETRYABLE_START_CODES:
+                break  # no answer (timeout, connection) or a retryable refusal: one more try
         else:
             return execution
     logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": failure})
@@ -203,27 +192,17 @@ def execute(
 def _idempotent_start(
     actor: Actor, task: Task, variables: dict[str, Any], key: str, lambda_context: Any
 ) -> str:
-    """Powertools idempotency, stored in the service's table: PK=IDEMPOTENCY#<user>, SK=<hashed key>."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    """Powertools idempotency, its records kept by the store (store/idempotency.py)."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.table_name,
-        key_attr="PK",
-        sort_key_attr="SK",
-        static_pk_value=f"IDEMPOTENCY#{actor.user_id}",
-        expiry_attr="expires_at",  # the table's TTL attribute, so old records go away by themselves
-        status_attr="idempotency_status",
-        boto3_client=aws.dynamodb(),
-    )
+    from agent_tasks.store.idempotency import persistence_layer
+
+    persistence = persistence_layer(actor.user_id)
     config = IdempotencyConfig(
         event_key_jmespath="[task_id, key]",
         payload_validation_jmespath="variables",
@@ -328,18 +307,11 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
 
 
 def _stop_workflow(execution_id: str) -> None:
-    settings = get_settings()
-    arn = settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-    try:
-        aws.stepfunctions().stop_execution(
-            executionArn=arn, error="Cancelled", cause="The execution was cancelled by its owner."
-        )
-    except ClientError as error:
-        # Already ended or never started: the status is what counts, and it says cancelled.
-        logger.info(
-            "StopExecution did not apply",
-            extra={"execution_id": execution_id, "code": error.response.get("Error", {}).get("Code")},
-        )
+    from agent_tasks import adapters
+
+    adapters.workflows().stop(
+        execution_id, error="Cancelled", cause="The execution was cancelled by its owner."
+    )
 
 
 def rerun(actor: Actor, execution_id: str) -> Execution:

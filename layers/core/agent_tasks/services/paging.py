@@ -30,10 +30,9 @@ def cursor_signing_key() -> bytes:
     if settings.cursor_signing_key is not None and settings.cursor_signing_key.get_secret_value():
         return settings.cursor_signing_key.get_secret_value().encode()
     if settings.cursor_signing_key_parameter:
-        from aws_lambda_powertools.utilities import parameters
+        from agent_tasks import adapters
 
-        value = parameters.get_parameter(settings.cursor_signing_key_parameter, decrypt=True, max_age=3600)
-        return str(value).encode()
+        return adapters.secure_values().get(settings.cursor_signing_key_parameter, max_age=3600).encode()
     logger.warning("no cursor signing key is configured; using one derived from the table name")
     return hashlib.sha256(f"agent-tasks-cursor:{settings.table_name}".encode()).digest()
 
