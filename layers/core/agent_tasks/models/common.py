@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 API_BASE = "/api/v1"
+
+# The one definition of each shared set of names (the report document, the stored records and the
+# answers all use these).
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+ReportFormat = Literal["html", "pdf", "json", "markdown"]
+OverlapPolicy = Literal["skip", "allow"]
 
 # The validation context the store loads items with: validators of shapes that are both input and
 # stored (sdk_options, notification_config) judge input only, never what was already stored.

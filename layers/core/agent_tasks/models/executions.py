@@ -19,7 +19,7 @@ from pydantic import (
 
 from agent_tasks.console import execution_console_url
 from agent_tasks.jsontext import JsonNumber, loads
-from agent_tasks.models.common import API_BASE
+from agent_tasks.models.common import API_BASE, ExecutionStatus
 from agent_tasks.models.transcript import (
     AgentOutcome,
     AgentRunState,
@@ -31,7 +31,6 @@ from agent_tasks.models.transcript import (
 )
 from agent_tasks.notifications import DeliveryOutcome
 
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
 TriggerType = Literal["manual", "scheduled", "rerun"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
 ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})

@@ -79,7 +79,8 @@ def build_document(execution: Execution) -> Any:
 
 def generate(execution_id: str) -> dict[str, Any]:
     """Render the execution's report to S3 and record it; a retried step does not make a second one."""
-    from agent_tasks.reports.document import REPORT_SCHEMA_VERSION, ReportFormat
+    from agent_tasks.models.common import ReportFormat
+    from agent_tasks.reports.document import REPORT_SCHEMA_VERSION
     from agent_tasks.reports.render import render
 
     execution = execution_store.get(execution_id)
