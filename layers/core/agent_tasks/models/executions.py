@@ -20,6 +20,7 @@ from pydantic import (
 from agent_tasks.console import execution_console_url
 from agent_tasks.jsontext import JsonNumber, loads
 from agent_tasks.models.common import API_BASE, ExecutionStatus
+from agent_tasks.models.notifications import DeliveryOutcome
 from agent_tasks.models.transcript import (
     AgentOutcome,
     AgentRunState,
@@ -29,7 +30,6 @@ from agent_tasks.models.transcript import (
     TranscriptMessage,
     Usage,
 )
-from agent_tasks.notifications import DeliveryOutcome
 
 TriggerType = Literal["manual", "scheduled", "rerun"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -22,9 +22,9 @@ from pydantic import (
 
 from agent_tasks.agent import catalog
 from agent_tasks.models.common import API_BASE, OverlapPolicy, ReportFormat, utc_now, utf8_at_most
+from agent_tasks.models.notifications import NotificationConfig
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
-from agent_tasks.notifications import NotificationConfig
 
 # Byte limits keep every item and key within DynamoDB's: the name lock's sort key is the folded name.
 MAX_NAME_BYTES = 512
@@ -496,7 +496,7 @@ class TaskResponse(TaskFields):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    view: Literal[owner] = Field(default="owner", description="The owner's full view of the task.")
+    view: Literal["owner"] = Field(default="owner", description="The owner's full view of the task.")
     id: str
     owner_id: str
     version: int
@@ -595,7 +595,7 @@ class PublicTaskResponse(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    view: Literal[public] = Field(default="public", description="The reduced view others get.")
+    view: Literal["public"] = Field(default="public", description="The reduced view others get.")
     id: str
     owner_id: str
     name: str
