@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.store import dynamo
@@ -76,3 +77,59 @@ def test_template_variables_are_stored_when_the_task_is_written(
 def test_the_stored_record_keeps_every_field_a_user_can_set() -> None:
     # Given the input fields and the stored record / Then nothing a user sets is lost when stored
     assert set(TaskFields.model_fields) <= set(Task.model_fields)
+
+
+def test_a_transaction_cancelled_by_a_conflicting_one_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from agent_tasks.store import dynamo
+
+    # Given DynamoDB cancelling the first attempt for a conflicting transaction only
+    attempts: list[int] = []
+
+    class Client:
+        def transact_write_items(self, **_: Any) -> None:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise ClientError(
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                        "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                    },
+                    "TransactWriteItems",
+                )
+
+    monkeypatch.setattr(dynamo.aws, "dynamodb", Client)
+    monkeypatch.setattr(dynamo.time, "sleep", lambda _: None)
+    # When a transaction is written / Then it is tried again and succeeds
+    dynamo.transact([{"Put": {}}])
+    assert len(attempts) == 2
+
+
+def test_a_failed_condition_is_not_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from agent_tasks.store import dynamo
+
+    # Given DynamoDB cancelling for a failed condition (and a conflict)
+    attempts: list[int] = []
+
+    class Client:
+        def transact_write_items(self, **_: Any) -> None:
+            attempts.append(1)
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "no"},
+                    "CancellationReasons": [
+                        {"Code": "ConditionalCheckFailed"},
+                        {"Code": "TransactionConflict"},
+                    ],
+                },
+                "TransactWriteItems",
+            )
+
+    monkeypatch.setattr(dynamo.aws, "dynamodb", Client)
+    # When a transaction is written / Then it fails at once with the reasons
+    with pytest.raises(dynamo.TransactionConflict):
+        dynamo.transact([{"Put": {}}])
+    assert len(attempts) == 1

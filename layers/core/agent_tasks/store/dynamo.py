@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -105,22 +107,36 @@ def raise_translated(error: ClientError) -> NoReturn:
     raise (translate(error) or error) from error
 
 
+# A transaction DynamoDB cancelled only because another one held an item (e.g. two writes of one
+# user's task counts at once) is tried again; a failed condition never is.
+TRANSACTION_ATTEMPTS = 3
+_RETRIED_CANCELLATIONS = frozenset({"TransactionConflict"})
+
+
 def transact(items: Sequence[Mapping[str, Any]], *, token: str | None = None) -> None:
-    """TransactWriteItems; cancellations become TransactionConflict, throttling a ThrottledError."""
+    """TransactWriteItems; cancellations become TransactionConflict, throttling a ThrottledError.
+    A cancellation by a conflicting transaction alone is retried (TRANSACTION_ATTEMPTS, jittered)."""
     arguments: dict[str, Any] = {"TransactItems": list(items)}
     if token:
         arguments["ClientRequestToken"] = token
-    try:
-        aws.dynamodb().transact_write_items(**arguments)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-            if "ValidationError" in reasons:  # an item of the transaction over DynamoDB's limits
-                raise ContentTooLargeError(_TOO_LARGE) from error
-            raise TransactionConflict(reasons) from error
-        if (mapped := translate(error)) is not None:
-            raise mapped from error
-        raise
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            aws.dynamodb().transact_write_items(**arguments)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+                if "ValidationError" in reasons:  # an item of the transaction over DynamoDB's limits
+                    raise ContentTooLargeError(_TOO_LARGE) from error
+                retried = set(reasons) & _RETRIED_CANCELLATIONS and "ConditionalCheckFailed" not in reasons
+                if retried and attempt < TRANSACTION_ATTEMPTS:
+                    time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not a secret
+                    continue
+                raise TransactionConflict(reasons) from error
+            if (mapped := translate(error)) is not None:
+                raise mapped from error
+            raise
+        else:
+            return
 
 
 def get_item(key: AttributeMap, *, projection: Sequence[str] = (), consistent: bool = True) -> Item | None:
