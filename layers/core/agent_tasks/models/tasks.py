@@ -369,6 +369,7 @@ class Task(BaseModel):
     tags: list[str] = Field(default_factory=list)
     is_public: bool = False
     is_active: bool = True
+    output_schema: dict[str, Any] | None = None
 
     id: str
     owner_id: str
