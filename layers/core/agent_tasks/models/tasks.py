@@ -370,6 +370,12 @@ class Task(BaseModel):
     is_public: bool = False
     is_active: bool = True
     output_schema: dict[str, Any] | None = None
+    schedule_start_at: datetime | None = None
+    schedule_end_at: datetime | None = None
+    catchup_window_seconds: int | None = None
+    jitter_seconds: int = 0
+    max_runs: int | None = None
+    secrets: list[str] = Field(default_factory=list)
 
     id: str
     owner_id: str

@@ -322,6 +322,18 @@ def _tasks_of(rows: list[dict[str, Any]]) -> dict[str, Task]:
     return {item["id"]: from_item(item) for item in items}
 
 
+def list_for_owner(owner_id: str) -> list[Task]:
+    """Every live task of a user, newest first (reads them all: for checks over the whole set)."""
+    tasks: list[Task] = []
+    key = None
+    while True:
+        page = list_page(owner_id, TaskFilters(), size=100, start_key=key)
+        tasks.extend(page.tasks)
+        if page.next_key is None:
+            return tasks
+        key = page.next_key
+
+
 def count_matching(owner_id: str, filters: TaskFilters) -> int:
     """How many live tasks match: the counts item (one read) for no filter or one facet filter; with
     `q` or several filters, by reading the list (cost grows with the tasks matching the facet read)."""
