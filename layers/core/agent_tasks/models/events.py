@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 StepName = Literal["prepare", "run_agent", "finalize", "mark_failed"]
@@ -39,8 +38,11 @@ class ReportEvent(BaseModel):
     execution_id: str = Field(min_length=1, max_length=128)
 
 
-class ScheduledEvent(EventBridgeModel):
-    """The EventBridge Scheduled Event that fires the scheduler (`time`, the rule in `resources[0]`)."""
+class ScheduledEvent(BaseModel):
+    """The EventBridge Scheduled Event that fires the scheduler (`time`, the rule in `resources[0]`);
+    only what the tick reads is required (an event may come without `account`, as moto's do)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     time: AwareDatetime
     resources: list[str] = Field(min_length=1)
@@ -63,5 +65,9 @@ class WorkflowStatusDetail(BaseModel):
     cause: str | None = None
 
 
-class WorkflowStatusEvent(EventBridgeModel):
+class WorkflowStatusEvent(BaseModel):
+    """A "Step Functions Execution Status Change" event; only its `detail` is read."""
+
+    model_config = ConfigDict(extra="ignore")
+
     detail: WorkflowStatusDetail
