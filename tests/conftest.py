@@ -22,6 +22,11 @@ os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE="AgentTasks",
     POWERTOOLS_SERVICE_NAME="agent-tasks",
     POWERTOOLS_DEV="false",
+    # What the template sets for every function (the `aws` fixture replaces them with its own names).
+    TABLE_NAME="agent-tasks-test",
+    BUCKET_NAME="agent-tasks-artifacts-test",
+    EVENT_BUS_NAME="default",
+    STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-test",
 )
 
 pytest_plugins = ["tests.support.fixtures"]

@@ -16,6 +16,7 @@ from agent_tasks import jsontext
 from agent_tasks.models.tasks import PublicTaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.reports.document import ReportDocument
+from agent_tasks.settings import get_settings
 from api_routes import (
     audit,
     body_guard,
@@ -29,6 +30,9 @@ from api_routes import (
     tasks,
 )
 from api_routes.errors import ErrorResponse
+
+# A missing required setting fails the cold start, naming the variable (not the first call).
+get_settings().require("state_machine_arn")
 
 API_PREFIX = "/api/v1"
 OPENAPI_TITLE = "Agent Tasks API"

@@ -1,6 +1,7 @@
 """The scheduler function: fired every minute by one EventBridge rule, starts the due scheduled tasks.
 
-Event: the EventBridge "Scheduled Event" (`time`, and the rule's ARN in `resources[0]`).
+Event: the EventBridge "Scheduled Event" (`time`, and the rule's ARN in `resources[0]`), parsed as
+`ScheduledEvent`.
 The tick's clock is the current time, never earlier than the event's own time (a late or
 retried delivery still sees every slot up to now; a clock slightly behind EventBridge's does
 not miss the slot the event was fired for).
@@ -13,40 +14,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent_tasks.models.common import utc_now
+from agent_tasks.models.events import ScheduledEvent
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.services.model_retirement import check_retiring_models
 from agent_tasks.services.scheduler import SlotDispatcher, tick
 from agent_tasks.services.slot_starts import QueueDispatcher
 from agent_tasks.settings import get_settings
 
+# A missing required setting fails the cold start, naming the variable (not the first call).
+get_settings().require("state_machine_arn")
+
 # Replaceable in tests; the handler never reads the wall clock any other way.
 clock: Callable[[], datetime] = utc_now
-
-
-class ScheduledEvent(BaseModel):
-    """The part of an EventBridge Scheduled Event the tick needs."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    time: AwareDatetime
-    resources: list[str] = Field(min_length=1)
-    detail_type: str = Field(default="Scheduled Event", alias="detail-type")
-
-    @property
-    def rule_name(self) -> str:
-        # arn:aws:events:<region>:<account>:rule/[<bus>/]<name>
-        return self.resources[0].rsplit("/", 1)[-1]
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    scheduled = ScheduledEvent.model_validate(event)
+@event_parser(model=ScheduledEvent)
+def lambda_handler(scheduled: ScheduledEvent, context: LambdaContext) -> dict[str, Any]:
     # Never behind the event (a clock slightly late), never more than a minute ahead of our own
     # (a replayed or hand-made event must not run every schedule up to its time).
     current = clock()

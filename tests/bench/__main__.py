@@ -166,6 +166,21 @@ def scale_rows(result: dict[str, Any]) -> list[Row]:
                 f"others p99 < 10 s: {figures['others_p99_under_10s']}",
             )
         )
+
+
+def list_rows(result: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for size, figures in result["sizes"].items():
+        for name, page in figures.items():
+            rows.append(
+                (
+                    "5 items read per list page" if not rows else "",
+                    f"GET /tasks, {size} tasks stored, {name}",
+                    f"{page['first_page_items_read']} / {page['second_page_items_read']} items",
+                    f"first / second page of {result['page_size']}; "
+                    f"{page['first_page_calls']} / {page['second_page_calls']} calls; total {page['total']}",
+                )
+            )
     return rows
 
 
@@ -291,6 +306,7 @@ def main() -> int:
         bench_cold_start,
         bench_executor_cold,
         bench_imports,
+        bench_lists,
         bench_overhead,
         bench_prompt_cache,
         bench_scale,
@@ -326,6 +342,9 @@ def main() -> int:
         left_out["4 scheduler tick cost"] = "no agent_tasks.services.scheduler yet"
     results["scale"] = _timed("scale model", bench_scale.run, seconds)
     rows += scale_rows(results["scale"])
+    results["lists"] = _timed("list pages", bench_lists.run, seconds)
+    failures += bench_lists.check_flat(results["lists"])
+    rows += list_rows(results["lists"])
     results["agent_loop"] = _timed("agent loop", _agent_loop, seconds)
     rows += loop_rows(results["agent_loop"])
     results["imports"] = _timed("imports", bench_imports.run, seconds)

@@ -37,6 +37,7 @@ ENVIRONMENT = {
     "TABLE_NAME": "agent-tasks-bench",
     "BUCKET_NAME": "agent-tasks-artifacts-bench",
     "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-bench",
+    "EVENT_BUS_NAME": "default",
 }
 _REMOVED = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ANTHROPIC_API_KEY")
 

@@ -17,7 +17,7 @@ from mangum import Mangum
 
 from agent_tasks import errors
 from agent_tasks.models.common import API_BASE
-from agent_tasks.models.tasks import Task, TaskCreate, TaskResponse
+from agent_tasks.models.tasks import Task, TaskCreate, TaskFilters, TaskResponse
 from agent_tasks.observability import logger, metrics, tracer
 from agent_tasks.services import tasks as service
 from agent_tasks.services.actor import Actor
@@ -77,7 +77,7 @@ def _list(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    filters = service.TaskFilters(
+    filters = TaskFilters(
         tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),
         is_scheduled=is_scheduled,
         is_active=is_active,

@@ -12,8 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.aws_stack import local_only
 from tests.support.dev_server import DevServer
+
+pytestmark = pytest.mark.e2e
 
 MIN_CASES = 300
 SEED = "20261125"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx2 as httpx
+import pytest
 
 from agent_tasks_local.jwt_dev import DevIssuer
 from tests.support.aws_stack import local_only
 from tests.support.dev_server import DevServer, start_dev_server, stop_dev_server
+
+pytestmark = pytest.mark.e2e
 
 
 def test_health_answers_200_with_a_valid_token(dev_server: DevServer) -> None:

@@ -6,7 +6,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from tests.support.dev_server import DevServer
+
+pytestmark = pytest.mark.e2e
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.api_calls import valid_task
 from tests.support.dev_server import DevServer
+
+pytestmark = pytest.mark.e2e
 
 
 def test_phase_1_create_get_list_update_delete(dev_server: DevServer) -> None:

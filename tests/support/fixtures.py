@@ -14,8 +14,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from agent_tasks import adapters
 from agent_tasks.agent.model_catalog import forget_process_cache
 from agent_tasks.aws import reset_clients
+from agent_tasks.services.paging import cursor_signing_key
 from agent_tasks.settings import get_settings
 from agent_tasks_local.lambdas import load_function_module
 from tests.support.template import PROJECT_ROOT, create_table
@@ -23,6 +25,8 @@ from tests.support.template import PROJECT_ROOT, create_table
 
 def _refresh() -> None:
     get_settings.cache_clear()
+    cursor_signing_key.cache_clear()
+    adapters.reset()
     reset_clients()
     forget_process_cache()
 
@@ -44,6 +48,25 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=names["BUCKET_NAME"])
         yield names
     _refresh()
+
+
+class FakePorts:
+    """The in-memory fakes of the side-effect ports, in use for one test."""
+
+    def __init__(self) -> None:
+        self.workflows = adapters.InMemoryWorkflows()
+        self.event_bus = adapters.InMemoryEventBus()
+        self.secure_values = adapters.InMemorySecureValues()
+
+
+@pytest.fixture
+def fake_ports() -> Iterator[FakePorts]:
+    """Workflows, events and secure values as in-memory fakes (our own ports): no moto needed for them."""
+    fakes = FakePorts()
+    with adapters.use(
+        workflows=fakes.workflows, event_bus=fakes.event_bus, secure_values=fakes.secure_values
+    ):
+        yield fakes
 
 
 class LambdaClient:

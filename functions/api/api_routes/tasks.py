@@ -9,7 +9,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.models.tasks import PublicTaskResponse, Task, TaskCreate, TaskResponse, TaskUpdate
+from agent_tasks.models.tasks import (
+    PublicTaskResponse,
+    Task,
+    TaskCreate,
+    TaskFilters,
+    TaskResponse,
+    TaskUpdate,
+)
 from agent_tasks.services import tasks as service
 from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
@@ -52,7 +59,7 @@ def list_tasks(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:
-    filters = service.TaskFilters(
+    filters = TaskFilters(
         tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),
         is_scheduled=is_scheduled,
         is_active=is_active,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import random
 import re
 import secrets
@@ -28,132 +27,60 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     NonNegativeInt,
-    ValidationInfo,
-    field_validator,
-    model_validator,
 )
 
 from agent_tasks import netguard
+from agent_tasks.models.notifications import (
+    ALLOW_PRIVATE_CONTEXT_KEY,
+    EVENT_TYPE_BY_STATUS,
+    DeliveryOutcome,
+    NotificationConfig,
+    NotificationEventType,
+    NotifyOn,
+    host_problem,
+)
 from agent_tasks.observability import logger
-from agent_tasks.settings import get_settings
+
+__all__ = [  # the shapes are re-exported: callers may keep importing them from here
+    "ALLOW_PRIVATE_CONTEXT_KEY",
+    "EVENT_TYPE_BY_STATUS",
+    "DeliveryOutcome",
+    "NotificationConfig",
+    "NotificationEvent",
+    "NotificationEventType",
+    "NotifyOn",
+    "deliver_webhook",
+    "event_id_for",
+    "eventbridge_entry",
+    "host_problem",
+    "new_webhook_secret",
+    "sign",
+    "signature_header",
+    "sns_publish_request",
+    "verify",
+]
 
 if TYPE_CHECKING:
     import httpx2
 
-NotifyOn = Literal["completed", "failed", "cancelled", "timed_out"]
-NotificationEventType = Literal[
-    "ExecutionSucceeded", "ExecutionFailed", "ExecutionCancelled", "ExecutionTimedOut"
-]
-
-EVENT_TYPE_BY_STATUS: dict[NotifyOn, NotificationEventType] = {
-    "completed": "ExecutionSucceeded",
-    "failed": "ExecutionFailed",
-    "cancelled": "ExecutionCancelled",
-    "timed_out": "ExecutionTimedOut",
-}
 EVENT_SOURCE = "agent-tasks"
 SIGNATURE_HEADER = "X-AgentTasks-Signature"
 EVENT_ID_HEADER = "X-AgentTasks-Event-Id"
 EVENT_TYPE_HEADER = "X-AgentTasks-Event-Type"
 ATTEMPT_HEADER = "X-AgentTasks-Delivery-Attempt"
 USER_AGENT = "AgentTasks-Webhook/1.0"
-# Validation context key that overrides settings.allow_private_network for one validation.
-ALLOW_PRIVATE_CONTEXT_KEY = "allow_private_network"
-
-_SNS_TOPIC_ARN = r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 # Event ids are derived from (execution, status) so a repeated Finalize sends the same id.
 _EVENT_ID_NAMESPACE = uuid.UUID("5b0f7f8e-4a5e-4c55-9d1b-6a2f3c0e9d41")
-_PRIVATE_NAME_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 
 
 # --- configuration ---------------------------------------------------------------------------
-
-
-def _allow_private(info: ValidationInfo) -> bool:
-    context = info.context if isinstance(info.context, dict) else {}
-    if ALLOW_PRIVATE_CONTEXT_KEY in context:
-        return bool(context[ALLOW_PRIVATE_CONTEXT_KEY])
-    return get_settings().allow_private_network
-
-
-def host_problem(host: str, *, allow_private: bool) -> str | None:
-    """Why a webhook host is plainly unacceptable, judged from the name alone (no DNS), or None."""
-    name = host.strip("[]").rstrip(".").lower()
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
-    if address is not None:
-        return netguard.address_problem(address, allow_private=allow_private)
-    if allow_private:
-        return None
-    if name == "localhost" or name.endswith(_PRIVATE_NAME_SUFFIXES):
-        return "a local host name"
-    if "." not in name:
-        return "not a public host name (no domain)"
-    return None
-
-
-class NotificationConfig(BaseModel):
-    """Where to send notifications about a task's executions, and for which outcomes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    on: Annotated[list[NotifyOn], Field(min_length=1)] = Field(
-        default_factory=lambda: list(EVENT_TYPE_BY_STATUS),
-        description="Execution outcomes that send a notification (non-empty, no repeats).",
-    )
-    webhook_url: HttpUrl | None = Field(
-        default=None,
-        description="HTTPS endpoint that receives a signed POST per notification; "
-        "loopback, private and link-local hosts are refused.",
-    )
-    sns_topic_arn: str | None = Field(
-        default=None,
-        pattern=_SNS_TOPIC_ARN,
-        description="SNS topic that receives each notification.",
-    )
-
-    @field_validator("on")
-    @classmethod
-    def _unique(cls, value: list[NotifyOn]) -> list[NotifyOn]:
-        repeated = sorted({item for item in value if value.count(item) > 1})
-        if repeated:
-            raise ValueError(f"each outcome may appear once; repeated: {', '.join(repeated)}")
-        return value
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _public_https(cls, value: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
-        if value is None:
-            return None
-        allow_private = _allow_private(info)
-        if value.scheme != "https" and not allow_private:
-            raise ValueError("webhook_url must use https")
-        if value.username or value.password:
-            raise ValueError("webhook_url must not carry credentials; the signature authenticates us")
-        problem = host_problem(value.host or "", allow_private=allow_private)
-        if problem is not None:
-            raise ValueError(f"webhook_url host {value.host} is {problem}")
-        return value
-
-    @model_validator(mode="after")
-    def _has_destination(self) -> Self:
-        if self.webhook_url is None and self.sns_topic_arn is None:
-            raise ValueError("set at least one destination: webhook_url or sns_topic_arn")
-        return self
-
-    def wants(self, status: str) -> bool:
-        """Whether an execution that ended with `status` should be notified."""
-        return status in self.on
 
 
 def new_webhook_secret() -> str:
@@ -304,25 +231,6 @@ class ExponentialBackoff:
     def __call__(self, retry: int) -> float:
         ceiling = min(self.max_seconds, self.base_seconds * self.factor ** max(retry - 1, 0))
         return ceiling / 2 + ceiling / 2 * self.random_fraction()
-
-
-class DeliveryOutcome(BaseModel):
-    """What became of one webhook delivery, for the execution record."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    destination: Literal["webhook"] = "webhook"
-    event_id: str
-    host: str = Field(description="The webhook's host (the full URL is not recorded).")
-    status: Literal["delivered", "failed"]
-    attempts: NonNegativeInt = Field(description="Requests sent (0 when the destination was refused).")
-    last_status_code: int | None = Field(default=None, description="HTTP status of the last answer.")
-    last_error: str | None = Field(default=None, description="Why the last attempt failed.")
-    finished_at: datetime
-
-    @property
-    def delivered(self) -> bool:
-        return self.status == "delivered"
 
 
 @dataclass

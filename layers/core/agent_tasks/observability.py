@@ -12,9 +12,9 @@ API on cancel, or the reconciler).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,8 +22,38 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 
 from agent_tasks.scrub import LogScrubber
 
-if TYPE_CHECKING:
-    from agent_tasks.models.executions import Execution
+
+class _Usage(Protocol):
+    input_tokens: int
+    output_tokens: int
+
+
+class Execution(Protocol):
+    """What the logs and metrics read of an execution (this module imports nothing from the domain)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def trigger_type(self) -> str: ...
+    @property
+    def usage(self) -> _Usage: ...
+    @property
+    def cost_usd(self) -> float | None: ...
+    @property
+    def total_tool_calls(self) -> int: ...
+    @property
+    def permission_denials(self) -> Sequence[object]: ...
+    @property
+    def duration_seconds(self) -> float | None: ...
+
 
 NAMESPACE = "AgentTasks"
 TRIGGER_TYPE_DIMENSION = "TriggerType"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
@@ -17,10 +17,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
 
-    table_name: str = Field(default="agent-tasks", validation_alias="TABLE_NAME")
-    bucket_name: str = Field(default="agent-tasks-artifacts", validation_alias="BUCKET_NAME")
+    # Infrastructure every function needs (the template's Globals set them): no defaults, so a function
+    # deployed without one fails at its cold start, naming the variable, not at its first call.
+    table_name: str = Field(min_length=1, validation_alias="TABLE_NAME")
+    bucket_name: str = Field(min_length=1, validation_alias="BUCKET_NAME")
+    event_bus_name: str = Field(min_length=1, validation_alias="EVENT_BUS_NAME")
+    # Only the functions that start or stop workflows (api, scheduler) are given it: they `require` it
+    # at their cold start. Empty means not given (no default ARN).
     state_machine_arn: str = Field(default="", validation_alias="STATE_MACHINE_ARN")
-    event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
     aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     environment: str = Field(default="dev", validation_alias="ENVIRONMENT")
     # Link each execution answer to its Step Functions console page (`_links.console`). The template
@@ -68,6 +72,10 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, ge=60, le=604_800, validation_alias="IDEMPOTENCY_TTL_SECONDS"
     )
+    # The HMAC key list cursors are signed with (services/paging.py): the value (local use), or the name
+    # of an SSM SecureString parameter holding it (AWS).
+    cursor_signing_key: SecretStr | None = Field(default=None, validation_alias="CURSOR_SIGNING_KEY")
+    cursor_signing_key_parameter: str = Field(default="", validation_alias="CURSOR_SIGNING_KEY_PARAMETER")
     # Allow webhook and http_request targets on loopback: only the local cloud's tests set this.
     allow_private_network: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_NETWORK")
     # Where the executor keeps its working directories; everything in it that is not a running
@@ -101,7 +109,38 @@ class Settings(BaseSettings):
             load_price_table(value)
         return value
 
+    def require(self, *fields: str) -> Settings:
+        """These settings, if each named field is set; else SettingsError naming its variable."""
+        missing = [field for field in fields if not getattr(self, field)]
+        if missing:
+            raise SettingsError([_variable(field) for field in missing])
+        return self
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or invalid; the message names the environment variables."""
+
+    def __init__(self, variables: list[str], reasons: list[str] | None = None) -> None:
+        detail = "; ".join(f"{v}: {r}" for v, r in zip(variables, reasons, strict=True)) if reasons else ""
+        super().__init__(
+            f"required setting(s) missing or invalid: {', '.join(variables)}"
+            + (f" ({detail})" if detail else "")
+        )
+        self.variables = variables
+
+
+def _variable(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else field.upper()
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process, read once; SettingsError names any variable that is missing."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = error.errors()
+        raise SettingsError(
+            [str(problem["loc"][0]) for problem in problems], [problem["msg"] for problem in problems]
+        ) from None

@@ -364,7 +364,7 @@ def test_no_stack_trace_reaches_a_client(alice: Api, monkeypatch: pytest.MonkeyP
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internals at /var/task/x.py line 3")
 
-    monkeypatch.setattr(task_store, "list_for_owner", broken)
+    monkeypatch.setattr(task_store, "list_page", broken)
     status, payload, _ = alice.call("GET", "/api/v1/tasks")
     assert status == 500
     assert payload == {

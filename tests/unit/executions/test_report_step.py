@@ -46,3 +46,16 @@ def test_a_cancelled_execution_gets_no_report(aws: dict[str, str]) -> None:
     execution_id = _ran("markdown")
     execution_store.update(execution_id, {"status": "cancelled"})
     assert reports.generate(execution_id) == {"report_id": None, "skipped": "cancelled"}
+
+
+def test_the_reporter_refuses_an_event_without_an_execution_id(aws: dict[str, str]) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from tests.support.fixtures import LambdaClient, load_function
+
+    # Given the reporter function / When an event without an execution id reaches it
+    reporter = LambdaClient(load_function("reporter"), "reporter")
+    # Then the invocation fails naming the field (parsed by its event model)
+    with pytest.raises(ValidationError, match="execution_id"):
+        reporter({"execution_id": ""})

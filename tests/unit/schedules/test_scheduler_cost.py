@@ -40,6 +40,7 @@ class DynamoReads:
             self.items[name] += 1
 
 
+@pytest.mark.slow  # a benchmark: `make bench` runs it, the default unit run leaves it out
 def test_a_tick_over_5000_scheduled_tasks_with_10_due_reads_about_10_items(
     state_machine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

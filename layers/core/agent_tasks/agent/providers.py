@@ -188,14 +188,10 @@ def resolve_api_key(settings: Settings) -> str | None:
     name = settings.anthropic_api_key_parameter
     if not name:
         return None
-    from aws_lambda_powertools.utilities import parameters
+    from agent_tasks import adapters
 
-    # Cached by Powertools for max_age seconds, so warm invocations do not call AWS again.
-    if name.startswith("arn:aws:secretsmanager:") or name.startswith("secretsmanager:"):
-        value = parameters.get_secret(name.removeprefix("secretsmanager:"), max_age=300)
-    else:
-        value = parameters.get_parameter(name, decrypt=True, max_age=300)
-    return value if isinstance(value, str) else str(value)
+    # Cached by the port's adapter (Powertools) for max_age seconds: warm invocations do not call AWS.
+    return adapters.secure_values().get(name, max_age=300)
 
 
 class AnthropicProvider(_MessagesApiProvider):

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 API_BASE = "/api/v1"
+
+# The one definition of each shared set of names (the report document, the stored records and the
+# answers all use these).
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+ReportFormat = Literal["html", "pdf", "json", "markdown"]
+OverlapPolicy = Literal["skip", "allow"]
+
+# The validation context the store loads items with: validators of shapes that are both input and
+# stored (sdk_options, notification_config) judge input only, never what was already stored.
+STORED = "stored"
+STORED_CONTEXT = {STORED: True, "allow_private_network": True}
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """Whether this validation loads a stored item (skip the rules that judge input)."""
+    return isinstance(info.context, dict) and bool(info.context.get(STORED))
+
 
 Item = TypeVar("Item", bound=BaseModel)
 

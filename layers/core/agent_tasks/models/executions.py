@@ -19,7 +19,8 @@ from pydantic import (
 
 from agent_tasks.console import execution_console_url
 from agent_tasks.jsontext import JsonNumber, loads
-from agent_tasks.models.common import API_BASE
+from agent_tasks.models.common import API_BASE, ExecutionStatus
+from agent_tasks.models.notifications import DeliveryOutcome
 from agent_tasks.models.transcript import (
     AgentOutcome,
     AgentRunState,
@@ -29,9 +30,7 @@ from agent_tasks.models.transcript import (
     TranscriptMessage,
     Usage,
 )
-from agent_tasks.notifications import DeliveryOutcome
 
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
 TriggerType = Literal["manual", "scheduled", "rerun"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
 ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})

@@ -6,8 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
-from agent_tasks.models.common import API_BASE
-from agent_tasks.reports.document import ReportFormat
+from agent_tasks.models.common import API_BASE, ReportFormat
 
 
 class Report(BaseModel):

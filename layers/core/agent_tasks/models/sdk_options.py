@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, ValidationInfo, field_validator
 
-from agent_tasks.models.common import utf8_at_most
+from agent_tasks.models.common import is_stored, utf8_at_most
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
@@ -34,8 +34,8 @@ class McpServer(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _https_only(cls, url: HttpUrl) -> HttpUrl:
-        if url.scheme != "https":
+    def _https_only(cls, url: HttpUrl, info: ValidationInfo) -> HttpUrl:
+        if url.scheme != "https" and not is_stored(info):
             raise ValueError("MCP server URLs must use https")
         return url
 
@@ -65,8 +65,8 @@ class SdkOptions(BaseModel):
 
     @field_validator("mcp_servers")
     @classmethod
-    def _unique_server_names(cls, servers: list[McpServer]) -> list[McpServer]:
+    def _unique_server_names(cls, servers: list[McpServer], info: ValidationInfo) -> list[McpServer]:
         names = [s.name for s in servers]
-        if len(names) != len(set(names)):
+        if len(names) != len(set(names)) and not is_stored(info):
             raise ValueError("MCP server names must be unique")
         return servers

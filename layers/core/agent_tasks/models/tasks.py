@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -20,13 +21,10 @@ from pydantic import (
 )
 
 from agent_tasks.agent import catalog
-from agent_tasks.models.common import API_BASE, utc_now, utf8_at_most
+from agent_tasks.models.common import API_BASE, OverlapPolicy, ReportFormat, utc_now, utf8_at_most
+from agent_tasks.models.notifications import NotificationConfig
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
-from agent_tasks.notifications import NotificationConfig
-
-ReportFormat = Literal["html", "pdf", "json", "markdown"]
-OverlapPolicy = Literal["skip", "allow"]
 
 # Byte limits keep every item and key within DynamoDB's: the name lock's sort key is the folded name.
 MAX_NAME_BYTES = 512
@@ -340,16 +338,52 @@ class PendingSlot(BaseModel):
     skipped_missed_slots: int = 0
 
 
-class Task(TaskFields):
-    """A stored task definition."""
+class Task(BaseModel):
+    """A stored task definition, as the store loads it: what was stored, not judged again.
+
+    Input models (TaskCreate, TaskUpdate via TaskFields) validate; this record only gives the stored
+    fields their types, so a rule tightened tomorrow never turns a task stored today into a 500.
+    Nested shapes are loaded with the `stored` validation context, which their validators honour.
+    Derived values (`template_variables`) are computed when the task is written.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
+    # The fields of TaskFields, without their constraints and validators (a test keeps the lists equal).
+    name: str
+    description: str | None = None
+    prompt_template: str
+    sdk_options: SdkOptions
+    allowed_tools: list[str]
+    disallowed_tools: list[str] = Field(default_factory=list)
+    working_directory_path: str | None = None
+    is_scheduled: bool = False
+    schedule_cron: str | None = None
+    schedule_timezone: str = "UTC"
+    schedule_enabled: bool = True
+    overlap_policy: OverlapPolicy = "skip"
+    pause_after_failures: int | None = None
+    generate_report: bool = False
+    report_format: ReportFormat | None = None
+    notification_config: NotificationConfig | None = None
+    tags: list[str] = Field(default_factory=list)
+    is_public: bool = False
+    is_active: bool = True
+    output_schema: dict[str, Any] | None = None
+    schedule_start_at: datetime | None = None
+    schedule_end_at: datetime | None = None
+    catchup_window_seconds: int | None = None
+    jitter_seconds: int = 0
+    max_runs: int | None = None
+    secrets: list[str] = Field(default_factory=list)
+
     id: str
     owner_id: str
-    version: int = Field(ge=1)
+    version: int
     created_at: datetime
     updated_at: datetime
+    # The template's variables, worked out when the task was written (None only on items stored before).
+    template_variables: list[str] | None = None
     is_deleted: bool = False
     deleted_at: datetime | None = None
     next_run_at: datetime | None = None
@@ -377,6 +411,73 @@ class Task(TaskFields):
     @property
     def etag(self) -> str:
         return f'"{self.version}"'
+
+    def variables(self) -> list[str]:
+        """The template's variables: as stored, or (older items) worked out now, [] if it cannot be."""
+        if self.template_variables is not None:
+            return self.template_variables
+        from agent_tasks.templates import TemplateError, validate_template
+
+        try:
+            return validate_template(self.prompt_template)
+        except TemplateError:
+            return []
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    """What GET /tasks filters by; every filter must hold."""
+
+    tags: tuple[str, ...] = ()
+    is_scheduled: bool | None = None
+    is_active: bool | None = None
+    q: str | None = None
+
+    def matches(self, task: Task) -> bool:
+        if self.tags and not set(self.tags) <= set(task.tags):
+            return False
+        if self.is_scheduled is not None and task.is_scheduled != self.is_scheduled:
+            return False
+        if self.is_active is not None and task.is_active != self.is_active:
+            return False
+        return not (self.q and self.q.casefold() not in task.name.casefold())
+
+    def facets(self) -> list[str]:
+        """The indexed facets these filters ask for (store/tasks.py keeps a list per facet)."""
+        facets = [tag_facet(tag) for tag in self.tags]
+        if self.is_scheduled is not None:
+            facets.append(flag_facet("scheduled", self.is_scheduled))
+        if self.is_active is not None:
+            facets.append(flag_facet("active", self.is_active))
+        return facets
+
+    def as_query(self) -> dict[str, Any]:
+        return {
+            "tags": ",".join(self.tags) or None,
+            "is_scheduled": None if self.is_scheduled is None else str(self.is_scheduled).lower(),
+            "is_active": None if self.is_active is None else str(self.is_active).lower(),
+            "q": self.q,
+        }
+
+
+def tag_facet(tag: str) -> str:
+    return f"tag={tag}"
+
+
+def flag_facet(name: str, value: bool) -> str:
+    return f"{name}={str(value).lower()}"
+
+
+def facets_of(task: Task) -> set[str]:
+    """The facets a stored task is listed under: none once deleted; `all` is counted, not indexed."""
+    if task.is_deleted:
+        return set()
+    return {
+        "all",
+        flag_facet("active", task.is_active),
+        flag_facet("scheduled", task.is_scheduled),
+        *(tag_facet(tag) for tag in task.tags),
+    }
 
 
 def model_warnings(options: SdkOptions) -> list[str]:
@@ -424,14 +525,15 @@ class TaskResponse(TaskFields):
 
     @classmethod
     def of(cls, task: Task, *, reveal_webhook_secret: bool = False) -> TaskResponse:
-        from agent_tasks.templates import validate_template
-
         base = f"{API_BASE}/tasks/{task.id}"
         description = None
         if task.schedule_cron:
             from agent_tasks.schedules import describe_cron
 
-            description = describe_cron(task.schedule_cron)
+            try:
+                description = describe_cron(task.schedule_cron)
+            except ValueError:  # stored under older rules: answered as stored, without words
+                description = None
         # The stored task is already valid: build the answer without validating it all again.
         fields = {name: getattr(task, name) for name in TaskFields.model_fields}
         return cls.model_construct(
@@ -441,7 +543,7 @@ class TaskResponse(TaskFields):
             version=task.version,
             created_at=task.created_at,
             updated_at=task.updated_at,
-            template_variables=validate_template(task.prompt_template),
+            template_variables=task.variables(),
             next_run_at=task.next_run_at,
             schedule_description=description,
             schedule_paused_reason=task.schedule_paused_reason,

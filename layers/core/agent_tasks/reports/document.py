@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
+from agent_tasks.models.common import ExecutionStatus
 from agent_tasks.models.transcript import (
     AgentOutcome,
     ProviderName,
@@ -24,9 +25,6 @@ from agent_tasks.models.transcript import (
 )
 
 REPORT_SCHEMA_VERSION = "1.0"
-
-ReportFormat = Literal["html", "pdf", "json", "markdown"]
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
 
 
 class ReportTask(BaseModel):

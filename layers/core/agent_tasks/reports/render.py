@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import get_args
 
 from agent_tasks.errors import ValidationFailedError
-from agent_tasks.reports.document import ReportDocument, ReportFormat
+from agent_tasks.models.common import ReportFormat
+from agent_tasks.reports.document import ReportDocument
 
 REPORT_FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
 

@@ -7,6 +7,7 @@ clock in (`now`, `after`); nothing in this package reads the wall clock.
 
 from __future__ import annotations
 
+from agent_tasks.models.common import OverlapPolicy
 from agent_tasks.schedules.cron import NICKNAMES, describe_cron, validate_cron
 from agent_tasks.schedules.due_index import (
     DUE_PARTITION_PREFIX,
@@ -22,11 +23,9 @@ from agent_tasks.schedules.fire_times import (
     next_fire_times,
     previous_fire_times,
 )
-from agent_tasks.schedules.models import CronExpression, PauseAfterFailures, ScheduleSettings, TimezoneName
 from agent_tasks.schedules.policy import (
     MAX_COUNTED_SKIPPED_SLOTS,
     OverlapDecision,
-    OverlapPolicy,
     TickPlan,
     overlap_decision,
     plan_tick,
@@ -40,13 +39,9 @@ __all__ = [
     "DUE_PARTITION_PREFIX",
     "MAX_COUNTED_SKIPPED_SLOTS",
     "NICKNAMES",
-    "CronExpression",
     "OverlapDecision",
     "OverlapPolicy",
-    "PauseAfterFailures",
-    "ScheduleSettings",
     "TickPlan",
-    "TimezoneName",
     "describe_cron",
     "due_partition_key",
     "due_shard",

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from itertools import takewhile
 from typing import Literal, get_args
 
+from agent_tasks.models.common import OverlapPolicy
 from agent_tasks.schedules.fire_times import iter_fire_times, next_fire_time, previous_fire_times
 
-OverlapPolicy = Literal["skip", "allow"]
 OverlapDecision = Literal["start", "skip"]
 
 # Counting skipped slots walks them one by one; past this many the count is reported as a floor,

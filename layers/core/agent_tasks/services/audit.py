@@ -11,7 +11,9 @@ from agent_tasks.store import audit as audit_store
 def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[AuditEvent]:
     scope = {"owner": owner_id, "page_size": page_size}
     position = (
-        decode_cursor(cursor, scope, partition=("PK", f"AUDIT#{owner_id}")) if cursor else CursorPosition()
+        decode_cursor(cursor, scope, key_shape={"PK": f"AUDIT#{owner_id}", "SK": audit_store.AUDIT_SORT_KEY})
+        if cursor
+        else CursorPosition()
     )
     events, last_key = audit_store.list_events(owner_id, limit=page_size, start_key=position.key)
     page = position.page

@@ -1,4 +1,4 @@
-"""Task events on the EventBridge bus (SchedulePaused, ModelRetiring): one PutEvents, never raising.
+"""Task events on the event bus (SchedulePaused, ModelRetiring), through the event port, never raising.
 
 What the event is about is already stored and audited; a lost event must not undo or fail it.
 """
@@ -8,34 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from agent_tasks import aws
-from agent_tasks.notifications import EVENT_SOURCE
+from agent_tasks import adapters
 from agent_tasks.observability import logger
-from agent_tasks.settings import get_settings
 
 
 def put_task_event(detail_type: str, detail: dict[str, Any]) -> bool:
     """Put one event with `detail` (which names its `task_id`); False (logged) when it did not go out."""
-    try:
-        result = aws.events().put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": get_settings().event_bus_name,
-                }
-            ]
-        )
-    except (ClientError, BotoCoreError) as error:
+    outcome = adapters.event_bus().publish(detail_type, json.dumps(detail))
+    if not outcome.delivered:
         logger.warning(
-            f"{detail_type} event failed",
-            extra={"task_id": detail.get("task_id"), "error": type(error).__name__},
+            f"{detail_type} event not published",
+            extra={"task_id": detail.get("task_id"), "why": outcome.detail},
         )
-        return False
-    if result.get("FailedEntryCount"):
-        logger.warning(f"{detail_type} event refused", extra={"task_id": detail.get("task_id")})
-        return False
-    return True
+    return outcome.delivered

@@ -5,18 +5,13 @@ Never imports the model SDK: the agent runs in the executor (services/workflow.p
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from agent_tasks import aws
 from agent_tasks.errors import ConflictError, NotFoundError, ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import (
-    ACTIVE_STATUSES,
     Execution,
     ExecutionResponse,
     ExecutionStatus,
@@ -129,25 +124,18 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
     the execution `failed`: none is left `pending` without a workflow. With `defer_throttled` (the
     scheduler's starters), a throttled start raises StartThrottled instead, and the execution stays
     pending for the start queue to try again after a backoff."""
+    from agent_tasks import adapters
+
     failure = "error"
     for _attempt in range(2):
         try:
-            aws.stepfunctions().start_execution(
-                stateMachineArn=get_settings().state_machine_arn,
-                name=execution.id,
-                input=json.dumps({"execution_id": execution.id}),
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return execution  # a retry of a start that did happen
-            if defer_throttled and code in THROTTLING_CODES:
-                raise StartThrottled(f"StartExecution throttled ({code})") from error
-            failure = code or "error"
-            if code not in _RETRYABLE_START_CODES:
-                break
-        except Exception as error:  # noqa: BLE001 - no answer (timeout, connection): retry, then end it
-            failure = type(error).__name__
+            adapters.workflows().start(execution.id)  # a start of a name already started is no error
+        except adapters.WorkflowStartError as error:
+            if defer_throttled and error.code in THROTTLING_CODES:
+                raise StartThrottled(f"StartExecution throttled ({error.code})") from error
+            failure = error.code
+            if error.answered and error.code not in _RETRYABLE_START_CODES:
+                break  # no answer (timeout, connection) or a retryable refusal: one more try
         else:
             return execution
     logger.warning("StartExecution failed", extra={"execution_id": execution.id, "code": failure})
@@ -156,16 +144,12 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
 
 def _fail_pending(execution_id: str, reason: str) -> Execution | None:
     """End an execution that is still pending as `failed` (None if it has moved on meanwhile)."""
-    failed = execution_store.update(
-        execution_id,
-        {"status": "failed", "error_message": reason, "completed_at": utc_now().isoformat()},
-        status_in={"pending"},
-    )
-    if failed is None:
+    execution = execution_store.get(execution_id)
+    if execution is None:
         return None
-    from agent_tasks.services.outcomes import announce  # the one place a final status is announced
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
 
-    return announce(failed)
+    return end_execution(execution, "failed", reason=reason, from_statuses={"pending"})
 
 
 def settle_stale_pending(now: datetime) -> int:
@@ -208,27 +192,17 @@ def execute(
 def _idempotent_start(
     actor: Actor, task: Task, variables: dict[str, Any], key: str, lambda_context: Any
 ) -> str:
-    """Powertools idempotency, stored in the service's table: PK=IDEMPOTENCY#<user>, SK=<hashed key>."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    """Powertools idempotency, its records kept by the store (store/idempotency.py)."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.table_name,
-        key_attr="PK",
-        sort_key_attr="SK",
-        static_pk_value=f"IDEMPOTENCY#{actor.user_id}",
-        expiry_attr="expires_at",  # the table's TTL attribute, so old records go away by themselves
-        status_attr="idempotency_status",
-        boto3_client=aws.dynamodb(),
-    )
+    from agent_tasks.store.idempotency import persistence_layer
+
+    persistence = persistence_layer(actor.user_id)
     config = IdempotencyConfig(
         event_key_jmespath="[task_id, key]",
         payload_validation_jmespath="variables",
@@ -274,7 +248,7 @@ def list_for_task(
     owned_task(actor, task_id, allow_deleted=True)
     filters = {"task_id": task_id, "status": status, "page_size": page_size}
     if cursor:
-        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        position = decode_cursor(cursor, filters, key_shape=execution_store.cursor_key_shape(task_id))
         page = position.page
         start_key: dict[str, Any] | None = position.key
         items, more, last_key = _collect(task_id, status, start_key, page_size)
@@ -297,15 +271,6 @@ def list_for_task(
     )
 
 
-def _start_key_after(execution: Execution) -> dict[str, Any]:
-    return {
-        "PK": {"S": f"EXEC#{execution.id}"},
-        "SK": {"S": "EXEC"},
-        "GSI1PK": {"S": f"TASK#{execution.task_id}"},
-        "GSI1SK": {"S": f"EXEC#{execution.created_at.isoformat()}#{execution.id}"},
-    }
-
-
 def _collect(
     task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int
 ) -> tuple[list[Execution], bool, dict[str, Any] | None]:
@@ -319,7 +284,7 @@ def _collect(
         items.extend(page)
         if key is None:
             return items, False, None
-    last = _start_key_after(items[-1]) if items else key
+    last = execution_store.key_after(items[-1]) if items else key
     return items, True, last
 
 
@@ -330,46 +295,23 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
         raise ConflictError(
             f"the execution already ended ({execution.status}); only pending or running ones can be cancelled"
         )
-    now = utc_now()
-    cancelled = execution_store.update(
-        execution_id,
-        {
-            "status": "cancelled",
-            "error_message": "cancelled by the user",
-            "completed_at": now.isoformat(),
-            "duration_seconds": _duration(execution, now),
-        },
-        status_in=ACTIVE_STATUSES,
-    )
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
+
+    cancelled = end_execution(execution, "cancelled", reason="cancelled by the user")
     if cancelled is None:
         current = execution_store.get(execution_id)
         ended = current.status if current else "unknown"
         raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
     _stop_workflow(execution_id)
-    from agent_tasks.services.outcomes import announce
-
-    return announce(cancelled)
-
-
-def _duration(execution: Execution, now: datetime) -> float | None:
-    if execution.started_at is None:
-        return None
-    return round((now - execution.started_at).total_seconds(), 3)
+    return cancelled
 
 
 def _stop_workflow(execution_id: str) -> None:
-    settings = get_settings()
-    arn = settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-    try:
-        aws.stepfunctions().stop_execution(
-            executionArn=arn, error="Cancelled", cause="The execution was cancelled by its owner."
-        )
-    except ClientError as error:
-        # Already ended or never started: the status is what counts, and it says cancelled.
-        logger.info(
-            "StopExecution did not apply",
-            extra={"execution_id": execution_id, "code": error.response.get("Error", {}).get("Code")},
-        )
+    from agent_tasks import adapters
+
+    adapters.workflows().stop(
+        execution_id, error="Cancelled", cause="The execution was cancelled by its owner."
+    )
 
 
 def rerun(actor: Actor, execution_id: str) -> Execution:
@@ -385,7 +327,7 @@ def rerun(actor: Actor, execution_id: str) -> Execution:
     )
 
 
-def effective_tools(task: TaskFields) -> list[str]:
+def effective_tools(task: TaskFields | Task) -> list[str]:
     """The tool names the agent would be offered: permission mode and disallowed tools applied."""
     from agent_tasks.agent.permissions import resolve_policy
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from agent_tasks import aws
+from agent_tasks import adapters
 from agent_tasks.models.executions import Execution, NotificationRecord
-from agent_tasks.notifications import NotificationEvent, NotifyOn, eventbridge_entry
+from agent_tasks.notifications import NotificationEvent, NotifyOn
 from agent_tasks.observability import logger, record_execution_ended
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -39,22 +37,13 @@ def event_for(execution: Execution) -> NotificationEvent:
 
 
 def _publish(event: NotificationEvent) -> NotificationRecord:
-    settings = get_settings()
-    try:
-        result = aws.events().put_events(Entries=[eventbridge_entry(event, bus_name=settings.event_bus_name)])  # type: ignore[list-item]
-    except (ClientError, BotoCoreError) as error:
-        logger.warning(
-            "PutEvents failed", extra={"execution_id": event.execution_id, "error": type(error).__name__}
-        )
-        return NotificationRecord(
-            destination="eventbridge", status="failed", event_id=event.event_id, detail=type(error).__name__
-        )
-    if result.get("FailedEntryCount"):
-        code = (result.get("Entries") or [{}])[0].get("ErrorCode")
-        return NotificationRecord(
-            destination="eventbridge", status="failed", event_id=event.event_id, detail=code
-        )
-    return NotificationRecord(destination="eventbridge", status="delivered", event_id=event.event_id)
+    outcome = adapters.event_bus().publish(event.type, event.model_dump_json())
+    return NotificationRecord(
+        destination="eventbridge",
+        status="delivered" if outcome.delivered else "failed",
+        event_id=event.event_id,
+        detail=outcome.detail,
+    )
 
 
 def _webhook(execution: Execution, event: NotificationEvent) -> NotificationRecord | None:

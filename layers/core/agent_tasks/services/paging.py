@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -12,8 +15,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_tasks.errors import BadRequestError
 from agent_tasks.models.common import Page
+from agent_tasks.observability import logger
+from agent_tasks.settings import get_settings
 
 Item = TypeVar("Item", bound=BaseModel)
+
+
+@lru_cache(maxsize=1)
+def cursor_signing_key() -> bytes:
+    """The HMAC key cursors are signed with: CURSOR_SIGNING_KEY, else the SSM SecureString named by
+    CURSOR_SIGNING_KEY_PARAMETER (read once per process), else a key derived from the table's name
+    (the local cloud; a warning says so, as cursors are then only as secret as that name)."""
+    settings = get_settings()
+    if settings.cursor_signing_key is not None and settings.cursor_signing_key.get_secret_value():
+        return settings.cursor_signing_key.get_secret_value().encode()
+    if settings.cursor_signing_key_parameter:
+        from agent_tasks import adapters
+
+        return adapters.secure_values().get(settings.cursor_signing_key_parameter, max_age=3600).encode()
+    logger.warning("no cursor signing key is configured; using one derived from the table name")
+    return hashlib.sha256(f"agent-tasks-cursor:{settings.table_name}".encode()).digest()
 
 
 def fingerprint(filters: dict[str, Any]) -> str:
@@ -21,9 +42,20 @@ def fingerprint(filters: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _signature(payload: bytes) -> str:
+    digest = hmac.new(cursor_signing_key(), payload, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def encode_cursor(position: dict[str, Any], filters: dict[str, Any]) -> str:
+    """`<payload>.<HMAC-SHA256 of it>`, both base64url: a client can read a cursor but not edit one."""
     raw = json.dumps({"p": position, "f": fingerprint(filters)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{payload}.{_signature(payload.encode())}"
 
 
 class CursorPosition(BaseModel):
@@ -34,6 +66,7 @@ class CursorPosition(BaseModel):
     page: int = Field(default=1, ge=1, le=100_000)
     after: int | None = Field(default=None, ge=0)
     key: dict[str, dict[Literal["S"], str]] | None = None
+    total: int | None = Field(default=None, ge=0)
 
 
 def _refused(message: str, reason: str) -> BadRequestError:
@@ -42,23 +75,39 @@ def _refused(message: str, reason: str) -> BadRequestError:
     )
 
 
+def _key_fits(key: dict[str, dict[Literal["S"], str]], shape: Mapping[str, str]) -> bool:
+    """The key has exactly the attributes of `shape`, each equal to its value there, or starting with it
+    when that value ends in `*`."""
+    if set(key) != set(shape):
+        return False
+    for attribute, wanted in shape.items():
+        value = key[attribute].get("S", "")
+        if wanted.endswith("*"):
+            if not value.startswith(wanted[:-1]) or len(value) == len(wanted) - 1:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
 def decode_cursor(
-    cursor: str, filters: dict[str, Any], *, partition: tuple[str, str] | None = None
+    cursor: str, filters: dict[str, Any], *, key_shape: Mapping[str, str] | None = None
 ) -> CursorPosition:
-    """The position a cursor points at. A cursor that is malformed, made for other filters, or whose key
-    lies outside `partition` (attribute, value: the partition this list may read) is a 400."""
+    """The position a cursor points at. A cursor that is unsigned or edited, malformed, made for other
+    filters, or whose key is not one this list makes (`key_shape`, see `_key_fits`) is a 400."""
+    payload, _, signature = cursor.partition(".")
+    if not signature or not hmac.compare_digest(signature, _signature(payload.encode())):
+        raise _refused("cursor is not valid", "cursor was not made by this service or was changed")
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        decoded = json.loads(_b64decode(payload))
         matches = decoded["f"] == fingerprint(filters)
         position = CursorPosition.model_validate(decoded["p"])
     except (ValueError, KeyError, TypeError) as exc:  # ValidationError is a ValueError
         raise _refused("cursor is not valid", "malformed cursor") from exc
     if not matches:
         raise _refused("cursor does not belong to this list", "cursor was made for other filters")
-    if position.key is not None and partition is not None:
-        attribute, value = partition
-        if position.key.get(attribute, {}).get("S") != value:
-            raise _refused("cursor does not belong to this list", "cursor points outside this list")
+    if position.key is not None and (key_shape is None or not _key_fits(position.key, key_shape)):
+        raise _refused("cursor does not belong to this list", "cursor points outside this list")
     return position
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_tasks.models.common import utc_now
-from agent_tasks.models.executions import ACTIVE_STATUSES, ExecutionStatus
+from agent_tasks.models.executions import ExecutionStatus
 from agent_tasks.observability import bind_execution, logger
-from agent_tasks.services.outcomes import announce
+from agent_tasks.services.ending import end_execution
 from agent_tasks.store import executions as execution_store
-from agent_tasks.store import workspaces
 
 STATUS_BY_WORKFLOW_STATUS: dict[str, ExecutionStatus] = {
     "ABORTED": "cancelled",
@@ -59,29 +57,9 @@ def reconcile(detail: dict[str, Any]) -> dict[str, Any]:
     bind_execution(execution)
     if execution.is_finished:
         return {"result": "already_ended", "execution_id": execution_id, "status": execution.status}
-    now = utc_now()
-    duration = (
-        round(max(0.0, (now - execution.started_at).total_seconds()), 3) if execution.started_at else None
-    )
-    updated = execution_store.update(
-        execution_id,
-        {
-            "status": target,
-            "error_message": _reason(workflow_status, detail),
-            "completed_at": now.isoformat(),
-            "duration_seconds": duration,
-        },
-        status_in=ACTIVE_STATUSES,
-    )
+    updated = end_execution(execution, target, reason=_reason(workflow_status, detail))
     if updated is None:
         current = execution_store.get(execution_id)
         return {"result": "already_ended", "execution_id": execution_id, "status": current and current.status}
-    try:
-        workspaces.delete(updated.owner_id, updated.id)
-    except Exception as error:  # noqa: BLE001 - the bucket's lifecycle rule removes it later anyway
-        logger.warning(
-            "workspace not deleted", extra={"execution_id": execution_id, "error": type(error).__name__}
-        )
-    announce(updated)
     logger.info("execution reconciled", extra={"execution_id": execution_id, "status": target})
     return {"result": "marked", "execution_id": execution_id, "status": target}

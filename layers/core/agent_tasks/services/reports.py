@@ -79,7 +79,8 @@ def build_document(execution: Execution) -> Any:
 
 def generate(execution_id: str) -> dict[str, Any]:
     """Render the execution's report to S3 and record it; a retried step does not make a second one."""
-    from agent_tasks.reports.document import REPORT_SCHEMA_VERSION, ReportFormat
+    from agent_tasks.models.common import ReportFormat
+    from agent_tasks.reports.document import REPORT_SCHEMA_VERSION
     from agent_tasks.reports.render import render
 
     execution = execution_store.get(execution_id)
@@ -139,7 +140,7 @@ def list_for_task(
     filters = {"task_id": task_id, "page_size": page_size}
     start_key: dict[str, Any] | None = None
     if cursor:
-        position = decode_cursor(cursor, filters, partition=("GSI1PK", f"TASK#{task_id}"))
+        position = decode_cursor(cursor, filters, key_shape=report_store.cursor_key_shape(task_id))
         start_key, page = position.key, position.page
     else:
         for _ in range(page - 1):  # walk past earlier pages

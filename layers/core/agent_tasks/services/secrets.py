@@ -25,7 +25,7 @@ from agent_tasks.store import audit as audit_store
 from agent_tasks.store import secrets as secret_store
 
 if TYPE_CHECKING:
-    from agent_tasks.models.tasks import TaskFields
+    from agent_tasks.models.tasks import Task, TaskFields
 
 MAX_SECRETS_PER_OWNER = 100
 _NAME = TypeAdapter(SecretName)
@@ -54,7 +54,7 @@ def checked_name(name: str) -> str:
         ) from exc
 
 
-def referenced_secrets(fields: TaskFields) -> list[str]:
+def referenced_secrets(fields: TaskFields | Task) -> list[str]:
     """Every secret a task definition needs: its `secrets` and any MCP server token that names one."""
     names = list(fields.secrets)
     for server in fields.sdk_options.mcp_servers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +16,13 @@ from agent_tasks.errors import (
     ValidationFailedError,
 )
 from agent_tasks.models.common import API_BASE, Page, utc_now
-from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskResponse, TaskUpdate
+from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskFilters, TaskResponse, TaskUpdate
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.model_rules import check_model_options
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
+from agent_tasks.templates import validate_template
 
 SCHEDULE_FIELDS = {
     "is_scheduled",
@@ -35,32 +35,7 @@ SCHEDULE_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
-class TaskFilters:
-    tags: tuple[str, ...] = ()
-    is_scheduled: bool | None = None
-    is_active: bool | None = None
-    q: str | None = None
-
-    def matches(self, task: Task) -> bool:
-        if self.tags and not set(self.tags) <= set(task.tags):
-            return False
-        if self.is_scheduled is not None and task.is_scheduled != self.is_scheduled:
-            return False
-        if self.is_active is not None and task.is_active != self.is_active:
-            return False
-        return not (self.q and self.q.casefold() not in task.name.casefold())
-
-    def as_query(self) -> dict[str, Any]:
-        return {
-            "tags": ",".join(self.tags) or None,
-            "is_scheduled": None if self.is_scheduled is None else str(self.is_scheduled).lower(),
-            "is_active": None if self.is_active is None else str(self.is_active).lower(),
-            "q": self.q,
-        }
-
-
-def _next_run_at(fields: TaskFields, now: datetime) -> datetime | None:
+def _next_run_at(fields: TaskFields | Task, now: datetime) -> datetime | None:
     if not (fields.is_scheduled and fields.schedule_enabled and fields.is_active and fields.schedule_cron):
         return None
     from agent_tasks.schedules.windows import next_fire_in_window
@@ -111,6 +86,7 @@ def create_task(caller: Actor, body: TaskCreate) -> Task:
         created_at=now,
         updated_at=now,
         next_run_at=_next_run_at(body, now),
+        template_variables=validate_template(body.prompt_template),
         webhook_secret=webhook_secret,
     )
     task_store.create(task, _audit(caller, task, "task.created", sorted(body.model_fields_set), now))
@@ -204,6 +180,7 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
         scheduled_runs=0 if "schedule_enabled" in changes else old.scheduled_runs,
         pending_slot=old.pending_slot,  # a slot the scheduler has claimed is still owed
         schedule_paused_reason=None if changes.get("schedule_enabled") else old.schedule_paused_reason,
+        template_variables=validate_template(fields.prompt_template),
         webhook_secret=webhook_secret,
     )
     changed = sorted(name for name in changes if getattr(old, name) != getattr(new, name))
@@ -267,21 +244,36 @@ def restore_task(caller: Actor, task_id: str) -> Task:
 def list_tasks(
     caller: Actor, filters: TaskFilters, *, page: int, page_size: int, cursor: str | None
 ) -> Page[TaskResponse]:
+    """A page of the caller's tasks, paged by the store: the cursor is the position after the last task
+    answered (tasks created during a walk are neither repeated nor skipped); `page` without a cursor
+    walks past the earlier pages."""
     query = filters.as_query()
+    scope = {**query, "page_size": page_size}
+    start_key: dict[str, Any] | None = None
     if cursor:
-        page = decode_cursor(cursor, {**query, "page_size": page_size}).page
-    matching = [task for task in task_store.list_for_owner(caller.user_id) if filters.matches(task)]
-    start = (page - 1) * page_size
-    items = matching[start : start + page_size]
-    has_next = start + page_size < len(matching)
-    next_cursor = encode_cursor({"page": page + 1}, {**query, "page_size": page_size}) if has_next else None
+        position = decode_cursor(
+            cursor, scope, key_shape=task_store.cursor_key_shape(caller.user_id, filters)
+        )
+        page, start_key = position.page, position.key
+    result = task_store.list_page(caller.user_id, filters, size=page_size, start_key=start_key)
+    for _ in range(page - 1 if not cursor else 0):
+        if result.next_key is None:
+            result = task_store.TaskPage([], None, result.total)
+            break
+        result = task_store.list_page(caller.user_id, filters, size=page_size, start_key=result.next_key)
+    total = result.total if result.total is not None else task_store.count_matching(caller.user_id, filters)
+    next_cursor = (
+        encode_cursor({"key": result.next_key, "page": page + 1}, scope)
+        if result.next_key is not None
+        else None
+    )
     return page_of(
         TaskResponse,
-        [TaskResponse.of(task) for task in items],
+        [TaskResponse.of(task) for task in result.tasks],
         path=f"{API_BASE}/tasks",
         query=query,
         page=page,
         page_size=page_size,
-        total=len(matching),
+        total=total,
         next_cursor=next_cursor,
     )

@@ -13,20 +13,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from agent_tasks import scrub
 from agent_tasks.agent import isolation
 from agent_tasks.errors import ConflictError, NotFoundError
 from agent_tasks.models.common import utc_now
-from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ResultData, Session
+from agent_tasks.models.executions import Execution, ResultData, Session
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.secrets import SECRET_REFERENCE, referenced_names
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
 from agent_tasks.observability import bind_execution, logger
 from agent_tasks.scrub import Scrubber
-from agent_tasks.services.outcomes import announce
+from agent_tasks.services.ending import drop_workspace, end_execution
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import sessions as session_store
@@ -92,12 +92,6 @@ def _require(execution_id: str) -> Execution:
         raise ExecutionMissing(f"execution {execution_id} is not stored")
     bind_execution(execution)  # every later line of this step names the execution, task and owner
     return execution
-
-
-def _duration(execution: Execution, end: datetime) -> float | None:
-    if execution.started_at is None:
-        return None
-    return round(max(0.0, (end - execution.started_at).total_seconds()), 3)
 
 
 def _live_mcp_tokens(execution: Execution) -> dict[str, str]:
@@ -294,20 +288,7 @@ def _last_assistant_text(transcript: list[TranscriptMessage]) -> str | None:
 
 
 def _time_out(execution: Execution, reason: str) -> dict[str, Any]:
-    now = utc_now()
-    timed_out = execution_store.update(
-        execution.id,
-        {
-            "status": "timed_out",
-            "error_message": reason,
-            "completed_at": now.isoformat(),
-            "duration_seconds": _duration(execution, now),
-        },
-        status_in=ACTIVE_STATUSES,
-    )
-    if timed_out is not None:
-        _drop_workspace(timed_out)
-        announce(timed_out)
+    end_execution(execution, "timed_out", reason=reason)
     return {"next": "stop"}
 
 
@@ -323,7 +304,7 @@ def run_agent(
     execution = _require(execution_id)
     if execution.status != "running" or execution.session_id is None:
         if execution.is_finished:
-            _drop_workspace(execution)  # e.g. cancelled between invocations
+            drop_workspace(execution)  # e.g. cancelled between invocations
         return {"next": "stop"}
     now = utc_now()
     if execution.deadline_at is not None and now >= execution.deadline_at:
@@ -463,7 +444,7 @@ def _after_run(
     session_store.set_message_count(session.id, len(transcript), utc_now().isoformat())
     if stored is None or result.outcome == "cancelled":
         # Cancelled meanwhile: the cancel already recorded everything; only the workspace is left.
-        _drop_workspace(execution)
+        drop_workspace(execution)
         return {"next": "stop"}
     if result.outcome == "error":
         if transient:  # the state machine retries RunAgent later; the transcript lets it resume
@@ -484,37 +465,19 @@ def _after_run(
 # -- finalize and mark_failed -------------------------------------------------------------------------
 
 
-def _drop_workspace(execution: Execution) -> None:
-    try:
-        workspaces.delete(execution.owner_id, execution.id)
-    except Exception as error:  # noqa: BLE001 - the lifecycle rule removes it later anyway
-        logger.warning(
-            "workspace not deleted", extra={"execution_id": execution.id, "error": type(error).__name__}
-        )
-
-
 def finalize(execution_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
     """Mark completed with its totals, remove the workspace, publish the event, deliver the webhook."""
     execution = _require(execution_id)
     if execution.status != "running":
         return {"status": execution.status}
-    now = utc_now()
-    changes: dict[str, Any] = {
-        "status": "completed",
-        "completed_at": now.isoformat(),
-        "duration_seconds": _duration(execution, now),
-    }
+    changes: dict[str, Any] = {}
     report_error = (state or {}).get("report_error")
     if execution.task_snapshot.get("generate_report") and execution.report_id is None:
         changes["report_note"] = "no report was made" + (
             f": {_error_text(report_error)}" if isinstance(report_error, dict) else ""
         )
-    completed = execution_store.update(execution.id, changes, status_in={"running"})
-    if completed is None:
-        current = _require(execution_id)
-        return {"status": current.status}
-    _drop_workspace(completed)
-    announce(completed)
+    if end_execution(execution, "completed", changes=changes, from_statuses={"running"}) is None:
+        return {"status": _require(execution_id).status}
     logger.info("execution completed", extra={"execution_id": execution.id})
     return {"status": "completed"}
 
@@ -547,27 +510,29 @@ def mark_failed(execution_id: str, error: dict[str, Any] | None) -> dict[str, An
         return {"status": execution.status}
     error = error or {}
     timed_out = error.get("Error") == "States.Timeout"
-    now = utc_now()
-    updated = execution_store.update(
-        execution.id,
-        {
-            "status": "timed_out" if timed_out else "failed",
-            "error_message": _timeout_message(execution) if timed_out else _error_text(error),
-            "completed_at": now.isoformat(),
-            "duration_seconds": _duration(execution, now),
-        },
-        status_in=ACTIVE_STATUSES,
+    ended = end_execution(
+        execution,
+        "timed_out" if timed_out else "failed",
+        reason=_timeout_message(execution) if timed_out else _error_text(error),
     )
-    if updated is None:
+    if ended is None:
         return {"status": _require(execution_id).status}
-    _drop_workspace(updated)
-    announce(updated)
-    return {"status": updated.status}
+    return {"status": ended.status}
 
 
-STEPS: dict[str, Callable[..., dict[str, Any]]] = {
-    "prepare": prepare,
-    "run_agent": run_agent,
-    "finalize": finalize,
-    "mark_failed": mark_failed,
+@dataclass(frozen=True)
+class StepCall:
+    """What the executor passes a step (from its parsed event and its Lambda context)."""
+
+    execution_id: str
+    error: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
+    remaining_millis: int | None = None
+
+
+STEPS: dict[str, Callable[[StepCall], dict[str, Any]]] = {
+    "prepare": lambda call: prepare(call.execution_id),
+    "run_agent": lambda call: run_agent(call.execution_id, remaining_millis=call.remaining_millis),
+    "finalize": lambda call: finalize(call.execution_id, call.state),
+    "mark_failed": lambda call: mark_failed(call.execution_id, call.error),
 }

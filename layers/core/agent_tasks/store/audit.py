@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent_tasks import aws
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.settings import get_settings
-from agent_tasks.store.dynamo import deserialize, serialize, table_name
+from agent_tasks.store.dynamo import count, query_page, serialize, table_name
 
 
 def audit_key(owner_id: str, at: datetime, event_id: str) -> dict[str, str]:
@@ -60,37 +59,21 @@ def put_audit_item(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+AUDIT_SORT_KEY = "*"  # any non-empty <timestamp>#<id>
+
+
+def audit_partition(owner_id: str) -> tuple[str, str]:
+    return "PK", f"AUDIT#{owner_id}"
+
+
 def list_events(
     owner_id: str, *, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[AuditEvent], dict[str, Any] | None]:
     """One page of a user's trail, newest first."""
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"AUDIT#{owner_id}"}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start_key:
-        arguments["ExclusiveStartKey"] = start_key
-    result = aws.dynamodb().query(**arguments)
-    events = [AuditEvent.model_validate(deserialize(item)) for item in result.get("Items", [])]
-    return events, result.get("LastEvaluatedKey")
+    items, last_key = query_page(audit_partition(owner_id), limit=limit, start_key=start_key)
+    return [AuditEvent.model_validate(item) for item in items], last_key
 
 
 def count_events(owner_id: str) -> int:
     """How many events a user's trail holds (a COUNT query: keys only, no items returned)."""
-    client = aws.dynamodb()
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"AUDIT#{owner_id}"}},
-        "Select": "COUNT",
-    }
-    total = 0
-    while True:
-        result = client.query(**arguments)
-        total += result.get("Count", 0)
-        if "LastEvaluatedKey" not in result:
-            return total
-        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+    return count(audit_partition(owner_id))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -105,22 +107,173 @@ def raise_translated(error: ClientError) -> NoReturn:
     raise (translate(error) or error) from error
 
 
+# A transaction DynamoDB cancelled only because another one held an item (e.g. two writes of one
+# user's task counts at once) is tried again; a failed condition never is.
+TRANSACTION_ATTEMPTS = 3
+_RETRIED_CANCELLATIONS = frozenset({"TransactionConflict"})
+
+
 def transact(items: Sequence[Mapping[str, Any]], *, token: str | None = None) -> None:
-    """TransactWriteItems; cancellations become TransactionConflict, throttling a ThrottledError."""
+    """TransactWriteItems; cancellations become TransactionConflict, throttling a ThrottledError.
+    A cancellation by a conflicting transaction alone is retried (TRANSACTION_ATTEMPTS, jittered)."""
     arguments: dict[str, Any] = {"TransactItems": list(items)}
     if token:
         arguments["ClientRequestToken"] = token
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            aws.dynamodb().transact_write_items(**arguments)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+                if "ValidationError" in reasons:  # an item of the transaction over DynamoDB's limits
+                    raise ContentTooLargeError(_TOO_LARGE) from error
+                retried = set(reasons) & _RETRIED_CANCELLATIONS and "ConditionalCheckFailed" not in reasons
+                if retried and attempt < TRANSACTION_ATTEMPTS:
+                    time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not a secret
+                    continue
+                raise TransactionConflict(reasons) from error
+            if (mapped := translate(error)) is not None:
+                raise mapped from error
+            raise
+        else:
+            return
+
+
+def get_item(key: AttributeMap, *, projection: Sequence[str] = (), consistent: bool = True) -> Item | None:
+    """One item by its key (strongly consistent unless asked otherwise), optionally only some fields."""
+    arguments: dict[str, Any] = {"TableName": table_name(), "Key": key, "ConsistentRead": consistent}
+    if projection:
+        names = {f"#p{index}": name for index, name in enumerate(projection)}
+        arguments["ProjectionExpression"] = ", ".join(names)
+        arguments["ExpressionAttributeNames"] = names
     try:
-        aws.dynamodb().transact_write_items(**arguments)
+        result = aws.dynamodb().get_item(**arguments)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-            if "ValidationError" in reasons:  # an item of the transaction over DynamoDB's limits
-                raise ContentTooLargeError(_TOO_LARGE) from error
-            raise TransactionConflict(reasons) from error
-        if (mapped := translate(error)) is not None:
-            raise mapped from error
-        raise
+        raise_translated(error)
+    item = result.get("Item")
+    return deserialize(item) if item else None
+
+
+def batch_get(keys: Sequence[AttributeMap]) -> list[Item]:
+    """The items of `keys` that exist (any order), strongly consistent; unprocessed keys are asked again."""
+    found: list[Item] = []
+    pending: list[AttributeMap] = list(keys)
+    client = aws.dynamodb()
+    while pending:
+        request: Any = {table_name(): {"Keys": pending[:100], "ConsistentRead": True}}
+        pending = pending[100:]
+        try:
+            result = client.batch_get_item(RequestItems=request)
+        except ClientError as error:
+            raise_translated(error)
+        answered: Any = result
+        found.extend(deserialize(item) for item in answered.get("Responses", {}).get(table_name(), []))
+        pending.extend(answered.get("UnprocessedKeys", {}).get(table_name(), {}).get("Keys", []))
+    return found
+
+
+def _partition_query(
+    partition: tuple[str, str],
+    sort_prefix: str,
+    *,
+    index: str | None,
+    filter_expression: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    attribute, value = partition
+    sort_attribute = "GSI1SK" if attribute == "GSI1PK" else "GSI2SK" if attribute == "GSI2PK" else "SK"
+    arguments: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": attribute, **(names or {})},
+        "ExpressionAttributeValues": {":pk": {"S": value}, **(values or {})},
+    }
+    if sort_prefix:
+        arguments["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
+        arguments["ExpressionAttributeNames"]["#sk"] = sort_attribute
+        arguments["ExpressionAttributeValues"][":prefix"] = {"S": sort_prefix}
+    if index:
+        arguments["IndexName"] = index
+    if filter_expression:
+        arguments["FilterExpression"] = filter_expression
+    return arguments
+
+
+def query_page(
+    partition: tuple[str, str],
+    sort_prefix: str = "",
+    *,
+    index: str | None = None,
+    limit: int,
+    start_key: AttributeMap | None = None,
+    newest_first: bool = True,
+    filter_expression: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    projection: Sequence[str] = (),
+) -> tuple[list[Item], AttributeMap | None]:
+    """One Query of a partition (attribute, value) whose sort key starts with `sort_prefix`: at most
+    `limit` items read, after `start_key`; returns the items and DynamoDB's key to go on from (or None)."""
+    arguments = _partition_query(
+        partition, sort_prefix, index=index, filter_expression=filter_expression, names=names, values=values
+    )
+    arguments["ScanIndexForward"] = not newest_first
+    arguments["Limit"] = limit
+    if start_key:
+        arguments["ExclusiveStartKey"] = start_key
+    if projection:
+        fields = {f"#p{index}": name for index, name in enumerate(projection)}
+        arguments["ProjectionExpression"] = ", ".join(fields)
+        arguments["ExpressionAttributeNames"].update(fields)
+    try:
+        result = aws.dynamodb().query(**arguments)
+    except ClientError as error:
+        raise_translated(error)
+    return [deserialize(item) for item in result.get("Items", [])], result.get("LastEvaluatedKey")
+
+
+def count(
+    partition: tuple[str, str],
+    sort_prefix: str = "",
+    *,
+    index: str | None = None,
+    filter_expression: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> int:
+    """How many items a partition holds under `sort_prefix` (COUNT queries: no items come back)."""
+    arguments = _partition_query(
+        partition, sort_prefix, index=index, filter_expression=filter_expression, names=names, values=values
+    )
+    arguments["Select"] = "COUNT"
+    total = 0
+    client = aws.dynamodb()
+    while True:
+        try:
+            result = client.query(**arguments)
+        except ClientError as error:
+            raise_translated(error)
+        total += int(result.get("Count", 0))
+        if "LastEvaluatedKey" not in result:
+            return total
+        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+
+def write_batch(entries: Sequence[AttributeMap], *, delete: bool = False) -> None:
+    """BatchWriteItem in chunks of 25: puts of items, or (`delete`) deletes by key; unprocessed ones
+    are sent again."""
+    requests: list[Any] = [
+        {"DeleteRequest": {"Key": e}} if delete else {"PutRequest": {"Item": e}} for e in entries
+    ]
+    client = aws.dynamodb()
+    while requests:
+        chunk, requests = requests[:25], requests[25:]
+        try:
+            result = client.batch_write_item(RequestItems={table_name(): chunk})
+        except ClientError as error:
+            raise_translated(error)
+        requests.extend(result.get("UnprocessedItems", {}).get(table_name(), []))
 
 
 def is_condition_failure(error: ClientError) -> bool:
@@ -143,10 +296,15 @@ __all__ = [
     "ConflictError",
     "PreconditionFailedError",
     "TransactionConflict",
+    "batch_get",
+    "count",
     "deserialize",
+    "get_item",
+    "query_page",
     "raise_conflict",
     "serialize",
     "serialize_value",
     "table_name",
     "transact",
+    "write_batch",
 ]

@@ -21,8 +21,11 @@ from agent_tasks.store import spill
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
+    count,
     deserialize,
+    get_item,
     is_condition_failure,
+    query_page,
     raise_conflict,
     raise_translated,
     serialize,
@@ -132,30 +135,14 @@ def create(execution: Execution, audit: AuditEvent) -> None:
 
 
 def get(execution_id: str) -> Execution | None:
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(), Key=execution_key(execution_id), ConsistentRead=True
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return from_item(deserialize(item)) if item else None
+    item = get_item(execution_key(execution_id))
+    return from_item(item) if item else None
 
 
 def status_of(execution_id: str) -> str | None:
     """Only the status (the cancel check between turns reads this, so it stays small)."""
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(),
-            Key=execution_key(execution_id),
-            ConsistentRead=True,
-            ProjectionExpression="#status",
-            ExpressionAttributeNames={"#status": "status"},
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return str(deserialize(item)["status"]) if item else None
+    item = get_item(execution_key(execution_id), projection=["status"])
+    return str(item["status"]) if item else None
 
 
 def update(
@@ -212,6 +199,19 @@ def update(
     return from_item(deserialize(result["Attributes"]))
 
 
+def _task_partition(task_id: str) -> tuple[str, str]:
+    return "GSI1PK", f"TASK#{task_id}"
+
+
+def _status_filter(statuses: Iterable[str]) -> dict[str, Any]:
+    placeholders = {f":status{index}": {"S": status} for index, status in enumerate(statuses)}
+    return {
+        "filter_expression": f"#status IN ({', '.join(placeholders)})",
+        "names": {"#status": "status"},
+        "values": placeholders,
+    }
+
+
 def list_for_task(
     task_id: str, *, limit: int, start_key: dict[str, Any] | None, status: str | None = None
 ) -> tuple[list[Execution], dict[str, Any] | None]:
@@ -219,52 +219,32 @@ def list_for_task(
 
     With a status filter a page may hold fewer than `limit` items; the cursor still moves on.
     """
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "IndexName": "GSI1",
-        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "EXEC#"}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if status is not None:
-        arguments["FilterExpression"] = "#status = :status"
-        arguments["ExpressionAttributeNames"] = {"#status": "status"}
-        arguments["ExpressionAttributeValues"][":status"] = {"S": status}
-    if start_key:
-        arguments["ExclusiveStartKey"] = start_key
-    try:
-        result = aws.dynamodb().query(**arguments)
-    except ClientError as error:
-        raise_translated(error)
-    executions = [from_item(deserialize(item)) for item in result.get("Items", [])]
-    return executions, result.get("LastEvaluatedKey")
+    where = _status_filter([status]) if status is not None else {}
+    items, last_key = query_page(
+        _task_partition(task_id), "EXEC#", index="GSI1", limit=limit, start_key=start_key, **where
+    )
+    return [from_item(item) for item in items], last_key
 
 
 def count_for_task(task_id: str, *, status: str | None = None) -> int:
     """How many executions a task has (a COUNT query over its GSI1 partition)."""
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "IndexName": "GSI1",
-        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "EXEC#"}},
-        "Select": "COUNT",
+    where = _status_filter([status]) if status is not None else {}
+    return count(_task_partition(task_id), "EXEC#", index="GSI1", **where)
+
+
+def cursor_key_shape(task_id: str) -> dict[str, str]:
+    """The keys an executions list's cursor may hold (services/paging.decode_cursor)."""
+    return {"PK": "EXEC#*", "SK": "EXEC", "GSI1PK": f"TASK#{task_id}", "GSI1SK": "EXEC#*"}
+
+
+def key_after(execution: Execution) -> dict[str, Any]:
+    """The list position just after `execution` (an ExclusiveStartKey of the task's partition)."""
+    return {
+        "PK": {"S": f"EXEC#{execution.id}"},
+        "SK": {"S": "EXEC"},
+        "GSI1PK": {"S": f"TASK#{execution.task_id}"},
+        "GSI1SK": {"S": f"EXEC#{execution.created_at.isoformat()}#{execution.id}"},
     }
-    if status is not None:
-        arguments["FilterExpression"] = "#status = :status"
-        arguments["ExpressionAttributeNames"] = {"#status": "status"}
-        arguments["ExpressionAttributeValues"][":status"] = {"S": status}
-    total = 0
-    client = aws.dynamodb()
-    while True:
-        try:
-            result = client.query(**arguments)
-        except ClientError as error:
-            raise_translated(error)
-        total += int(result.get("Count", 0))
-        if "LastEvaluatedKey" not in result:
-            return total
-        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
 
 
 def pending_created_before(shard: int, before: datetime) -> list[str]:
@@ -301,33 +281,21 @@ def active_ids_for_task(
     Bounded on purpose: the scheduler's overlap check must not read a task's whole history, and a
     run still going is among its latest executions (under the skip policy later slots start none).
     """
-    try:
-        result = aws.dynamodb().query(
-            TableName=table_name(),
-            IndexName="GSI1",
-            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-            FilterExpression="#status IN (:pending, :running)",
-            ProjectionExpression="id, #status, created_at",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":pk": {"S": f"TASK#{task_id}"},
-                ":prefix": {"S": "EXEC#"},
-                ":pending": {"S": "pending"},
-                ":running": {"S": "running"},
-            },
-            ScanIndexForward=False,
-            Limit=newest,
-        )
-    except ClientError as error:
-        raise_translated(error)
-    found = [deserialize(item) for item in result.get("Items", [])]
+    items, _ = query_page(
+        _task_partition(task_id),
+        "EXEC#",
+        index="GSI1",
+        limit=newest,
+        projection=["id", "status", "created_at"],
+        **_status_filter(["pending", "running"]),
+    )
     if stale_pending_before is not None:
-        found = [
+        items = [
             item
-            for item in found
+            for item in items
             if not (
                 item.get("status") == "pending"
                 and datetime.fromisoformat(str(item["created_at"])) < stale_pending_before
             )
         ]
-    return [str(item["id"]) for item in found]
+    return [str(item["id"]) for item in items]

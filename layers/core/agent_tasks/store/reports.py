@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from agent_tasks import aws
 from agent_tasks.models.reports import Report
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
     TransactionConflict,
-    deserialize,
-    raise_translated,
+    count,
+    get_item,
+    query_page,
     serialize,
     serialize_value,
     table_name,
@@ -85,56 +84,27 @@ def create_for_running_execution(report: Report) -> bool:
 
 
 def get(report_id: str) -> Report | None:
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(),
-            Key={"PK": {"S": f"REPORT#{report_id}"}, "SK": {"S": "REPORT"}},
-            ConsistentRead=True,
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return Report.model_validate(deserialize(item)) if item else None
+    item = get_item({"PK": {"S": f"REPORT#{report_id}"}, "SK": {"S": "REPORT"}})
+    return Report.model_validate(item) if item else None
 
 
 def list_for_task(
     task_id: str, *, limit: int, start_key: dict[str, Any] | None
 ) -> tuple[list[Report], dict[str, Any] | None]:
     """One page of a task's reports, newest first."""
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "IndexName": "GSI1",
-        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "REPORT#"}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start_key:
-        arguments["ExclusiveStartKey"] = start_key
-    try:
-        result = aws.dynamodb().query(**arguments)
-    except ClientError as error:
-        raise_translated(error)
-    return [Report.model_validate(deserialize(i)) for i in result.get("Items", [])], result.get(
-        "LastEvaluatedKey"
+    items, last_key = query_page(
+        ("GSI1PK", f"TASK#{task_id}"), "REPORT#", index="GSI1", limit=limit, start_key=start_key
     )
+    return [Report.model_validate(item) for item in items], last_key
 
 
 def count_for_task(task_id: str) -> int:
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "IndexName": "GSI1",
-        "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": f"TASK#{task_id}"}, ":prefix": {"S": "REPORT#"}},
-        "Select": "COUNT",
-    }
-    total = 0
-    while True:
-        result = aws.dynamodb().query(**arguments)
-        total += int(result.get("Count", 0))
-        if "LastEvaluatedKey" not in result:
-            return total
-        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+    return count(("GSI1PK", f"TASK#{task_id}"), "REPORT#", index="GSI1")
+
+
+def cursor_key_shape(task_id: str) -> dict[str, str]:
+    """The keys a reports list's cursor may hold (services/paging.decode_cursor)."""
+    return {"PK": "REPORT#*", "SK": "REPORT", "GSI1PK": f"TASK#{task_id}", "GSI1SK": "REPORT#*"}
 
 
 def presigned_url(key: str, expires_in: int) -> str:

@@ -9,9 +9,10 @@ import io
 import tarfile
 from pathlib import Path
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from agent_tasks import aws
+from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
 
 
@@ -54,5 +55,14 @@ def save(owner_id: str, execution_id: str, workdir: Path) -> int:
     return len(data)
 
 
-def delete(owner_id: str, execution_id: str) -> None:
-    aws.s3().delete_object(Bucket=get_settings().bucket_name, Key=workspace_key(owner_id, execution_id))
+def delete(owner_id: str, execution_id: str) -> bool:
+    """Remove the saved working directory; False (logged) when S3 refused: the bucket's lifecycle rule
+    removes it later anyway, so a failure here never fails the execution's end."""
+    try:
+        aws.s3().delete_object(Bucket=get_settings().bucket_name, Key=workspace_key(owner_id, execution_id))
+    except (ClientError, BotoCoreError) as error:
+        logger.warning(
+            "workspace not deleted", extra={"execution_id": execution_id, "error": type(error).__name__}
+        )
+        return False
+    return True
