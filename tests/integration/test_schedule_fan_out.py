@@ -12,6 +12,8 @@ costs about 0.3 s of CPU per start), so the test measures the scheduler and the 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -38,9 +40,22 @@ SLOTS = int(os.environ.get("FAN_OUT_SLOTS", "100"))
 @pytest.fixture
 def pass_machine(local_cloud: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     moto_bridge.enable_state_machine_execution(local_cloud.moto_endpoint, enabled=False)
+    # The starter's role may start the template's state machine only (IAM is enforced locally):
+    # the test grants it the stand-in for as long as it is used, as the template grants the real one.
+    iam = boto3.client("iam")
+    role = str(local_cloud.stack.resources["StarterFunctionRole"])
     try:
-        yield use_pass_state_machine(monkeypatch)
+        arn = use_pass_state_machine(monkeypatch)
+        statement = {"Effect": "Allow", "Action": "states:StartExecution", "Resource": arn}
+        iam.put_role_policy(
+            RoleName=role,
+            PolicyName="test-pass-machine",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        yield arn
     finally:
+        with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+            iam.delete_role_policy(RoleName=role, PolicyName="test-pass-machine")
         moto_bridge.enable_state_machine_execution(local_cloud.moto_endpoint)
         monkeypatch.undo()
         get_settings.cache_clear()
