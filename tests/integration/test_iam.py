@@ -154,6 +154,9 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     report = http.get(done["_links"]["report"]).json()
     assert httpx.get(report["download_url"]).status_code == 200
     assert http.get(done["_links"]["messages"]).status_code == 200
+    # And the user's tasks are listed through a filter (its index items, then the tasks by key)
+    listed = http.get("/api/v1/tasks", params={"is_scheduled": "true"})
+    assert [t["id"] for t in listed.json()["items"]] == [task["id"]], listed.text
     # And the scheduler's tick claims its slot, and the starter starts it from the start queue
     summary = local_cloud.rules.fire("SchedulerFunctionTick", at=datetime.fromisoformat(task["next_run_at"]))
     assert summary["dispatched"] >= 1, summary
