@@ -20,6 +20,7 @@ from agent_tasks.models.executions import (
 )
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
+from agent_tasks.services import spend
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
@@ -72,6 +73,7 @@ def create_and_start(
     """
     _check_runnable(task)
     now = now or utc_now()
+    spend.refuse_if_capped(task.owner_id, now=now)
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),
         task_id=task.id,

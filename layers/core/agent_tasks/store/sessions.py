@@ -7,6 +7,7 @@ message  PK=SESSION#<id>  SK=MSG#<seq, zero-padded>
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,12 +18,14 @@ from agent_tasks.models.executions import Session
 from agent_tasks.models.transcript import TranscriptMessage
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
+    TransactionConflict,
     deserialize,
     is_condition_failure,
     raise_translated,
     serialize,
     serialize_value,
     table_name,
+    transact,
 )
 
 # A DynamoDB item holds at most 400 KB; content above this goes to S3 and the item keeps its key.
@@ -85,8 +88,12 @@ def set_message_count(session_id: str, count: int, updated_at: str) -> None:
         raise_translated(error)
 
 
-def put_message(session: Session, message: TranscriptMessage) -> None:
-    """Store one message (a retried store of the same seq writes the same item again)."""
+def put_message(session: Session, message: TranscriptMessage, *, also: Sequence[dict[str, Any]] = ()) -> None:
+    """Store one message (a retried store of the same seq writes the same item again).
+
+    `also`: TransactWriteItems entries written atomically with it (a model call's spend roll-up),
+    only if the message is new, so a retried store adds them once.
+    """
     body = message.model_dump(mode="json")
     content = json.dumps(body["content"], separators=(",", ":")).encode()
     item: dict[str, Any] = {
@@ -108,6 +115,19 @@ def put_message(session: Session, message: TranscriptMessage) -> None:
         item["content"] = []
         item["content_s3_key"] = key
         item["content_bytes"] = len(content)
+    if also:
+        put = {
+            "TableName": table_name(),
+            "Item": serialize(item),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        try:
+            transact([{"Put": put}, *also])
+        except TransactionConflict as conflict:
+            if conflict.reasons[:1] != ["ConditionalCheckFailed"]:
+                raise
+            # Stored (with its roll-up) by an earlier attempt: that store counted it, once.
+        return
     try:
         aws.dynamodb().put_item(TableName=table_name(), Item=serialize(item))
     except ClientError as error:
