@@ -32,6 +32,9 @@ class SpendLimitsInput(BaseModel):
         description="A `budget_reached` event (level `soft_alert`) once per day and per month when that "
         "period's spend reaches this; not above a cap that is set.",
     )
+    retention_days: Annotated[int, Field(ge=1, le=400)] | None = Field(
+        default=None, description="Days your executions are kept when their task does not say (default 90)."
+    )
 
     def inconsistency(self) -> tuple[str, str] | None:
         """The field at fault and why, when the caps contradict each other."""

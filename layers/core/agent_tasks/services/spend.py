@@ -29,6 +29,7 @@ from agent_tasks.models.transcript import TranscriptMessage
 from agent_tasks.observability import logger
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.bus_events import put_task_event
+from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import usage as usage_store
 
@@ -150,6 +151,14 @@ def check(owner_id: str, *, now: datetime | None = None) -> CapReached | None:
                 period=period, cap_usd=cap, spent_usd=spent, resets_at=period_end(period, now)
             )
     return reached
+
+
+def default_retention_days(owner_id: str) -> int:
+    """Days an execution of the owner's is kept when its task does not say: theirs, else the service's."""
+    limits = usage_store.get_limits(owner_id)
+    if limits is not None and limits.retention_days is not None:
+        return limits.retention_days
+    return get_settings().retention_days
 
 
 def refuse_if_capped(owner_id: str, *, now: datetime | None = None) -> None:

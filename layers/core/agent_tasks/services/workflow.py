@@ -221,6 +221,7 @@ def prepare(execution_id: str) -> dict[str, Any]:
         provider=provider,  # type: ignore[arg-type]
         created_at=now,
         updated_at=now,
+        expires_at=execution.expires_at,
     )
     with contextlib.suppress(ConflictError):  # created by an earlier attempt of this Prepare
         session_store.create(session)

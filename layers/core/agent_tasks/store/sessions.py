@@ -16,6 +16,7 @@ from agent_tasks import aws
 from agent_tasks.errors import ConflictError
 from agent_tasks.models.executions import Session
 from agent_tasks.models.transcript import TranscriptMessage
+from agent_tasks.retention import object_tagging
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
     TransactionConflict,
@@ -103,14 +104,18 @@ def put_message(session: Session, message: TranscriptMessage, *, also: Sequence[
         "owner_id": session.owner_id,
         **body,
     }
+    if session.expires_at is not None:
+        item["expires_at"] = session.expires_at  # the TTL of everything of the execution
     if len(content) > INLINE_CONTENT_LIMIT_BYTES:
         key = spill_key(session.owner_id, session.id, message.seq)
+        tagging = object_tagging(session.expires_at, message.created_at)
         aws.s3().put_object(
             Bucket=get_settings().bucket_name,
             Key=key,
             Body=content,
             ContentType="application/json",
             ServerSideEncryption="AES256",
+            **tagging,
         )
         item["content"] = []
         item["content_s3_key"] = key
@@ -139,7 +144,7 @@ def _message_from_item(item: dict[str, Any]) -> TranscriptMessage:
     if key:
         body = aws.s3().get_object(Bucket=get_settings().bucket_name, Key=str(key))["Body"].read()
         item["content"] = json.loads(body)
-    for extra in ("PK", "SK", "entity", "owner_id", "content_bytes"):
+    for extra in ("PK", "SK", "entity", "owner_id", "content_bytes", "expires_at"):
         item.pop(extra, None)
     return TranscriptMessage.model_validate(item)
 
