@@ -86,10 +86,9 @@ def put_limits(actor: Actor, body: SpendLimitsInput) -> SpendLimitsResponse:
     current = usage_store.get_limits(actor.user_id)
     version = current.version if current else 0
     limits = SpendLimits(**body.model_dump(), owner_id=actor.user_id, version=version + 1, updated_at=now)
+    before = current or SpendLimits(owner_id=actor.user_id)
     changed = [
-        name
-        for name in SpendLimitsInput.model_fields
-        if current is None or getattr(current, name) != getattr(limits, name)
+        name for name in SpendLimitsInput.model_fields if getattr(before, name) != getattr(limits, name)
     ]
     audit = audit_store.new_event(
         actor_id=actor.user_id,
