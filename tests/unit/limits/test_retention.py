@@ -85,6 +85,17 @@ def test_the_owners_default_then_the_services_applies(alice: Api) -> None:
     assert abs(execution.expires_at - (now + 7 * DAY)) < 60
 
 
+def test_a_patched_retention_applies_to_the_next_execution(alice: Api) -> None:
+    # Given a task whose retention_days is patched to 7
+    created = alice.create(**valid_task(allowed_tools=["read_file"]))
+    status, task, _ = alice.call("PATCH", f"/api/v1/tasks/{created['id']}", {"retention_days": 7})
+    assert (status, task["retention_days"]) == (200, 7)
+    now = datetime.now(UTC).timestamp()
+    # When it is executed, then the execution expires in 7 days
+    _, execution, _ = alice.call("POST", f"/api/v1/tasks/{created['id']}/execute", {"variables": {}})
+    assert abs(execution["expires_at"] - (now + 7 * DAY)) < 60
+
+
 @pytest.mark.parametrize("days", [0, 401, "long"])
 def test_an_invalid_retention_is_a_422_naming_the_field(alice: Api, days: Any) -> None:
     status, payload, _ = alice.call("POST", "/api/v1/tasks", valid_task(retention_days=days))
