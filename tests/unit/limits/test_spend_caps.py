@@ -91,6 +91,8 @@ def test_limits_start_empty_and_a_put_replaces_them_and_is_audited(alice: Api, a
         ({"daily_usd": 5, "soft_alert_usd": 6}, "body.soft_alert_usd"),
         ({"monthly_usd": 5, "soft_alert_usd": 6}, "body.soft_alert_usd"),
         ({"weekly_usd": 5}, "body.weekly_usd"),
+        ({"soft_alert_usd": False}, "body.soft_alert_usd"),
+        ({"retention_days": True}, "body.retention_days"),
     ],
 )
 def test_invalid_limits_are_a_422_naming_the_field_and_nothing_is_stored(

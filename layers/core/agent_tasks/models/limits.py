@@ -20,7 +20,7 @@ Usd = Annotated[float, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
 class SpendLimitsInput(BaseModel):
     """PUT /limits: the caps, each optional (null or absent: no cap). Replaces what was stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no true for 1, no "5" for 5
 
     daily_usd: Usd | None = Field(
         default=None,
@@ -50,7 +50,7 @@ class SpendLimitsInput(BaseModel):
 class SpendLimits(SpendLimitsInput):
     """The stored caps of one user (a user who never set any has none)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=False)
 
     owner_id: str
     version: int = 0
