@@ -380,6 +380,7 @@ class Task(BaseModel):
     catchup_window_seconds: int | None = None
     jitter_seconds: int = 0
     max_runs: int | None = None
+    retention_days: int | None = None
     secrets: list[str] = Field(default_factory=list)
 
     id: str
