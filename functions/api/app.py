@@ -23,6 +23,7 @@ from api_routes import (
     errors,
     executions,
     health,
+    limits,
     reports,
     schedule_runs,
     secrets,
@@ -49,6 +50,7 @@ app.include_router(schedule_runs.router, prefix=API_PREFIX)
 app.include_router(sessions.router, prefix=API_PREFIX)
 app.include_router(reports.router, prefix=API_PREFIX)
 app.include_router(secrets.router, prefix=API_PREFIX)
+app.include_router(limits.router, prefix=API_PREFIX)
 app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)
 
 

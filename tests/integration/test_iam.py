@@ -31,6 +31,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "bedrock:InvokeModelWithResponseStream": "the Bedrock provider streams; no Bedrock locally",
         "ssm:GetParameter": "reads the Anthropic key when AnthropicApiKeyParameter names an SSM parameter",
         "secretsmanager:GetSecretValue": "reads the Anthropic key when it is a Secrets Manager secret",
+        "s3:PutObjectTagging": "tags transcript parts too large for an item with their retention class "
+        "(retention.py), so the bucket's lifecycle expires them with the execution",
     },
     "ExecutionStateMachine": dict.fromkeys(
         (
@@ -47,6 +49,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     ),
     "ReporterFunction": {
         "s3:GetObject": "reads transcript parts that were too large for an item",
+        "s3:PutObjectTagging": "tags a report file with its retention class (retention.py), when the IAM "
+        "check counts the PutObject's Tagging header apart",
     },
     "ApiFunction": {
         "s3:PutObject": "an execution field over 64 KB (snapshot, variables, prompt, result) goes to S3 "

@@ -476,6 +476,19 @@ class AgentTasks:
     def iter_audit_events(self, *, page_size: int = 100) -> Iterator[models.AuditEvent]:
         yield from self._walk("/audit-events", {"page_size": page_size})
 
+    # -- spend caps and usage -------------------------------------------------------------------------
+
+    def get_limits(self) -> models.SpendLimitsResponse:
+        return cast(models.SpendLimitsResponse, self._get("/limits"))
+
+    def set_limits(self, limits: models.SpendLimitsInput | Mapping[str, Any]) -> models.SpendLimitsResponse:
+        """PUT: replaces your caps and default retention (absent or null: none)."""
+        return cast(models.SpendLimitsResponse, self.request("PUT", "/limits", json=dict(limits)).json())
+
+    def get_usage(self, period: str = "day") -> models.UsageResponse:
+        """Your spend in the current UTC `day` or `month`, in total and per task."""
+        return cast(models.UsageResponse, self._get("/usage", period=period))
+
 
 # Which method calls each route of the API (the drift test checks every documented route is here).
 ROUTE_METHODS: dict[str, tuple[str, ...]] = {
@@ -494,6 +507,8 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
     "/api/v1/reports/{report_id}": ("get_report", "download_report"),
     "/api/v1/tasks/{task_id}/reports": ("list_reports", "iter_reports"),
     "/api/v1/audit-events": ("list_audit_events", "iter_audit_events"),
+    "/api/v1/limits": ("get_limits", "set_limits"),
+    "/api/v1/usage": ("get_usage",),
     "/api/v1/tasks/{task_id}/webhook-secret/rotate": ("rotate_webhook_secret",),
     "/api/v1/tasks/{task_id}/run-now": ("run_now",),
     "/api/v1/tasks/{task_id}/backfill": ("backfill",),

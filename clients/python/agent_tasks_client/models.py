@@ -65,6 +65,7 @@ class ErrorDetail(TypedDict):
     msg: str
     type: str
     line: NotRequired[int | None]
+    ctx: NotRequired[dict[str, Any] | None]
 
 
 class ErrorResponse(TypedDict):
@@ -115,6 +116,7 @@ class ExecutionResponse(TypedDict):
     completed_at: NotRequired[str | None]
     deadline_at: NotRequired[str | None]
     notifications: NotRequired[list[NotificationRecord]]
+    expires_at: NotRequired[int | None]
     _links: dict[str, str]
     last_message_seq: NotRequired[int]
 
@@ -156,6 +158,7 @@ class MessageResponse(TypedDict):
     content: list[dict[str, Any]]
     created_at: str
     usage: NotRequired[Usage | None]
+    cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
 
@@ -466,6 +469,29 @@ class SessionResponse(TypedDict):
     message_count: NotRequired[int]
     created_at: str
     updated_at: str
+    expires_at: NotRequired[int | None]
+    _links: dict[str, str]
+
+
+class SpendLimitsInput(TypedDict):
+    """PUT /limits: the caps, each optional (null or absent: no cap). Replaces what was stored."""
+
+    daily_usd: NotRequired[float | None]
+    monthly_usd: NotRequired[float | None]
+    soft_alert_usd: NotRequired[float | None]
+    retention_days: NotRequired[int | None]
+
+
+class SpendLimitsResponse(TypedDict):
+    """SpendLimitsResponse"""
+
+    daily_usd: NotRequired[float | None]
+    monthly_usd: NotRequired[float | None]
+    soft_alert_usd: NotRequired[float | None]
+    retention_days: NotRequired[int | None]
+    owner_id: str
+    version: NotRequired[int]
+    updated_at: NotRequired[str | None]
     _links: dict[str, str]
 
 
@@ -534,6 +560,7 @@ class TaskCreate(TypedDict):
     catchup_window_seconds: NotRequired[int | None]
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
+    retention_days: NotRequired[int | None]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -619,6 +646,7 @@ class TaskResponse(TypedDict):
     catchup_window_seconds: NotRequired[int | None]
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
+    retention_days: NotRequired[int | None]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -709,6 +737,7 @@ class TaskUpdate(TypedDict):
     catchup_window_seconds: NotRequired[int | None]
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
+    retention_days: NotRequired[int | None]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -717,6 +746,16 @@ class TaskUpdate(TypedDict):
     is_public: NotRequired[bool]
     is_active: NotRequired[bool]
     secrets: NotRequired[list[str]]
+
+
+class TaskUsage(TypedDict):
+    """TaskUsage"""
+
+    cost_usd: NotRequired[float]
+    model_calls: NotRequired[int]
+    input_tokens: NotRequired[int]
+    output_tokens: NotRequired[int]
+    task_id: str
 
 
 class ToolCallRecord(TypedDict):
@@ -747,6 +786,7 @@ class TranscriptMessage(TypedDict):
     content: list[dict[str, Any]]
     created_at: str
     usage: NotRequired[Usage | None]
+    cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
 
@@ -761,9 +801,33 @@ class Usage(TypedDict):
     cache_creation_1h_input_tokens: NotRequired[int]
 
 
+class UsageFigures(TypedDict):
+    """Spend and model calls in a period (for the user, or one of their tasks)."""
+
+    cost_usd: NotRequired[float]
+    model_calls: NotRequired[int]
+    input_tokens: NotRequired[int]
+    output_tokens: NotRequired[int]
+
+
+class UsageResponse(TypedDict):
+    """GET /usage: the caller's spend in the current UTC day or month, in total and per task."""
+
+    period: Literal["day", "month"]
+    period_key: str
+    starts_at: str
+    resets_at: str
+    cap_usd: float | None
+    soft_alert_usd: NotRequired[float | None]
+    total: UsageFigures
+    tasks: list[TaskUsage]
+    _links: dict[str, str]
+
+
 ROUTES = (
     "/api/v1/audit-events",
     "/api/v1/health",
+    "/api/v1/limits",
     "/api/v1/reports/{report_id}",
     "/api/v1/secrets",
     "/api/v1/secrets/{name}",
@@ -782,4 +846,5 @@ ROUTES = (
     "/api/v1/tasks/{task_id}/restore",
     "/api/v1/tasks/{task_id}/run-now",
     "/api/v1/tasks/{task_id}/webhook-secret/rotate",
+    "/api/v1/usage",
 )

@@ -39,6 +39,10 @@ class ErrorDetail(BaseModel):
     msg: str
     type: str
     line: int | None = Field(default=None, description="Line in a template, where one is at fault.")
+    ctx: dict[str, Any] | None = Field(
+        default=None,
+        description="Figures behind the error, e.g. a spend cap's cap_usd, spent_usd, resets_at.",
+    )
 
 
 class ErrorBody(BaseModel):

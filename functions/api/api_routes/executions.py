@@ -46,7 +46,7 @@ def _variables(body: ExecuteRequest | None) -> dict[str, Any]:
     "header, repeating the request answers the first execution instead of starting another.",
     tags=["executions"],
     responses=documented(
-        202, ExecutionResponse, "Started; `Location` names the execution.", 400, 404, 409, 422
+        202, ExecutionResponse, "Started; `Location` names the execution.", 400, 404, 409, 422, 429
     ),
 )
 def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
@@ -117,7 +117,7 @@ def cancel_execution(execution_id: str) -> Response[str]:
     "/task-executions/<execution_id>/rerun",
     summary="Run an execution again with the same variables",
     tags=["executions"],
-    responses=documented(202, ExecutionResponse, "The new execution; `Location` names it.", 404, 409),
+    responses=documented(202, ExecutionResponse, "The new execution; `Location` names it.", 404, 409, 429),
 )
 def rerun_execution(execution_id: str) -> Response[str]:
     return _accepted(service.rerun(actor(router), execution_id))

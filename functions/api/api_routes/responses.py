@@ -17,7 +17,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state (e.g. a duplicate name).",
     412: "If-Match does not match the current version.",
     422: "Well-formed but invalid input; `details` name each field and why.",
-    429: "Throttled; retry later.",
+    429: "Throttled, or your spend cap is reached (`spend_cap_reached`: the cap and `resets_at` in `ctx`).",
 }
 
 

@@ -189,6 +189,13 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
         "Status": rule["Status"],
         "Filter": {"Prefix": rule.get("Prefix", "")},
     }
+    tags = rule.get("TagFilters") or []
+    if tags:
+        tag_filter = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+        if rule.get("Prefix") or len(tag_filter) > 1:
+            api_rule["Filter"] = {"And": {"Prefix": rule.get("Prefix", ""), "Tags": tag_filter}}
+        else:
+            api_rule["Filter"] = {"Tag": tag_filter[0]}
     if "ExpirationInDays" in rule:
         api_rule["Expiration"] = {"Days": rule["ExpirationInDays"]}
     if "Transitions" in rule:

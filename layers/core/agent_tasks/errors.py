@@ -58,3 +58,9 @@ class UnauthorizedError(DomainError):
 
 class ThrottledError(DomainError):
     code = "throttled"
+
+
+class SpendCapReachedError(ThrottledError):
+    """The caller's daily or monthly spend cap is reached: no new run until the period resets (a 429)."""
+
+    code = "spend_cap_reached"

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     model_catalog_ttl_seconds: int = Field(
         default=21_600, ge=60, le=86_400, validation_alias="MODEL_CATALOG_TTL_SECONDS"
     )
+    # How long an execution and all of it (session, messages, report, S3 objects) is kept when neither
+    # the task nor its owner's limits say (DynamoDB TTL; S3 by lifecycle rules, see retention.py).
+    retention_days: int = Field(default=90, ge=1, le=400, validation_alias="RETENTION_DAYS")
     # How long an audit event is kept (DynamoDB TTL).
     audit_retention_days: int = Field(default=400, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
     # Lifetime of presigned report URLs.

@@ -175,7 +175,7 @@ def test_a_failure_whose_text_holds_the_value_leaves_scrubbed(
     execution_id = pending_execution(task)
     workflow.prepare(execution_id)
 
-    def broken(_session: Any, message: Any) -> None:
+    def broken(_session: Any, message: Any, **_: Any) -> None:
         raise RuntimeError(f"could not store {message.model_dump_json()} for {TOKEN_VALUE}")
 
     monkeypatch.setattr(session_store, "put_message", broken)

@@ -97,11 +97,14 @@ def run_agent(
     prices: PriceTable | None = None,
     secrets: Mapping[str, str] | None = None,
     scrubber: Scrubber | None = None,
+    spend_cap_reached: Callable[[], bool] = lambda: False,
 ) -> AgentResult:
     """Run (or resume) the loop until the model ends its turn, a limit is hit, or time runs short.
 
     `state` is not modified: the returned result carries the updated counters. `secrets` go to the
     tools only; `scrubber` cleans every tool result before it is stored or sent to the model.
+    `spend_cap_reached` is asked before each model call: the owner's spend cap stops the run as its
+    own `max_budget_usd` does (outcome `budget_exceeded`).
     """
     settings = settings or get_settings()
     run = _AgentRun(
@@ -131,6 +134,7 @@ def run_agent(
         output_schema=output_schema,
         catalogue=catalogue or model_catalog.current(),
         prices=prices or price_table(),
+        spend_cap_reached=spend_cap_reached,
     )
     return run.execute()
 
@@ -156,7 +160,9 @@ class _AgentRun:
         output_schema: dict[str, Any] | None,
         catalogue: ModelCatalogue,
         prices: PriceTable,
+        spend_cap_reached: Callable[[], bool] = lambda: False,
     ) -> None:
+        self.spend_cap_reached = spend_cap_reached
         self.limits = limits
         self.output_schema = output_schema
         self.catalogue = catalogue
@@ -239,6 +245,8 @@ class _AgentRun:
         budget = self.options.max_budget_usd
         if budget is not None and self.state.cost_usd is not None and self.state.cost_usd >= budget:
             return "budget_exceeded"
+        if self.spend_cap_reached():
+            return "budget_exceeded"
         if self.deadline() < self._call_reserve():
             return "continue"
         return None
@@ -295,22 +303,24 @@ class _AgentRun:
         self.longest_call = max(self.longest_call, time.monotonic() - started)
         self.state.turns += 1
         self.state.usage = self.state.usage + response.usage
-        self._add_cost(response.model, response.usage)
+        cost = self._add_cost(response.model, response.usage)
         self._emit(
             "assistant",
             response.content,
             usage=response.usage,
+            cost_usd=cost,
             model=response.model,
             stop_reason=response.stop_reason,
         )
 
-    def _add_cost(self, answered_by: str, usage: Any) -> None:
+    def _add_cost(self, answered_by: str, usage: Any) -> float | None:
+        """Add one call's usage and cost to the run's; the call's cost (None: scripted or unpriced)."""
         key = base_model_id(self.model)
         per_model = self.state.model_usage.setdefault(key, ModelUsage())
         per_model.turns += 1
         per_model.usage = per_model.usage + usage
         if self.provider.name == "scripted":
-            return
+            return None
         cost = cost_usd(answered_by, usage, self.prices)
         if cost is None:
             cost = cost_usd(self.model, usage, self.prices)
@@ -326,6 +336,7 @@ class _AgentRun:
             self.cost_note = f"no price is known for model {self.model!r}, so the cost is not reported"
             if self.options.max_budget_usd is not None:
                 self.cost_note += "; max_budget_usd cannot be enforced"
+        return cost
 
     def _unpriced_budget(self) -> str | None:
         """A budget is never silently off: no call to a model the price table cannot price."""

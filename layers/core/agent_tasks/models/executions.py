@@ -166,6 +166,9 @@ class ExecutionView(BaseModel):
     completed_at: datetime | None = None
     deadline_at: datetime | None = None
     notifications: list[NotificationRecord] = Field(default_factory=list)
+    expires_at: int | None = Field(
+        default=None, description="When it and all of it (session, messages, report) expire, Unix seconds."
+    )
 
     @property
     def is_finished(self) -> bool:
@@ -234,6 +237,8 @@ class Session(BaseModel):
     message_count: NonNegativeInt = 0
     created_at: datetime
     updated_at: datetime
+    # When this and everything of its execution expire (Unix seconds: the table's TTL attribute).
+    expires_at: int | None = None
 
 
 class SessionResponse(Session):

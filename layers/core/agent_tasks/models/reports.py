@@ -22,6 +22,8 @@ class Report(BaseModel):
     s3_key: str
     schema_version: str
     created_at: datetime
+    # When the report item expires (Unix seconds: the table's TTL attribute), as its execution does.
+    expires_at: int | None = None
 
 
 class ReportResponse(BaseModel):
@@ -44,7 +46,7 @@ class ReportResponse(BaseModel):
     @classmethod
     def of(cls, report: Report, *, download_url: str, expires_at: datetime) -> ReportResponse:
         return cls(
-            **report.model_dump(exclude={"owner_id", "s3_key"}),
+            **report.model_dump(exclude={"owner_id", "s3_key", "expires_at"}),
             download_url=download_url,
             expires_at=expires_at,
             links={

@@ -143,6 +143,10 @@ class TaskFields(BaseModel):
         int | None,
         Field(ge=1, le=1_000_000, description="The schedule disables itself after this many scheduled runs."),
     ] = None
+    retention_days: Annotated[
+        int | None,
+        Field(ge=1, le=400, description="Days its executions are kept (default: the owner's, else 90)."),
+    ] = None
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -300,6 +304,7 @@ class TaskUpdate(BaseModel):
     catchup_window_seconds: Annotated[int | None, Field(ge=60, le=2_678_400)] = None
     jitter_seconds: Annotated[int | None, Field(ge=0, le=3600)] = None
     max_runs: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+    retention_days: Annotated[int | None, Field(ge=1, le=400)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
@@ -375,6 +380,7 @@ class Task(BaseModel):
     catchup_window_seconds: int | None = None
     jitter_seconds: int = 0
     max_runs: int | None = None
+    retention_days: int | None = None
     secrets: list[str] = Field(default_factory=list)
 
     id: str

@@ -50,6 +50,7 @@ class TranscriptMessage(BaseModel):
     content: list[dict[str, Any]]
     created_at: datetime
     usage: Usage | None = None  # on assistant messages: that model call's usage
+    cost_usd: float | None = None  # and its cost, when priced (added to the owner's spend)
     model: str | None = None
     stop_reason: str | None = None
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent_tasks import retention
 from agent_tasks.errors import ConflictError, NotFoundError, ValidationFailedError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import (
@@ -20,6 +21,7 @@ from agent_tasks.models.executions import (
 )
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
+from agent_tasks.services import spend
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
@@ -72,6 +74,8 @@ def create_and_start(
     """
     _check_runnable(task)
     now = now or utc_now()
+    spend.refuse_if_capped(task.owner_id, now=now)
+    days = task.retention_days or spend.default_retention_days(task.owner_id)
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),
         task_id=task.id,
@@ -85,6 +89,7 @@ def create_and_start(
         status="pending",
         created_at=now,
         created_by=actor.user_id,
+        expires_at=retention.expires_at(now, days),
     )
     audit = audit_store.new_event(
         actor_id=actor.user_id,

@@ -11,6 +11,7 @@ from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.reports import Report, ReportResponse
 from agent_tasks.observability import bind_execution, logger
+from agent_tasks.retention import object_tagging
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
@@ -104,11 +105,17 @@ def generate(execution_id: str) -> dict[str, Any]:
         s3_key="",
         schema_version=REPORT_SCHEMA_VERSION,
         created_at=utc_now(),
+        expires_at=execution.expires_at,
     )
     report.s3_key = report_store.report_s3_key(
         execution.owner_id, execution.id, report.id, rendered.file_extension
     )
-    report_store.put_file(report.s3_key, rendered.body, rendered.content_type)
+    report_store.put_file(
+        report.s3_key,
+        rendered.body,
+        rendered.content_type,
+        tagging=object_tagging(execution.expires_at, report.created_at),
+    )
     if not report_store.create_for_running_execution(report):
         current = execution_store.get(execution_id)
         logger.info("report not recorded", extra={"execution_id": execution_id})

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from agent_tasks.errors import ConflictError
+from agent_tasks.errors import ConflictError, SpendCapReachedError
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
@@ -259,9 +259,16 @@ def run_claimed_slot(
         audits.append(_skip_audit(task, pending, now, "overlap", count=1))
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
     else:
-        _start(task, pending, now, execution_id)
-        summary.started += 1
-        summary.execution_ids.append(execution_id)
+        try:
+            _start(task, pending, now, execution_id)
+        except SpendCapReachedError as capped:  # the owner's spend cap: skip the slot, say why
+            skip = _skip_audit(task, pending, now, "spend_cap", count=1)
+            skip.details["spend_cap"] = capped.details[0].get("ctx", {})
+            audits.append(skip)
+            logger.info("slot skipped: the owner's spend cap is reached", extra={"task_id": task.id})
+        else:
+            summary.started += 1
+            summary.execution_ids.append(execution_id)
     if task.next_run_at is None or not schedule_store.finish_slot(
         task.id,
         pending.slot,

@@ -26,6 +26,7 @@ from agent_tasks.models.secrets import SECRET_REFERENCE, referenced_names
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
 from agent_tasks.observability import bind_execution, logger
 from agent_tasks.scrub import Scrubber
+from agent_tasks.services import spend
 from agent_tasks.services.ending import drop_workspace, end_execution
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -220,6 +221,7 @@ def prepare(execution_id: str) -> dict[str, Any]:
         provider=provider,  # type: ignore[arg-type]
         created_at=now,
         updated_at=now,
+        expires_at=execution.expires_at,
     )
     with contextlib.suppress(ConflictError):  # created by an earlier attempt of this Prepare
         session_store.create(session)
@@ -331,7 +333,10 @@ def run_agent(
     stored: list[TranscriptMessage] = list(transcript)
 
     def on_message(message: TranscriptMessage) -> None:
-        session_store.put_message(session, message)
+        # The call's cost joins the owner's spend in the same write as its message (once, atomically).
+        session_store.put_message(
+            session, message, also=spend.rollup(execution.owner_id, execution.task_id, message)
+        )
         stored.append(message)
         if message.role == "assistant":
             budget.model_calls += 1
@@ -366,6 +371,7 @@ def run_agent(
             output_schema=snapshot.get("output_schema"),
             secrets=tool_secrets,
             scrubber=scrubber,
+            spend_cap_reached=lambda: spend.check(execution.owner_id) is not None,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)

@@ -28,13 +28,15 @@ def report_s3_key(owner_id: str, execution_id: str, report_id: str, extension: s
     return f"reports/{owner_id}/{execution_id}/{report_id}.{extension}"
 
 
-def put_file(key: str, body: bytes, content_type: str) -> None:
+def put_file(key: str, body: bytes, content_type: str, *, tagging: dict[str, Any] | None = None) -> None:
+    """Store a report file; `tagging` (its retention class) lets the bucket's lifecycle expire it."""
     aws.s3().put_object(
         Bucket=get_settings().bucket_name,
         Key=key,
         Body=body,
         ContentType=content_type,
         ServerSideEncryption="AES256",
+        **(tagging or {}),
     )
 
 

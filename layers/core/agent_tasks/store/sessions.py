@@ -7,6 +7,7 @@ message  PK=SESSION#<id>  SK=MSG#<seq, zero-padded>
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,14 +16,17 @@ from agent_tasks import aws
 from agent_tasks.errors import ConflictError
 from agent_tasks.models.executions import Session
 from agent_tasks.models.transcript import TranscriptMessage
+from agent_tasks.retention import object_tagging
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
+    TransactionConflict,
     deserialize,
     is_condition_failure,
     raise_translated,
     serialize,
     serialize_value,
     table_name,
+    transact,
 )
 
 # A DynamoDB item holds at most 400 KB; content above this goes to S3 and the item keeps its key.
@@ -85,8 +89,12 @@ def set_message_count(session_id: str, count: int, updated_at: str) -> None:
         raise_translated(error)
 
 
-def put_message(session: Session, message: TranscriptMessage) -> None:
-    """Store one message (a retried store of the same seq writes the same item again)."""
+def put_message(session: Session, message: TranscriptMessage, *, also: Sequence[dict[str, Any]] = ()) -> None:
+    """Store one message (a retried store of the same seq writes the same item again).
+
+    `also`: TransactWriteItems entries written atomically with it (a model call's spend roll-up),
+    only if the message is new, so a retried store adds them once.
+    """
     body = message.model_dump(mode="json")
     content = json.dumps(body["content"], separators=(",", ":")).encode()
     item: dict[str, Any] = {
@@ -96,18 +104,35 @@ def put_message(session: Session, message: TranscriptMessage) -> None:
         "owner_id": session.owner_id,
         **body,
     }
+    if session.expires_at is not None:
+        item["expires_at"] = session.expires_at  # the TTL of everything of the execution
     if len(content) > INLINE_CONTENT_LIMIT_BYTES:
         key = spill_key(session.owner_id, session.id, message.seq)
+        tagging = object_tagging(session.expires_at, message.created_at)
         aws.s3().put_object(
             Bucket=get_settings().bucket_name,
             Key=key,
             Body=content,
             ContentType="application/json",
             ServerSideEncryption="AES256",
+            **tagging,
         )
         item["content"] = []
         item["content_s3_key"] = key
         item["content_bytes"] = len(content)
+    if also:
+        put = {
+            "TableName": table_name(),
+            "Item": serialize(item),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        try:
+            transact([{"Put": put}, *also])
+        except TransactionConflict as conflict:
+            if conflict.reasons[:1] != ["ConditionalCheckFailed"]:
+                raise
+            # Stored (with its roll-up) by an earlier attempt: that store counted it, once.
+        return
     try:
         aws.dynamodb().put_item(TableName=table_name(), Item=serialize(item))
     except ClientError as error:
@@ -119,7 +144,7 @@ def _message_from_item(item: dict[str, Any]) -> TranscriptMessage:
     if key:
         body = aws.s3().get_object(Bucket=get_settings().bucket_name, Key=str(key))["Body"].read()
         item["content"] = json.loads(body)
-    for extra in ("PK", "SK", "entity", "owner_id", "content_bytes"):
+    for extra in ("PK", "SK", "entity", "owner_id", "content_bytes", "expires_at"):
         item.pop(extra, None)
     return TranscriptMessage.model_validate(item)
 
