@@ -166,6 +166,7 @@ def scale_rows(result: dict[str, Any]) -> list[Row]:
                 f"others p99 < 10 s: {figures['others_p99_under_10s']}",
             )
         )
+    return rows
 
 
 def list_rows(result: dict[str, Any]) -> list[Row]:

@@ -74,8 +74,8 @@ def create_and_start(
     """
     _check_runnable(task)
     now = now or utc_now()
-    spend.refuse_if_capped(task.owner_id, now=now)
-    days = task.retention_days or spend.default_retention_days(task.owner_id)
+    default_days = spend.admit(task.owner_id, now=now)  # refuses at a spend cap
+    days = task.retention_days or default_days
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),
         task_id=task.id,

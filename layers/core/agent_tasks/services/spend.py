@@ -130,7 +130,10 @@ def usage(actor: Actor, period: Period, *, now: datetime | None = None) -> Usage
 
 def check(owner_id: str, *, now: datetime | None = None) -> CapReached | None:
     """The first cap the owner has reached now (None: none, or no caps); publishes due alerts."""
-    limits = usage_store.get_limits(owner_id)
+    return _check(owner_id, usage_store.get_limits(owner_id), now)
+
+
+def _check(owner_id: str, limits: SpendLimits | None, now: datetime | None) -> CapReached | None:
     if limits is None or (
         limits.daily_usd is None and limits.monthly_usd is None and limits.soft_alert_usd is None
     ):
@@ -152,19 +155,17 @@ def check(owner_id: str, *, now: datetime | None = None) -> CapReached | None:
     return reached
 
 
-def default_retention_days(owner_id: str) -> int:
-    """Days an execution of the owner's is kept when its task does not say: theirs, else the service's."""
+def admit(owner_id: str, *, now: datetime | None = None) -> int:
+    """Before a new execution, with one read of the owner's limits: raise SpendCapReachedError (a 429
+    naming the cap and its reset time) when a cap is reached; else the days an execution of theirs
+    is kept when its task does not say (theirs, else the service's)."""
     limits = usage_store.get_limits(owner_id)
+    reached = _check(owner_id, limits, now)
+    if reached is not None:
+        raise reached.error()
     if limits is not None and limits.retention_days is not None:
         return limits.retention_days
     return get_settings().retention_days
-
-
-def refuse_if_capped(owner_id: str, *, now: datetime | None = None) -> None:
-    """Raise SpendCapReachedError (a 429 naming the cap and its reset time) when a cap is reached."""
-    reached = check(owner_id, now=now)
-    if reached is not None:
-        raise reached.error()
 
 
 def _alert(
