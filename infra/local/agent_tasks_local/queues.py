@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,9 @@ class QueuePoller:
                 self._stop.wait(1)
 
     def stop(self) -> None:
+        """Ask every poller to stop and wait at most 5 s in all (not 5 s each: with many pollers a
+        per-thread wait could hold the dev server's Ctrl-C for minutes); pollers are daemons."""
         self._stop.set()
+        deadline = time.monotonic() + 5
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
