@@ -19,6 +19,7 @@ from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
+    get_item,
     is_condition_failure,
     raise_conflict,
     raise_translated,
@@ -69,14 +70,8 @@ def put(record: SecretRecord, audit: AuditEvent, *, previous_version: int | None
 
 
 def get(owner_id: str, name: str) -> SecretRecord | None:
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(), Key=secret_key(owner_id, name), ConsistentRead=True
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return from_item(deserialize(item)) if item else None
+    item = get_item(secret_key(owner_id, name))
+    return from_item(item) if item else None
 
 
 _METADATA = [name for name in SecretRecord.model_fields if name != "sealed"]

@@ -21,6 +21,7 @@ from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
+    get_item,
     is_condition_failure,
     raise_translated,
     serialize,
@@ -67,14 +68,8 @@ def create(session: Session) -> None:
 
 
 def get(session_id: str) -> Session | None:
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(), Key=session_key(session_id), ConsistentRead=True
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return Session.model_validate(deserialize(item)) if item else None
+    item = get_item(session_key(session_id))
+    return Session.model_validate(item) if item else None
 
 
 def set_message_count(session_id: str, count: int, updated_at: str) -> None:

@@ -24,6 +24,7 @@ from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
     deserialize,
+    get_item,
     is_condition_failure,
     raise_conflict,
     raise_translated,
@@ -52,14 +53,8 @@ def usage_sort_key(period: Period, key: str, task_id: str | None = None) -> str:
 
 
 def get_limits(owner_id: str) -> SpendLimits | None:
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(), Key=limits_key(owner_id), ConsistentRead=True
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = result.get("Item")
-    return SpendLimits.model_validate(deserialize(item)) if item else None
+    item = get_item(limits_key(owner_id))
+    return SpendLimits.model_validate(item) if item else None
 
 
 def put_limits(limits: SpendLimits, audit: AuditEvent, *, expected_version: int) -> None:
@@ -130,15 +125,7 @@ def _figures(item: dict[str, Any]) -> dict[str, Any]:
 
 def period_usage(owner_id: str, period: Period, key: str) -> tuple[UsageFigures, set[str]]:
     """The user's totals in one period, and which alerts (`soft_alert`, `cap`) it already raised."""
-    try:
-        result = aws.dynamodb().get_item(
-            TableName=table_name(),
-            Key={"PK": {"S": _usage_pk(owner_id)}, "SK": {"S": usage_sort_key(period, key)}},
-            ConsistentRead=True,
-        )
-    except ClientError as error:
-        raise_translated(error)
-    item = deserialize(result.get("Item") or {})
+    item = get_item({"PK": {"S": _usage_pk(owner_id)}, "SK": {"S": usage_sort_key(period, key)}}) or {}
     return UsageFigures.model_validate(_figures(item)), set(item.get("alerted") or [])
 
 
