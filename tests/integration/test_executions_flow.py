@@ -214,14 +214,14 @@ class _BlockingProvider:
 def test_cancel_while_running_marks_cancelled_and_the_loop_stops(
     local_cloud: Any, client: Callable[[str], httpx.Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent_tasks.services import workflow
+    from agent_tasks.services.workflow import running
 
     # Given an execution whose model is in the middle of its second call
     provider = _BlockingProvider()
-    monkeypatch.setattr(workflow, "_select_provider", lambda: provider)
+    monkeypatch.setattr(running, "select_provider", lambda: provider)
     runs: list[dict[str, Any]] = []
     ended = threading.Event()
-    after_run = workflow._after_run
+    after_run = running._after_run
 
     def record(*args: Any, **kwargs: Any) -> dict[str, Any]:
         result = after_run(*args, **kwargs)
@@ -229,7 +229,7 @@ def test_cancel_while_running_marks_cancelled_and_the_loop_stops(
         ended.set()
         return result
 
-    monkeypatch.setattr(workflow, "_after_run", record)
+    monkeypatch.setattr(running, "_after_run", record)
     alice = client("alice")
     task = stored_task("alice")
     execution_id = execute(alice, task).json()["id"]
@@ -263,12 +263,12 @@ def test_a_run_past_the_tasks_timeout_ends_timed_out(
     monkeypatch: pytest.MonkeyPatch,
     settings_env: Callable[..., None],
 ) -> None:
-    from agent_tasks.services import workflow
+    from agent_tasks.services.workflow import running
 
     # Given a run that resumes after every model call, and whose first call is still going
     settings_env(RUN_AGENT_MAX_MODEL_CALLS="1")
     provider = _BlockingProvider(blocking_call=1)
-    monkeypatch.setattr(workflow, "_select_provider", lambda: provider)
+    monkeypatch.setattr(running, "select_provider", lambda: provider)
     alice = client("alice")
     task = stored_task("alice", sdk_options={"timeout_seconds": 10})
     execution_id = execute(alice, task).json()["id"]

@@ -17,6 +17,7 @@ from agent_tasks.models.executions import (
     ExecutionStatus,
     PreviewResponse,
 )
+from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
 from api_routes.context import actor, header
 from api_routes.responses import documented, json_response
@@ -71,7 +72,7 @@ def execute_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = 
 )
 def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = None) -> Response[str]:
     variables = _variables(body)
-    return json_response(200, service.preview(actor(router), task_id, variables))
+    return json_response(200, queries.preview(actor(router), task_id, variables))
 
 
 @router.get(
@@ -87,7 +88,7 @@ def list_executions(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:
-    result = service.list_for_task(
+    result = queries.list_for_task(
         actor(router), task_id, page=page, page_size=page_size, cursor=cursor, status=status
     )
     return json_response(200, result)
@@ -100,7 +101,7 @@ def list_executions(
     responses=documented(200, ExecutionResponse, "The execution.", 404),
 )
 def get_execution(execution_id: str) -> Response[str]:
-    return json_response(200, ExecutionResponse.of(service.own_execution(actor(router), execution_id)))
+    return json_response(200, ExecutionResponse.of(queries.own_execution(actor(router), execution_id)))
 
 
 @router.post(

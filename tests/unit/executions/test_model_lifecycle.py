@@ -14,6 +14,7 @@ from agent_tasks.agent import model_catalog
 from agent_tasks.models.common import utc_now
 from agent_tasks.services import workflow
 from agent_tasks.services.model_retirement import MODEL_RETIRING, check_retiring_models
+from agent_tasks.services.workflow import preparing
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import model_catalog as catalog_store
@@ -142,7 +143,7 @@ def test_an_execution_whose_model_retired_fails_at_prepare_with_that_reason(aws:
         "model 'claude-sonnet-5' was retired on 2026-12-01; use claude-sonnet-5-5 instead"
     )
     assert execution.session_id is None
-    assert session_store.get(str(uuid.uuid5(workflow.SESSION_NAMESPACE, execution_id))) is None
+    assert session_store.get(str(uuid.uuid5(preparing.SESSION_NAMESPACE, execution_id))) is None
 
 
 def test_prepare_refreshes_the_catalogue_from_the_models_api_and_caches_it(

@@ -155,13 +155,13 @@ def test_a_sealed_value_copied_to_another_owner_does_not_open(aws: dict[str, str
 def test_preview_names_the_secrets_a_run_would_get_and_the_missing_ones(
     aws: dict[str, str], secrets_key: str
 ) -> None:
-    from agent_tasks.services import executions as execution_service
+    from agent_tasks.services import execution_queries
 
     put_secret("alice", "API_TOKEN")
     put_secret("alice", "OTHER")
     task = stored_task("alice", secrets=["API_TOKEN", "OTHER"])
     secret_service.delete_secret(Actor("alice"), "OTHER", force=True)
-    preview = execution_service.preview(Actor("alice"), task.id, {})
+    preview = execution_queries.preview(Actor("alice"), task.id, {})
     assert preview.secrets == ["API_TOKEN", "OTHER"]
     assert preview.secrets_missing == ["OTHER"]
     assert TOKEN_VALUE not in preview.model_dump_json()

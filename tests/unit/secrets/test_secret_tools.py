@@ -187,7 +187,7 @@ def test_the_service_logger_scrubs_while_a_run_holds_values(caplog: pytest.LogCa
 
 def test_the_runs_own_answer_is_scrubbed_and_counted() -> None:
     from agent_tasks.models.transcript import AgentResult, AgentRunState
-    from agent_tasks.services.workflow import _scrubbed_result
+    from agent_tasks.services.workflow.running import _scrubbed_result
 
     # Given a run result whose texts and structured output hold the value, 2 replacements counted before
     result = AgentResult(

@@ -3,7 +3,7 @@
 The scheduler runs it on its first tick of each UTC day (a conditional write decides which tick).
 Each such task gets a `task.model_retiring` audit event and a `ModelRetiring` event on the bus;
 its answer carries the warning whenever it is read (models/tasks.py `model_warnings`). An
-execution whose model has retired fails at Prepare (services/workflow.py).
+execution whose model has retired fails at Prepare (services/workflow/preparing.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,143 @@
+"""Reading executions from the API's side: one, a task's list (paged by the store), and preview."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent_tasks.errors import NotFoundError
+from agent_tasks.models.common import API_BASE, Page, utc_now
+from agent_tasks.models.executions import Execution, ExecutionResponse, ExecutionStatus, PreviewResponse
+from agent_tasks.models.tasks import Task, TaskFields
+from agent_tasks.services.actor import Actor
+from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.tasks import owned_task
+from agent_tasks.store import executions as execution_store
+
+
+def own_execution(actor: Actor, execution_id: str) -> Execution:
+    execution = execution_store.get(execution_id)
+    if execution is None or execution.owner_id != actor.user_id:
+        raise NotFoundError("no such execution")
+    return execution
+
+
+def list_for_task(
+    actor: Actor,
+    task_id: str,
+    *,
+    page: int,
+    page_size: int,
+    cursor: str | None,
+    status: ExecutionStatus | None,
+) -> Page[ExecutionResponse]:
+    """A task's executions, newest first. Deleted tasks keep their executions, so they list too."""
+    owned_task(actor, task_id, allow_deleted=True)
+    filters = {"task_id": task_id, "status": status, "page_size": page_size}
+    if cursor:
+        position = decode_cursor(cursor, filters, key_shape=execution_store.cursor_key_shape(task_id))
+        page = position.page
+        start_key: dict[str, Any] | None = position.key
+        items, more, last_key = _collect(task_id, status, start_key, page_size)
+    else:
+        start_key, more = None, True
+        if page > 1:  # no cursor: walk past the earlier pages
+            _, more, start_key = _collect(task_id, status, None, (page - 1) * page_size)
+        items, more, last_key = _collect(task_id, status, start_key, page_size) if more else ([], False, None)
+    next_cursor = encode_cursor({"key": last_key, "page": page + 1}, filters) if more and last_key else None
+    path = f"{API_BASE}/tasks/{task_id}/executions"
+    return page_of(
+        ExecutionResponse,
+        [ExecutionResponse.of(e) for e in items],
+        path=path,
+        query={"status": status},
+        page=page,
+        page_size=page_size,
+        total=execution_store.count_for_task(task_id, status=status),
+        next_cursor=next_cursor,
+    )
+
+
+def _collect(
+    task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int
+) -> tuple[list[Execution], bool, dict[str, Any] | None]:
+    """Up to `wanted` executions after `start_key`; whether more may follow; the key after the last."""
+    items: list[Execution] = []
+    key = start_key
+    while len(items) < wanted:
+        page, key = execution_store.list_for_task(
+            task_id, limit=wanted - len(items), start_key=key, status=status
+        )
+        items.extend(page)
+        if key is None:
+            return items, False, None
+    last = execution_store.key_after(items[-1]) if items else key
+    return items, True, last
+
+
+def effective_tools(task: TaskFields | Task) -> list[str]:
+    """The tool names the agent would be offered: permission mode and disallowed tools applied."""
+    from agent_tasks.agent.permissions import resolve_policy
+
+    policy = resolve_policy(
+        allowed_tools=task.allowed_tools,
+        disallowed_tools=task.disallowed_tools,
+        permission_mode=task.sdk_options.permission_mode,
+        mcp_servers=task.sdk_options.mcp_servers,
+    )
+    names = sorted(policy.local | policy.server)
+    for grant in policy.mcp:
+        if grant.all_tools:
+            names.append(f"mcp__{grant.server}")
+        else:
+            names.extend(f"mcp__{grant.server}__{tool}" for tool in sorted(grant.tools - grant.denied))
+    return names
+
+
+def _next_fire_times(task: Task) -> list[datetime] | None:
+    if not (task.is_scheduled and task.schedule_cron):
+        return None
+    from agent_tasks.schedules import next_fire_times
+    from agent_tasks.schedules.zones import zone_for
+
+    # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
+    zone = zone_for(task.schedule_timezone)
+    after = utc_now()
+    if task.schedule_start_at is not None and task.schedule_start_at - timedelta(seconds=1) > after:
+        after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
+    times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
+    end = task.schedule_end_at
+    from agent_tasks.schedules.jitter import due_at
+
+    return [
+        due_at(task.id, moment, task.jitter_seconds).astimezone(zone)
+        for moment in times
+        if end is None or moment <= end
+    ]
+
+
+def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewResponse:
+    """What an execution would run, without running anything."""
+    from agent_tasks.services.secrets import referenced_secrets
+    from agent_tasks.store import secrets as secret_store
+    from agent_tasks.templates import render
+
+    task = owned_task(actor, task_id)
+    rendered = render(task.prompt_template, variables)
+    base = f"{API_BASE}/tasks/{task.id}"
+    needed = referenced_secrets(task)
+    have = secret_store.names_of(task.owner_id) if needed else set()
+    return PreviewResponse(
+        task_id=task.id,
+        task_version=task.version,
+        rendered_prompt=rendered.text,
+        variables_used=rendered.variables_used,
+        variables_missing=rendered.variables_missing,
+        effective_tools=effective_tools(task),
+        permission_mode=task.sdk_options.permission_mode,
+        model=task.sdk_options.model,
+        next_fire_times=_next_fire_times(task),
+        secrets=needed,
+        secrets_missing=[name for name in needed if name not in have],
+        links={"self": f"{base}/preview", "task": base, "execute": f"{base}/execute"},
+    )
