@@ -429,15 +429,55 @@ class _AtomicDynamoDB:
         self._app = app
         self._lock = threading.Lock()
         self.strict = False
+        # ClientRequestToken -> (request body, status, headers, response) of a transaction that succeeded
+        self._transactions: dict[str, tuple[bytes, str, list[tuple[str, str]], list[bytes]]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         environ.pop(_STRICT_ENVIRON_KEY, None)
         if self.strict:
             environ[_STRICT_ENVIRON_KEY] = "1"
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB_"):
             return self._app(environ, start_response)
         with self._lock:
+            if target.endswith(".TransactWriteItems"):
+                return self._idempotent_transaction(environ, start_response)
             return list(self._app(environ, start_response))
+
+    def _idempotent_transaction(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """DynamoDB's ClientRequestToken: a TransactWriteItems repeated with the token of one that
+        succeeded succeeds again without applying anything (botocore sends one token per call and
+        keeps it across its retries, so a retry after a read timeout must not fail its own conditions).
+        moto ignores the token; AWS keeps it 10 minutes, this process for its lifetime."""
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            token = str(json.loads(body or b"{}").get("ClientRequestToken") or "")
+        except ValueError:
+            token = ""
+        if token and token in self._transactions:
+            first_body, status, headers, response = self._transactions[token]
+            if first_body != body:
+                mismatch = json.dumps(
+                    {
+                        "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                        "message": "the ClientRequestToken was used with other parameters",
+                    }
+                ).encode()
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+                return [mismatch]
+            start_response(status, headers)
+            return response
+        answer: dict[str, Any] = {}
+
+        def remember(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            answer.update(status=status, headers=list(headers))
+            return start_response(status, headers, *rest)
+
+        response = list(self._app(environ, remember))
+        if token and str(answer.get("status", "")).startswith("200"):
+            self._transactions[token] = (body, answer["status"], answer["headers"], response)
+        return response
 
 
 class MotoServer:

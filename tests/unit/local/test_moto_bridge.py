@@ -75,3 +75,52 @@ def test_inline_role_policies_are_restated_as_the_json_iam_keeps(monkeypatch: py
         moto_bridge.restate_inline_role_policies()
         # Then the policy is JSON text with IAM's version, as IAM's check reads it
         assert json.loads(role.policies["p"])["Version"] == "2012-10-17"
+
+
+def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twice() -> None:
+    import boto3
+
+    # Given the local cloud's moto server and a table
+    server = moto_bridge.start_server("127.0.0.1", 0)
+    try:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://127.0.0.1:{moto_bridge.bound_port(server)}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        created = {
+            "Put": {
+                "TableName": "t",
+                "Item": {"pk": {"S": "a"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        counted = {
+            "Update": {
+                "TableName": "t",
+                "Key": {"pk": {"S": "n"}},
+                "UpdateExpression": "ADD hits :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        # When the same transaction is sent twice with one token (as botocore retries after a timeout)
+        for _ in range(2):
+            dynamodb.transact_write_items(TransactItems=[created, counted], ClientRequestToken="token-1")
+        # Then the second succeeds without applying again: the condition holds, the counter counts once
+        assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "n"}})["Item"]["hits"] == {"N": "1"}
+        # And the token with other parameters is refused, as DynamoDB does
+        with pytest.raises(dynamodb.exceptions.IdempotentParameterMismatchException):
+            dynamodb.transact_write_items(TransactItems=[counted], ClientRequestToken="token-1")
+        # And without a token, the condition is judged again
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[created, counted])
+    finally:
+        server.stop()
