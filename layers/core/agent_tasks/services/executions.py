@@ -307,16 +307,28 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
         current = execution_store.get(execution_id)
         ended = current.status if current else "unknown"
         raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
-    _stop_workflow(execution_id)
+    _stop_workflow(execution_id, cause="The execution was cancelled by its owner.")
     return cancelled
 
 
-def _stop_workflow(execution_id: str) -> None:
+def cancel_superseded(execution_id: str, *, reason: str) -> Execution | None:
+    """Cancel a run that a newer one replaces (overlap_policy `cancel_other`), as a user's cancel ends
+    it: status cancelled with `reason`, workflow stopped. None when it had already ended."""
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
+
+    execution = execution_store.get(execution_id)
+    if execution is None or execution.is_finished:
+        return None
+    cancelled = end_execution(execution, "cancelled", reason=reason)
+    if cancelled is not None:
+        _stop_workflow(execution_id, cause=reason)
+    return cancelled
+
+
+def _stop_workflow(execution_id: str, *, cause: str) -> None:
     from agent_tasks import adapters
 
-    adapters.workflows().stop(
-        execution_id, error="Cancelled", cause="The execution was cancelled by its owner."
-    )
+    adapters.workflows().stop(execution_id, error="Cancelled", cause=cause)
 
 
 def rerun(actor: Actor, execution_id: str) -> Execution:
@@ -352,20 +364,27 @@ def effective_tools(task: TaskFields | Task) -> list[str]:
 
 
 def _next_fire_times(task: Task) -> list[datetime] | None:
-    if not (task.is_scheduled and task.schedule_cron):
+    if not (task.is_scheduled and (task.schedule_cron or task.is_one_time)):
         return None
     from agent_tasks.schedules import next_fire_times
+    from agent_tasks.schedules.jitter import due_at
     from agent_tasks.schedules.zones import zone_for
 
     # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
     zone = zone_for(task.schedule_timezone)
     after = utc_now()
+    if task.schedule_cron is None:  # one-time: its one slot, while it is still to come
+        from agent_tasks.schedules.one_time import one_time_next_run
+
+        assert task.run_at is not None
+        slot = one_time_next_run(
+            task.run_at, after=after, start_at=task.schedule_start_at, end_at=task.schedule_end_at
+        )
+        return [] if slot is None else [due_at(task.id, slot, task.jitter_seconds).astimezone(zone)]
     if task.schedule_start_at is not None and task.schedule_start_at - timedelta(seconds=1) > after:
         after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
     times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
     end = task.schedule_end_at
-    from agent_tasks.schedules.jitter import due_at
-
     return [
         due_at(task.id, moment, task.jitter_seconds).astimezone(zone)
         for moment in times
