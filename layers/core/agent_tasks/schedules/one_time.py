@@ -1,7 +1,8 @@
 """One-time schedules: `run_at`, a single slot instead of a cron expression.
 
 `run_at` is either an instant with its offset (`2026-12-24T09:00:00+01:00`) or a local date-time
-without one (`2026-12-24T09:00`), read in the task's `schedule_timezone`. A local time that the
+without one (`2026-12-24T09:00`), read in the task's `schedule_timezone`; a whole minute, as cron
+fire times are. A local time that the
 zone skips (inside a spring-forward gap) does not exist and is refused; one it repeats (fall back)
 is its first occurrence, as fixed-time cron jobs fire (fire_times.py). The slot runs through the
 same scheduler path as a cron slot (claim, deterministic execution id, overlap and pause
@@ -18,7 +19,12 @@ from agent_tasks.schedules.zones import zone_for
 
 def resolve_run_at(value: datetime, timezone: str) -> datetime:
     """The instant `value` names: as given when it has an offset, else its wall time in `timezone`
-    (shown with that zone's offset). ValueError for a wall time the zone skips."""
+    (shown with that zone's offset). ValueError for a wall time the zone skips, or one that is not a
+    whole minute (the scheduler fires once a minute, and a slot's identity is its minute)."""
+    if value.second or value.microsecond:
+        raise ValueError(
+            f"must be a whole minute (the scheduler fires once a minute), got {value.isoformat()}"
+        )
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value
     zone = zone_for(timezone)
