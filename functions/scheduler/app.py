@@ -49,7 +49,11 @@ def lambda_handler(scheduled: ScheduledEvent, context: LambdaContext) -> dict[st
     workers = 1
     if settings.start_queue_url:
         # Each start is held in the queue until the region's StartExecution bucket has a token for it.
-        quota = start_execution_quota(settings.aws_region)
+        quota = start_execution_quota(
+            settings.aws_region,
+            bucket_size=settings.start_quota_bucket,
+            refill_per_second=settings.start_quota_refill_per_second,
+        )
         dispatcher = QueueDispatcher(settings.start_queue_url, quota=quota)
         workers = settings.scheduler_claim_workers
     summary = tick(now, rule=scheduled.rule_name, dispatcher=dispatcher, workers=workers)

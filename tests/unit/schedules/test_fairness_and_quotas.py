@@ -93,3 +93,8 @@ def test_the_queue_delay_is_whole_seconds_never_past_the_plan_and_at_most_sqs_li
     assert queue_delay(100.9, now=98.0) == 2  # the starter waits the last 0.9 s
     assert queue_delay(98.5, now=99.0) == 0
     assert queue_delay(10_000.0, now=0.0) == MAX_QUEUE_DELAY_SECONDS
+
+
+def test_a_raised_quota_replaces_the_regions_default() -> None:
+    assert start_execution_quota("eu-central-1", refill_per_second=600) == BucketQuota(800, 600)
+    assert start_execution_quota("us-east-1", bucket_size=5000) == BucketQuota(5000, 300)

@@ -24,11 +24,20 @@ class BucketQuota:
     refill_per_second: float
 
 
-def start_execution_quota(region: str) -> BucketQuota:
-    """The default StartExecution token bucket of `region` (the quotas page's two tables)."""
-    if region in LARGE_REGIONS:
-        return BucketQuota(bucket_size=1300, refill_per_second=300)
-    return BucketQuota(bucket_size=800, refill_per_second=150)
+def start_execution_quota(
+    region: str, *, bucket_size: int | None = None, refill_per_second: float | None = None
+) -> BucketQuota:
+    """The StartExecution token bucket of `region`: the quotas page's default, or what the account's
+    raised quota says (either part given replaces the default's)."""
+    default = (
+        BucketQuota(bucket_size=1300, refill_per_second=300)
+        if region in LARGE_REGIONS
+        else BucketQuota(bucket_size=800, refill_per_second=150)
+    )
+    return BucketQuota(
+        bucket_size=bucket_size or default.bucket_size,
+        refill_per_second=refill_per_second or default.refill_per_second,
+    )
 
 
 class TokenBucket:
