@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.events import ScheduledEvent
 from agent_tasks.observability import logger, metrics, tracer
+from agent_tasks.schedules.quotas import start_execution_quota
 from agent_tasks.services.model_retirement import check_retiring_models
 from agent_tasks.services.scheduler import SlotDispatcher, tick
 from agent_tasks.services.slot_starts import QueueDispatcher
@@ -47,7 +48,14 @@ def lambda_handler(scheduled: ScheduledEvent, context: LambdaContext) -> dict[st
     dispatcher: SlotDispatcher | None = None
     workers = 1
     if settings.start_queue_url:
-        dispatcher, workers = QueueDispatcher(settings.start_queue_url), settings.scheduler_claim_workers
+        # Each start is held in the queue until the region's StartExecution bucket has a token for it.
+        quota = start_execution_quota(
+            settings.aws_region,
+            bucket_size=settings.start_quota_bucket,
+            refill_per_second=settings.start_quota_refill_per_second,
+        )
+        dispatcher = QueueDispatcher(settings.start_queue_url, quota=quota)
+        workers = settings.scheduler_claim_workers
     summary = tick(now, rule=scheduled.rule_name, dispatcher=dispatcher, workers=workers)
     result = {"now": now.replace(microsecond=0).isoformat(), "rule": scheduled.rule_name, **summary.as_dict()}
     try:

@@ -61,6 +61,9 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     },
     "StarterFunction": {
         "events:PutEvents": "announces an execution whose workflow could not be started",
+        "states:StopExecution": "overlap_policy cancel_other: a due slot stops the task's run still going "
+        "(tests/unit/schedules/test_one_time_and_cancel_other.py)",
+        "s3:DeleteObject": "cancel_other: the cancelled run's saved workspace is removed, as on any end",
     },
     "SchedulerFunction": {
         "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "

@@ -128,6 +128,23 @@ def scheduled_task(cron: str, *, created: datetime, timezone: str = "UTC", **fie
     return task
 
 
+def one_time_task(run_at: datetime, *, created: datetime, owner: str = OWNER, **fields: Any) -> Task:
+    """A stored one-time scheduled task (`run_at`, no cron), as the tasks service would make it."""
+    template = scheduled_task_model("0 9 * * *", created=created, owner=owner, **fields)
+    task = template.model_copy(update={"schedule_cron": None, "run_at": run_at, "next_run_at": run_at})
+    audit = audit_store.new_event(
+        actor_id=task.owner_id,
+        owner_id=task.owner_id,
+        action="task.created",
+        resource_type="task",
+        resource_id=task.id,
+        at=created,
+        request_id=None,
+    )
+    task_store.create(task, audit)
+    return task
+
+
 def audit_event(task_id: str, owner: str = OWNER) -> AuditEvent:
     return audit_store.new_event(
         actor_id=owner,

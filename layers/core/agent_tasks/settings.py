@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     start_queue_url: str = Field(default="", validation_alias="START_QUEUE_URL")
     # Due tasks a scheduler tick claims at once (each claim is two DynamoDB calls).
     scheduler_claim_workers: int = Field(default=16, ge=1, le=64, validation_alias="SCHEDULER_CLAIM_WORKERS")
+    # The account's StartExecution token bucket when its quota was raised (else the region's default,
+    # schedules/quotas.py): the tick paces queued starts to it.
+    start_quota_bucket: int | None = Field(
+        default=None, ge=1, le=1_000_000, validation_alias="START_QUOTA_BUCKET"
+    )
+    start_quota_refill_per_second: float | None = Field(
+        default=None, gt=0, le=100_000, validation_alias="START_QUOTA_REFILL_PER_SECOND"
+    )
     # Model provider: `auto` picks anthropic when a key is configured, else scripted.
     model_provider: ModelProviderName = Field(default="auto", validation_alias="MODEL_PROVIDER")
     anthropic_api_key_parameter: str = Field(default="", validation_alias="ANTHROPIC_API_KEY_PARAMETER")

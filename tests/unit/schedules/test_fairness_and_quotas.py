@@ -7,7 +7,15 @@ import random
 import pytest
 
 from agent_tasks.schedules.fairness import interleave_owners
-from agent_tasks.schedules.quotas import BucketQuota, TokenBucket, backoff_delays, start_execution_quota
+from agent_tasks.schedules.quotas import (
+    MAX_QUEUE_DELAY_SECONDS,
+    BucketQuota,
+    TokenBucket,
+    backoff_delays,
+    planned_start_offset,
+    queue_delay,
+    start_execution_quota,
+)
 
 
 def test_owners_take_turns_and_each_keeps_its_own_order() -> None:
@@ -62,3 +70,31 @@ def test_backoff_grows_with_full_jitter_up_to_its_cap() -> None:
     assert all(0 <= d <= min(1.0, 0.1 * 2**n) for n, d in enumerate(first))
     with pytest.raises(ValueError, match="base"):
         next(backoff_delays(base=0, cap=1))
+
+
+def test_the_pacing_plan_spends_the_burst_then_one_start_per_refill_interval() -> None:
+    quota = BucketQuota(bucket_size=3, refill_per_second=2)
+    # The burst's three starts go at once, then (after the lead) one every half second, in queue order
+    offsets = [planned_start_offset(n, quota, lead=0.25) for n in range(6)]
+    assert offsets == [0.0, 0.0, 0.0, 0.75, 1.25, 1.75]
+    with pytest.raises(ValueError, match="position must not be negative"):
+        planned_start_offset(-1, quota)
+
+
+def test_the_plan_never_starts_a_slot_before_a_token_is_there() -> None:
+    # Given the plan for 10,000 starts at us-east-1's quota, played against the token bucket
+    quota = start_execution_quota("us-east-1")
+    bucket = TokenBucket(quota, now=0.0)
+    # Then every start at its planned time finds a token
+    assert all(bucket.try_take(planned_start_offset(n, quota)) for n in range(10_000))
+
+
+def test_the_queue_delay_is_whole_seconds_never_past_the_plan_and_at_most_sqs_limit() -> None:
+    assert queue_delay(100.9, now=98.0) == 2  # the starter waits the last 0.9 s
+    assert queue_delay(98.5, now=99.0) == 0
+    assert queue_delay(10_000.0, now=0.0) == MAX_QUEUE_DELAY_SECONDS
+
+
+def test_a_raised_quota_replaces_the_regions_default() -> None:
+    assert start_execution_quota("eu-central-1", refill_per_second=600) == BucketQuota(800, 600)
+    assert start_execution_quota("us-east-1", bucket_size=5000) == BucketQuota(5000, 300)

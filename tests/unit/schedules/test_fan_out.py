@@ -16,9 +16,10 @@ from botocore.exceptions import ClientError
 
 from agent_tasks import aws as aws_clients
 from agent_tasks.schedules import slot_execution_id
+from agent_tasks.schedules.quotas import PLAN_LEAD_SECONDS, BucketQuota
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.scheduler import tick
-from agent_tasks.services.slot_starts import ExecutionStart, QueueDispatcher, SlotStart
+from agent_tasks.services.slot_starts import ExecutionStart, QueueDispatcher, SlotStart, start_message
 from agent_tasks.settings import get_settings
 from tests.support.fixtures import LambdaClient, load_function
 from tests.support.schedules import (
@@ -154,6 +155,50 @@ def test_the_queue_order_interleaves_owners(state_machine: str, queue: str) -> N
     assert len(owners) == len(heavy) + len(light)
     assert owners[:8].count("heavy") == 2
     assert set(owners[8:]) == {"heavy"}
+
+
+def test_the_tick_paces_starts_past_the_burst_and_the_starter_waits_out_the_rest(
+    state_machine: str, starter: Starter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 5 slots due at 09:00 and a start quota of 2 at once, then 1 a second
+    tasks = [scheduled_task("0 9 * * *", created=T0 - MINUTE) for _ in range(5)]
+    wall = T0.timestamp() + 1.0  # the tick's wall clock, a second after 09:00
+    dispatcher = QueueDispatcher(starter.queue_url, quota=BucketQuota(2, 1), clock=lambda: wall)
+    sent = _record_sends(monkeypatch)
+    # When the tick queues them (one claim at a time: the queue order is the plan's)
+    tick(T0, rule=RULE, dispatcher=dispatcher, workers=1)
+    # Then the burst's two go at once; each later one is held back (whole seconds in the queue, the
+    # exact instant in the message) until its token is due
+    lead = PLAN_LEAD_SECONDS
+    assert [(json.loads(body).get("not_before"), delay) for body, delay in sent] == [
+        (None, 0),
+        (None, 0),
+        (round(wall + lead + 1, 3), 1),
+        (round(wall + lead + 2, 3), 2),
+        (round(wall + lead + 3, 3), 3),
+    ]
+    # And the starter, given a held-back message, waits out the fraction of a second the queue left
+    message = SlotStart.model_validate_json(sent[2][0])
+    slept: list[float] = []
+    handed_at = datetime.fromtimestamp(wall + 1, tz=UTC)  # sent at `wall`, after its DelaySeconds (1)
+    assert start_message(message, handed_at, time_left=lambda: 20.0, sleep=slept.append) == "started"
+    assert slept == [pytest.approx(lead)]
+    assert message.task_id in {task.id for task in tasks}
+
+
+def _record_sends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(body, DelaySeconds) of every message the start queue is sent, still sending them."""
+    from agent_tasks import start_queue
+
+    sent: list[tuple[str, int]] = []
+    original = start_queue.send
+
+    def send(queue_url: str, bodies: list[str], *, delays: list[int] | None = None) -> None:
+        sent.extend(zip(bodies, delays or [0] * len(bodies), strict=True))
+        original(queue_url, bodies, delays=delays)
+
+    monkeypatch.setattr(start_queue, "send", send)
+    return sent
 
 
 # -- duplicate delivery ------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ def test_naive_clock_values_are_refused() -> None:
         ("skip", 3, "skip"),
         ("allow", 0, "start"),
         ("allow", 2, "start"),
+        ("cancel_other", 0, "start"),
+        ("cancel_other", 2, "cancel_others"),
     ],
 )
 def test_overlap_decision(policy: str, running: int, decision: str) -> None:

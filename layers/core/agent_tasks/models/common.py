@@ -13,7 +13,8 @@ API_BASE = "/api/v1"
 # answers all use these).
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
-OverlapPolicy = Literal["skip", "allow"]
+# `buffer_one` (run once after the current run ends) is being built with the `queued` status (issue 21).
+OverlapPolicy = Literal["skip", "allow", "cancel_other"]
 
 # The validation context the store loads items with: validators of shapes that are both input and
 # stored (sdk_options, notification_config) judge input only, never what was already stored.

@@ -109,10 +109,19 @@ class TaskFields(BaseModel):
         str | None, Field(description="A relative path inside the session's working directory.")
     ] = None
     is_scheduled: bool = False
+    schedule_timezone: Annotated[str, Field(max_length=64, description="IANA time zone name.")] = "UTC"
+    # run_at comes after the zone (a local time is read in it) and before the cron (they exclude each other).
+    run_at: Annotated[
+        datetime | None,
+        Field(
+            description="A one-time schedule: runs once at this instant (with an offset), or at this local "
+            "date-time (without one) in schedule_timezone; then the schedule disables itself. Must be in "
+            "the future when set; excludes schedule_cron."
+        ),
+    ] = None
     schedule_cron: Annotated[
         str | None, Field(max_length=128, validate_default=True, description="Five-field Unix cron.")
     ] = None
-    schedule_timezone: Annotated[str, Field(max_length=64, description="IANA time zone name.")] = "UTC"
     schedule_enabled: bool = True
     overlap_policy: OverlapPolicy = "skip"
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -214,13 +223,31 @@ class TaskFields(BaseModel):
             raise ValueError("must be a relative path inside the working directory (no '..', no leading '/')")
         return value
 
+    @field_validator("run_at")
+    @classmethod
+    def _run_at(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        from agent_tasks.schedules.one_time import resolve_run_at
+
+        # A naive time is local to schedule_timezone (a zone that failed its check: taken as UTC here,
+        # the zone's own error is what the caller sees).
+        return resolve_run_at(value, info.data.get("schedule_timezone", "UTC"))
+
     @field_validator("schedule_cron")
     @classmethod
     def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            if info.data.get("is_scheduled"):
-                raise ValueError("schedule_cron is required when is_scheduled is true")
+            if info.data.get("is_scheduled") and "run_at" in info.data and info.data["run_at"] is None:
+                raise ValueError(
+                    "schedule_cron (or run_at, for one run) is required when is_scheduled is true"
+                )
             return None
+        if info.data.get("run_at") is not None:
+            raise ValueError(
+                "schedule_cron and run_at exclude each other: give a cron expression for a repeating "
+                "schedule or run_at for one run (set the other to null)"
+            )
         from agent_tasks.schedules import validate_cron
 
         return validate_cron(value)
@@ -294,8 +321,9 @@ class TaskUpdate(BaseModel):
     sdk_options: SdkOptions | None = None
     working_directory_path: str | None = None
     is_scheduled: bool | None = None
-    schedule_cron: Annotated[str | None, Field(max_length=128)] = None
     schedule_timezone: Annotated[str | None, Field(max_length=64)] = None
+    run_at: datetime | None = None
+    schedule_cron: Annotated[str | None, Field(max_length=128)] = None
     schedule_enabled: bool | None = None
     overlap_policy: OverlapPolicy | None = None
     pause_after_failures: Annotated[int | None, Field(ge=1, le=100)] = None
@@ -363,8 +391,9 @@ class Task(BaseModel):
     disallowed_tools: list[str] = Field(default_factory=list)
     working_directory_path: str | None = None
     is_scheduled: bool = False
-    schedule_cron: str | None = None
     schedule_timezone: str = "UTC"
+    run_at: datetime | None = None
+    schedule_cron: str | None = None
     schedule_enabled: bool = True
     overlap_policy: OverlapPolicy = "skip"
     pause_after_failures: int | None = None
@@ -413,6 +442,11 @@ class Task(BaseModel):
     def is_due_indexed(self) -> bool:
         """Whether the task belongs in the due-schedule index."""
         return self.is_scheduled and self.schedule_enabled and self.is_active and not self.is_deleted
+
+    @property
+    def is_one_time(self) -> bool:
+        """A one-time schedule (`run_at`, no cron): one slot, then the schedule disables itself."""
+        return self.run_at is not None and not self.schedule_cron
 
     @property
     def etag(self) -> str:
@@ -533,7 +567,9 @@ class TaskResponse(TaskFields):
     def of(cls, task: Task, *, reveal_webhook_secret: bool = False) -> TaskResponse:
         base = f"{API_BASE}/tasks/{task.id}"
         description = None
-        if task.schedule_cron:
+        if task.is_one_time and task.run_at is not None:
+            description = f"Once, at {task.run_at.isoformat()}"
+        elif task.schedule_cron:
             from agent_tasks.schedules import describe_cron
 
             try:

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from agent_tasks.models.common import OverlapPolicy
 from agent_tasks.schedules.fire_times import iter_fire_times, next_fire_time, previous_fire_times
 
-OverlapDecision = Literal["start", "skip"]
+OverlapDecision = Literal["start", "skip", "cancel_others"]
 
 # Counting skipped slots walks them one by one; past this many the count is reported as a floor,
 # so one task left unscheduled for months cannot stall a tick.
@@ -93,12 +93,15 @@ def _exhausted(remaining: Iterator[datetime]) -> bool:
 
 
 def overlap_decision(policy: OverlapPolicy, running_count: int) -> OverlapDecision:
-    """`skip` a slot while an earlier run of the task is still going under the `skip` policy."""
+    """What a slot does while `running_count` earlier runs of its task are still going: `skip` it
+    (policy `skip`), `cancel_others` then start it (policy `cancel_other`), or just `start` it."""
     if policy not in get_args(OverlapPolicy):
         raise ValueError(f"overlap policy must be one of {get_args(OverlapPolicy)}, got {policy!r}")
     if running_count < 0:
         raise ValueError(f"running_count must not be negative, got {running_count}")
-    return "skip" if policy == "skip" and running_count > 0 else "start"
+    if running_count == 0 or policy == "allow":
+        return "start"
+    return "skip" if policy == "skip" else "cancel_others"
 
 
 def should_pause(consecutive_failures: int, pause_after_failures: int | None) -> bool:

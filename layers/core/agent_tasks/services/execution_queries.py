@@ -95,20 +95,27 @@ def effective_tools(task: TaskFields | Task) -> list[str]:
 
 
 def _next_fire_times(task: Task) -> list[datetime] | None:
-    if not (task.is_scheduled and task.schedule_cron):
+    if not (task.is_scheduled and (task.schedule_cron or task.is_one_time)):
         return None
     from agent_tasks.schedules import next_fire_times
+    from agent_tasks.schedules.jitter import due_at
     from agent_tasks.schedules.zones import zone_for
 
     # Shown in the task's own time zone (with its offset), so 02:30 reads as 02:30 in New York.
     zone = zone_for(task.schedule_timezone)
     after = utc_now()
+    if task.schedule_cron is None:  # one-time: its one slot, while it is still to come
+        from agent_tasks.schedules.one_time import one_time_next_run
+
+        assert task.run_at is not None
+        slot = one_time_next_run(
+            task.run_at, after=after, start_at=task.schedule_start_at, end_at=task.schedule_end_at
+        )
+        return [] if slot is None else [due_at(task.id, slot, task.jitter_seconds).astimezone(zone)]
     if task.schedule_start_at is not None and task.schedule_start_at - timedelta(seconds=1) > after:
         after = task.schedule_start_at - timedelta(seconds=1)  # the schedule's window applied
     times = next_fire_times(task.schedule_cron, task.schedule_timezone, after, 5)
     end = task.schedule_end_at
-    from agent_tasks.schedules.jitter import due_at
-
     return [
         due_at(task.id, moment, task.jitter_seconds).astimezone(zone)
         for moment in times

@@ -245,16 +245,28 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
         current = execution_store.get(execution_id)
         ended = current.status if current else "unknown"
         raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
-    _stop_workflow(execution_id)
+    _stop_workflow(execution_id, cause="The execution was cancelled by its owner.")
     return cancelled
 
 
-def _stop_workflow(execution_id: str) -> None:
+def cancel_superseded(execution_id: str, *, reason: str) -> Execution | None:
+    """Cancel a run that a newer one replaces (overlap_policy `cancel_other`), as a user's cancel ends
+    it: status cancelled with `reason`, workflow stopped. None when it had already ended."""
+    from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
+
+    execution = execution_store.get(execution_id)
+    if execution is None or execution.is_finished:
+        return None
+    cancelled = end_execution(execution, "cancelled", reason=reason)
+    if cancelled is not None:
+        _stop_workflow(execution_id, cause=reason)
+    return cancelled
+
+
+def _stop_workflow(execution_id: str, *, cause: str) -> None:
     from agent_tasks import adapters
 
-    adapters.workflows().stop(
-        execution_id, error="Cancelled", cause="The execution was cancelled by its owner."
-    )
+    adapters.workflows().stop(execution_id, error="Cancelled", cause=cause)
 
 
 def rerun(actor: Actor, execution_id: str) -> Execution:

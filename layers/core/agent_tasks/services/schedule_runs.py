@@ -2,7 +2,8 @@
 
 - run now (POST /tasks/{id}/run-now): one execution at once, trigger `manual`, marked
   `trigger_metadata.run_now`; under `overlap_policy: skip` it is refused (409) while an earlier run
-  is pending or running, unless `force`.
+  is pending or running, and under `cancel_other` the runs still going are cancelled first, unless
+  `force` (start beside them).
 - backfill (POST /tasks/{id}/backfill, `{"from", "to"}`): every fire time of the task's schedule in
   [from, to] (at most BACKFILL_LIMIT), each an execution with the slot's own deterministic id
   (so a slot that already ran, scheduled or backfilled, is not run again) and the slot in
@@ -76,12 +77,16 @@ class BackfillResponse(BaseModel):
 
 def run_now(actor: Actor, task_id: str, request: RunNowRequest, *, now: datetime) -> Execution:
     task = owned_task(actor, task_id, allow_deleted=True)
-    if task.overlap_policy == "skip" and not request.force:
+    if task.overlap_policy in ("skip", "cancel_other") and not request.force:
         active = execution_store.active_ids_for_task(task.id, newest=_OVERLAP_WINDOW)
-        if active:
+        if active and task.overlap_policy == "skip":
             raise ConflictError(
                 f"an earlier run ({active[0]}) is still going and overlap_policy is skip; "
                 'send {"force": true} to start anyway'
+            )
+        for other in active:  # cancel_other: the runs still going end first, as the scheduler's slots do
+            execution_service.cancel_superseded(
+                other, reason="cancelled by run-now: overlap_policy is cancel_other"
             )
     return execution_service.create_and_start(
         task,

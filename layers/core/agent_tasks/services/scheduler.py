@@ -195,7 +195,10 @@ def _handle(
         task = task_store.get(task_id)
         if task is None or not task.is_due_indexed or task.pending_slot is not None:
             return
-    if task.next_run_at is None or not task.schedule_cron:
+    if task.is_one_time and task.next_run_at is None:
+        _end_if_last(task, None, now, summary, outcome="has run")  # its slot finished; the end did not
+        return
+    if task.next_run_at is None or not (task.schedule_cron or task.is_one_time):
         return
     offset = jitter_offset(task.id, task.next_run_at, task.jitter_seconds)
     if task.next_run_at + offset > now:
@@ -212,28 +215,32 @@ def _handle(
         if pause_schedule(task, reason=reason, now=now) is not None:
             summary.paused += 1
         return
-    # With jitter the slot is due `offset` after its time: plan on the task's shifted clock.
-    plan = plan_tick(task.next_run_at, now - offset, task.schedule_cron, task.schedule_timezone)
-    if plan.run_slot is None:
-        return
-    pending = PendingSlot(
-        slot=plan.run_slot, claimed_at=now, rule=rule, skipped_missed_slots=plan.skipped_count
-    )
-    if not schedule_store.advance_schedule(task.id, task.next_run_at, plan.next_run_at, pending):
+    following: datetime | None  # the slot after this one; None for a one-time schedule
+    if task.is_one_time:
+        run_slot, skipped, following = task.next_run_at, 0, None
+    else:
+        assert task.schedule_cron is not None
+        # With jitter the slot is due `offset` after its time: plan on the task's shifted clock.
+        plan = plan_tick(task.next_run_at, now - offset, task.schedule_cron, task.schedule_timezone)
+        if plan.run_slot is None:
+            return
+        run_slot, skipped, following = plan.run_slot, plan.skipped_count, plan.next_run_at
+    pending = PendingSlot(slot=run_slot, claimed_at=now, rule=rule, skipped_missed_slots=skipped)
+    if not schedule_store.advance_schedule(task.id, task.next_run_at, following, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
-    if too_late_to_catch_up(plan.run_slot + offset, now, task.catchup_window_seconds):
+    if too_late_to_catch_up(run_slot + offset, now, task.catchup_window_seconds):
         # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
         audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
-        if plan.skipped_count:
-            audits.append(_skip_audit(task, pending, now, "missed", count=plan.skipped_count))
-        summary.skipped_missed += plan.skipped_count + 1
-        schedule_store.finish_slot(
-            task.id, plan.run_slot, plan.next_run_at, audits, jitter_seconds=task.jitter_seconds
-        )
-        _end_if_last(task, plan.next_run_at, now, summary)
+        if skipped:
+            audits.append(_skip_audit(task, pending, now, "missed", count=skipped))
+        summary.skipped_missed += skipped + 1
+        if schedule_store.finish_slot(
+            task.id, run_slot, following, audits, jitter_seconds=task.jitter_seconds
+        ):
+            _end_if_last(task, following, now, summary, outcome="was skipped: reached after catchup_window")
         return
-    claimed = task.model_copy(update={"next_run_at": plan.next_run_at, "pending_slot": pending})
+    claimed = task.model_copy(update={"next_run_at": following, "pending_slot": pending})
     dispatcher.dispatch(claimed, pending, now, summary, recovering=False)
 
 
@@ -248,7 +255,13 @@ def run_claimed_slot(
         summary.skipped_missed += pending.skipped_missed_slots
         audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
     existing = execution_store.get(execution_id) if recovering else None
-    overlapping = existing is None and _overlaps(task, execution_id, now)
+    running = _still_running(task, execution_id, now) if existing is None else []
+    decision = overlap_decision(task.overlap_policy, len(running))
+    overlapping = decision == "skip"
+    outcome = "was skipped: an earlier run was still going" if overlapping else "has run"
+    if decision == "cancel_others":
+        # cancel_other: the runs still going end as a user's cancel ends them, then this one starts.
+        audits.append(_cancel_others(task, pending, now, running))
     if existing is not None:
         # written before a crash (or by a duplicate delivery): only start it
         execution_service.ensure_started(existing, defer_throttled=True)
@@ -265,11 +278,12 @@ def run_claimed_slot(
             skip = _skip_audit(task, pending, now, "spend_cap", count=1)
             skip.details["spend_cap"] = capped.details[0].get("ctx", {})
             audits.append(skip)
+            outcome = "was skipped: the owner's spend cap is reached"
             logger.info("slot skipped: the owner's spend cap is reached", extra={"task_id": task.id})
         else:
             summary.started += 1
             summary.execution_ids.append(execution_id)
-    if task.next_run_at is None or not schedule_store.finish_slot(
+    if (task.next_run_at is None and not task.is_one_time) or not schedule_store.finish_slot(
         task.id,
         pending.slot,
         task.next_run_at,
@@ -279,7 +293,7 @@ def run_claimed_slot(
     ):
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
         return
-    _end_if_last(task, task.next_run_at, now, summary)
+    _end_if_last(task, task.next_run_at, now, summary, outcome=outcome)
     if not overlapping and task.max_runs is not None:
         _end_if_max_runs(task_store.get(task.id), now, summary)
 
@@ -294,26 +308,57 @@ def _end_if_max_runs(task: Task | None, now: datetime, summary: TickSummary) -> 
     return True
 
 
-def _end_if_last(task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary) -> None:
-    """After the last slot of a schedule with an end date, the schedule disables itself, saying why."""
-    if not window_ended(next_run_at, task.schedule_end_at) or task.schedule_end_at is None:
+def _end_if_last(
+    task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary, *, outcome: str
+) -> None:
+    """After its last slot a schedule disables itself, saying why: the one slot of a one-time schedule
+    (`outcome` says what became of it), or the last slot before schedule_end_at."""
+    if task.is_one_time and task.run_at is not None:
+        reason = f"ended: the one-time slot at run_at ({task.run_at.isoformat()}) {outcome}"
+    elif window_ended(next_run_at, task.schedule_end_at) and task.schedule_end_at is not None:
+        reason = f"ended: the last slot before schedule_end_at ({task.schedule_end_at.isoformat()}) has run"
+    else:
         return
-    reason = f"ended: the last slot before schedule_end_at ({task.schedule_end_at.isoformat()}) has run"
     if pause_schedule(task_store.get(task.id) or task, reason=reason, now=now) is not None:
         summary.paused += 1
 
 
-def _overlaps(task: Task, execution_id: str, now: datetime) -> bool:
-    if task.overlap_policy != "skip":
-        return False
-    active = [
+def _still_running(task: Task, execution_id: str, now: datetime) -> list[str]:
+    """The task's earlier runs still pending or running (read only when the policy cares)."""
+    if task.overlap_policy == "allow":
+        return []
+    return [
         other
         for other in execution_store.active_ids_for_task(
             task.id, newest=OVERLAP_WINDOW, stale_pending_before=now - execution_service.STALE_PENDING_AFTER
         )
         if other != execution_id
     ]
-    return overlap_decision(task.overlap_policy, len(active)) == "skip"
+
+
+def _cancel_others(task: Task, pending: PendingSlot, now: datetime, running: list[str]) -> AuditEvent:
+    """Cancel the task's runs still going, each through the one end path (status cancelled, workflow
+    stopped, the end announced); the audit event that says which this slot cancelled."""
+    reason = (
+        f"cancelled by the scheduler: overlap_policy is cancel_other and the slot at "
+        f"{pending.slot.isoformat()} is due"
+    )
+    cancelled = [other for other in running if execution_service.cancel_superseded(other, reason=reason)]
+    logger.info("runs still going cancelled for a new slot", extra={"cancelled": cancelled})
+    return audit_store.new_event(
+        actor_id=SCHEDULER_ACTOR,
+        owner_id=task.owner_id,
+        action="schedule.overlap_cancelled",
+        resource_type="task",
+        resource_id=task.id,
+        at=now,
+        request_id=None,
+        details={
+            "slot": pending.slot.isoformat(),
+            "cancelled_execution_ids": cancelled,
+            "rule": pending.rule,
+        },
+    )
 
 
 def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
@@ -30,7 +31,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from agent_tasks import start_queue
 from agent_tasks.models.tasks import PendingSlot, Task
 from agent_tasks.observability import execution_log_keys, logger
-from agent_tasks.schedules.quotas import backoff_delays
+from agent_tasks.schedules.quotas import (
+    BucketQuota,
+    backoff_delays,
+    planned_start_offset,
+    queue_delay,
+)
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.executions import StartThrottled
 from agent_tasks.services.scheduler import TickSummary, run_claimed_slot
@@ -51,6 +57,9 @@ class SlotStart(BaseModel):
     owner_id: str | None = Field(default=None, max_length=256)
     rule: str | None = Field(default=None, max_length=256)
     claimed_at: AwareDatetime
+    # Epoch seconds before which the start would find no token (the tick's pacing plan); the queue's
+    # DelaySeconds covers the whole seconds, the starter waits out the rest.
+    not_before: float | None = Field(default=None, ge=0)
 
 
 class ExecutionStart(BaseModel):
@@ -69,32 +78,63 @@ StartMessage: TypeAdapter[SlotStart | ExecutionStart] = TypeAdapter(
 
 class QueueDispatcher:
     """The tick's dispatcher in AWS: buffer claimed slots and send them 10 to a request, in the
-    order the tick claimed them (owners interleaved). Thread-safe: claims run in parallel."""
+    order the tick claimed them (owners interleaved), each held back in the queue until the start
+    quota has a token for it (schedules/quotas.py `planned_start_delay`; `quota` None: no pacing).
+    Thread-safe: claims run in parallel. `clock` is monotonic seconds (injectable for tests)."""
 
-    def __init__(self, queue_url: str) -> None:
+    def __init__(
+        self,
+        queue_url: str,
+        *,
+        quota: BucketQuota | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._queue_url = queue_url
-        self._buffer: list[str] = []
+        self._quota = quota
+        self._clock = clock
+        self._plan_start: float | None = None
+        self._queued = 0
+        self._buffer: list[tuple[str, int]] = []
         self._lock = threading.Lock()
 
     def dispatch(
         self, task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
     ) -> None:
-        message = SlotStart(
-            task_id=task.id, slot=pending.slot, owner_id=task.owner_id, rule=pending.rule, claimed_at=now
-        )
-        batch: list[str] = []
+        batch: list[tuple[str, int]] = []
         with self._lock:
-            self._buffer.append(message.model_dump_json())
+            delay, not_before = 0, None
+            if self._quota is not None:
+                wall = self._clock()
+                if self._plan_start is None:
+                    self._plan_start = wall
+                planned = self._plan_start + planned_start_offset(self._queued, self._quota)
+                if planned > wall:
+                    delay, not_before = queue_delay(planned, wall), round(planned, 3)
+            self._queued += 1
+            message = SlotStart(
+                task_id=task.id,
+                slot=pending.slot,
+                owner_id=task.owner_id,
+                rule=pending.rule,
+                claimed_at=now,
+                not_before=not_before,
+            )
+            self._buffer.append((message.model_dump_json(), delay))
             if len(self._buffer) >= start_queue.BATCH_LIMIT:
                 batch, self._buffer = self._buffer, []
-        if batch:
-            start_queue.send(self._queue_url, batch)
+        self._send(batch)
         summary.dispatched += 1
 
     def flush(self) -> None:
         with self._lock:
             batch, self._buffer = self._buffer, []
-        start_queue.send(self._queue_url, batch)
+        self._send(batch)
+
+    def _send(self, batch: list[tuple[str, int]]) -> None:
+        if not batch:
+            return
+        delays = [delay for _, delay in batch]
+        start_queue.send(self._queue_url, [body for body, _ in batch], delays=delays if any(delays) else None)
 
 
 def start_message(
@@ -110,6 +150,11 @@ def start_message(
     allowed: the message is to come back."""
     task_id = message.task_id if isinstance(message, SlotStart) else None
     with execution_log_keys(task_id=task_id):
+        if isinstance(message, SlotStart) and message.not_before is not None:
+            # The tick's pacing plan: the queue held it back whole seconds, this waits the rest.
+            wait = min(1.0, message.not_before - now.timestamp())
+            if wait > 0 and time_left() > wait + 1.0:
+                sleep(wait)
         delays = backoff_delays(rng=rng)
         while True:
             try:

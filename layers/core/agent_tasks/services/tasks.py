@@ -27,6 +27,7 @@ from agent_tasks.templates import validate_template
 SCHEDULE_FIELDS = {
     "is_scheduled",
     "schedule_cron",
+    "run_at",
     "schedule_timezone",
     "schedule_enabled",
     "is_active",
@@ -36,8 +37,16 @@ SCHEDULE_FIELDS = {
 
 
 def _next_run_at(fields: TaskFields | Task, now: datetime) -> datetime | None:
-    if not (fields.is_scheduled and fields.schedule_enabled and fields.is_active and fields.schedule_cron):
+    if not (fields.is_scheduled and fields.schedule_enabled and fields.is_active):
         return None
+    if not fields.schedule_cron:
+        if fields.run_at is None:
+            return None
+        from agent_tasks.schedules.one_time import one_time_next_run
+
+        return one_time_next_run(
+            fields.run_at, after=now, start_at=fields.schedule_start_at, end_at=fields.schedule_end_at
+        )
     from agent_tasks.schedules.windows import next_fire_in_window
 
     return next_fire_in_window(
@@ -69,10 +78,20 @@ def _check_secrets(caller: Actor, fields: TaskFields) -> None:
     secrets.require_existing(caller.user_id, secrets.referenced_secrets(fields))
 
 
+def _check_run_at_ahead(fields: TaskFields, now: datetime) -> None:
+    """A run_at being set must be still to come (a past one would never run, or run at once by surprise)."""
+    if fields.run_at is not None and fields.run_at <= now:
+        raise ValidationFailedError.for_field(
+            "body.run_at",
+            f"must be in the future; it is {fields.run_at.isoformat()}, now is {now.isoformat()}",
+        )
+
+
 def create_task(caller: Actor, body: TaskCreate) -> Task:
     check_model_options(body.sdk_options)
     _check_secrets(caller, body)
     now = utc_now()
+    _check_run_at_ahead(body, now)
     webhook_secret = None
     if body.notification_config and body.notification_config.webhook_url:
         from agent_tasks.notifications import new_webhook_secret
@@ -152,12 +171,22 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
     _check_version(old, if_match)
     changes = body.changes()
     merged = {**dict(old), **changes}
+    if changes.get("run_at") is not None and merged.get("schedule_cron"):
+        raise ValidationFailedError.for_field(
+            "body.run_at",
+            "the task has a schedule_cron; send schedule_cron: null with run_at "
+            "to make it a one-time schedule",
+        )
     fields = _revalidate({name: merged[name] for name in TaskFields.model_fields})
     if "sdk_options" in changes:
         check_model_options(fields.sdk_options)
     if {"secrets", "sdk_options"} & changes.keys():
         _check_secrets(caller, fields)
     now = utc_now()
+    # An unchanged run_at that has passed (it ran) does not block other edits, only turning it on again.
+    enabling_one_time = changes.get("schedule_enabled") and fields.run_at and not fields.schedule_cron
+    if "run_at" in changes or enabling_one_time:
+        _check_run_at_ahead(fields, now)
     next_run_at = old.next_run_at
     if SCHEDULE_FIELDS & changes.keys() or (fields.is_scheduled and next_run_at is None):
         next_run_at = _next_run_at(fields, now)

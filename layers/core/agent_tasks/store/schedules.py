@@ -98,23 +98,30 @@ def query_due(shard: int, now: datetime) -> DueSlice:
 
 
 def advance_schedule(
-    task_id: str, expected_next_run_at: datetime, new_next_run_at: datetime, pending: PendingSlot
+    task_id: str, expected_next_run_at: datetime, new_next_run_at: datetime | None, pending: PendingSlot
 ) -> bool:
-    """Claim a slot: move next_run_at from the value read to the next fire time, record the slot as
-    pending and keep the task due at it. The condition on next_run_at means two ticks at once
-    claim a slot once; False when another tick (or an edit, or a disable) got there first."""
+    """Claim a slot: move next_run_at from the value read to the next fire time (None, for a one-time
+    schedule's only slot: removed), record the slot as pending and keep the task due at it. The
+    condition on next_run_at means two ticks at once claim a slot once; False when another tick (or
+    an edit, or a disable) got there first."""
+    values: dict[str, Any] = {
+        ":expected": {"S": _iso(expected_next_run_at)},
+        ":pending": serialize_value(pending.model_dump(mode="json")),
+        ":due": {"S": due_sort_key(pending.slot, task_id)},
+    }
+    expression = "SET pending_slot = :pending, GSI2SK = :due"
+    if new_next_run_at is None:
+        expression += " REMOVE next_run_at"
+    else:
+        expression += ", next_run_at = :new"
+        values[":new"] = {"S": _iso(new_next_run_at)}
     try:
         aws.dynamodb().update_item(
             TableName=table_name(),
             Key=task_key(task_id),
-            UpdateExpression="SET next_run_at = :new, pending_slot = :pending, GSI2SK = :due",
+            UpdateExpression=expression,
             ConditionExpression="next_run_at = :expected AND attribute_exists(GSI2PK)",
-            ExpressionAttributeValues={
-                ":new": {"S": _iso(new_next_run_at)},
-                ":expected": {"S": _iso(expected_next_run_at)},
-                ":pending": serialize_value(pending.model_dump(mode="json")),
-                ":due": {"S": due_sort_key(pending.slot, task_id)},
-            },
+            ExpressionAttributeValues=values,
         )
     except ClientError as error:
         if is_condition_failure(error):
@@ -126,7 +133,7 @@ def advance_schedule(
 def finish_slot(
     task_id: str,
     slot: datetime,
-    next_run_at: datetime,
+    next_run_at: datetime | None,
     audits: Sequence[AuditEvent] = (),
     *,
     jitter_seconds: int = 0,
@@ -134,21 +141,25 @@ def finish_slot(
 ) -> bool:
     """Clear the claimed slot and move the task's due key to its next_run_at (plus its jitter), with
     the slot's audit events in the same write. False if the claim is gone (finished already, or the
-    task changed). `count_run` adds one to the task's scheduled_runs (a slot that started)."""
+    task changed). `count_run` adds one to the task's scheduled_runs (a slot that started).
+    `next_run_at` None: a one-time schedule's only slot; the task stays due at the slot until the
+    scheduler disables the schedule (a tick that finds it so disables it)."""
+    values: dict[str, Any] = {":slot": {"S": _iso(slot)}}
+    if next_run_at is None:
+        expression = "REMOVE pending_slot"
+        condition = "pending_slot.#slot = :slot AND attribute_not_exists(next_run_at)"
+    else:
+        expression = "SET GSI2SK = :due REMOVE pending_slot"
+        condition = "pending_slot.#slot = :slot AND next_run_at = :next"
+        values[":next"] = {"S": _iso(next_run_at)}
+        values[":due"] = {"S": due_sort_key(due_at(task_id, next_run_at, jitter_seconds), task_id)}
     update: dict[str, Any] = {
         "TableName": table_name(),
         "Key": task_key(task_id),
-        "UpdateExpression": "SET GSI2SK = :due REMOVE pending_slot"
-        + (" ADD scheduled_runs :one" if count_run else ""),
-        "ConditionExpression": (
-            "pending_slot.#slot = :slot AND next_run_at = :next AND attribute_exists(GSI2PK)"
-        ),
+        "UpdateExpression": expression + (" ADD scheduled_runs :one" if count_run else ""),
+        "ConditionExpression": condition + " AND attribute_exists(GSI2PK)",
         "ExpressionAttributeNames": {"#slot": "slot"},
-        "ExpressionAttributeValues": {
-            ":slot": {"S": _iso(slot)},
-            ":next": {"S": _iso(next_run_at)},
-            ":due": {"S": due_sort_key(due_at(task_id, next_run_at, jitter_seconds), task_id)},
-        },
+        "ExpressionAttributeValues": values,
     }
     if count_run:
         update["ExpressionAttributeValues"][":one"] = {"N": "1"}

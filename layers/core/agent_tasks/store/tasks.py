@@ -53,7 +53,7 @@ def name_lock_key(owner_id: str, name: str) -> dict[str, dict[str, str]]:
 
 
 def _due_keys(task: Task) -> dict[str, str]:
-    if not task.is_due_indexed or task.next_run_at is None:
+    if not task.is_due_indexed or (task.next_run_at is None and task.pending_slot is None):
         return {}
     from agent_tasks.schedules import due_partition_key, due_shard, due_sort_key
 
@@ -61,11 +61,12 @@ def _due_keys(task: Task) -> dict[str, str]:
     # A claimed but unfinished slot keeps the task due at that slot (services/scheduler.py).
     from agent_tasks.schedules.jitter import due_at as jittered
 
-    due_at = (
-        task.pending_slot.slot
-        if task.pending_slot is not None
-        else jittered(task.id, task.next_run_at, task.jitter_seconds)
-    )
+    # (A one-time schedule has no next_run_at once its slot is claimed.)
+    if task.pending_slot is not None:
+        due_at = task.pending_slot.slot
+    else:
+        assert task.next_run_at is not None
+        due_at = jittered(task.id, task.next_run_at, task.jitter_seconds)
     return {"GSI2PK": due_partition_key(shard), "GSI2SK": due_sort_key(due_at, task.id)}
 
 
