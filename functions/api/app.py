@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import re
 from typing import Any
@@ -15,21 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from agent_tasks import jsontext
 from agent_tasks.models.tasks import PublicTaskResponse
 from agent_tasks.observability import logger, metrics, tracer
-from agent_tasks.reports.document import ReportDocument
 from agent_tasks.settings import get_settings
-from api_routes import (
-    audit,
-    body_guard,
-    errors,
-    executions,
-    health,
-    limits,
-    reports,
-    schedule_runs,
-    secrets,
-    sessions,
-    tasks,
-)
+from api_routes import body_guard, errors, health, tasks
 from api_routes.errors import ErrorResponse
 
 # A missing required setting fails the cold start, naming the variable (not the first call).
@@ -42,16 +30,28 @@ OPENAPI_VERSION = "1.0.0"
 # Bodies are parsed strictly: depth-limited, no NaN/Infinity, no duplicate keys, numbers as written.
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=jsontext.loads)
 errors.register(app, lambda path: _methods_of(path))
+# The routers, in the order they are included (the OpenAPI document lists paths in that order).
+# A cold start imports only the first two: the task routes answer the requests a function most
+# often starts on (create, get, list), and the other routers' services and models are a large
+# share of the import. The rest, and the Swagger UI (Powertools' OpenAPI models), are included on
+# the first request for any other path (`_include_every_router`), before routing, so each answer
+# is what it would be with every router included from the start.
 app.include_router(health.router, prefix=API_PREFIX)
 app.include_router(tasks.router, prefix=API_PREFIX)
-app.include_router(audit.router, prefix=API_PREFIX)
-app.include_router(executions.router, prefix=API_PREFIX)
-app.include_router(schedule_runs.router, prefix=API_PREFIX)
-app.include_router(sessions.router, prefix=API_PREFIX)
-app.include_router(reports.router, prefix=API_PREFIX)
-app.include_router(secrets.router, prefix=API_PREFIX)
-app.include_router(limits.router, prefix=API_PREFIX)
-app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)
+_LATER_ROUTERS = ("audit", "executions", "schedule_runs", "sessions", "reports", "secrets", "limits")
+# The paths only the routers above answer: no route of a later router matches one of them, with any
+# method (tests/unit/api/test_lazy_routers.py checks it against the whole document).
+_EARLY_PATHS = re.compile(
+    rf"^{re.escape(API_PREFIX)}/(?:health|tasks(?:/[^/]+(?:/restore|/webhook-secret/rotate)?)?)$"
+)
+
+
+@functools.cache  # once per process
+def _include_every_router() -> None:
+    for name in _LATER_ROUTERS:
+        router = importlib.import_module(f"api_routes.{name}").router
+        app.include_router(router, prefix=API_PREFIX)
+    app.enable_swagger(path=f"{API_PREFIX}/docs", title=OPENAPI_TITLE, version=OPENAPI_VERSION)
 
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
@@ -84,6 +84,9 @@ _ALSO_FROM_THE_GATEWAY = ("401", "413", "429")
 @functools.cache  # the routes are fixed once the module is loaded
 def _openapi_document() -> str:
     """The OpenAPI document, with Powertools' default 422 schema replaced by our one error shape."""
+    from agent_tasks.reports.document import ReportDocument  # only the document names it
+
+    _include_every_router()
     document = json.loads(app.get_openapi_json_schema(title=OPENAPI_TITLE, version=OPENAPI_VERSION))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
@@ -154,11 +157,17 @@ def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_openapi_document())
 
 
+def _resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not _EARLY_PATHS.match(event.get("rawPath") or ""):
+        _include_every_router()
+    return app.resolve(event, context)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = body_guard.rejected(event) or app.resolve(event, context)
+    response = body_guard.rejected(event) or _resolve(event, context)
     status = int(response.get("statusCode", 500))
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     if status >= 500:

@@ -11,14 +11,18 @@ API on cancel, or the reconciler).
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from aws_lambda_powertools.shared import constants
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 from agent_tasks.scrub import LogScrubber
 
@@ -67,8 +71,74 @@ END_METRICS = {
     "timed_out": "ExecutionsTimedOut",
 }
 
+
+class _UntracedSegment(BaseSegment):
+    """A subsegment that records nothing."""
+
+    def close(self, end_time: int | None = None) -> None:
+        pass
+
+    def add_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        pass
+
+
+class _Untraced(BaseProvider):
+    """The tracer's provider while tracing is off: subsegments that record nothing.
+
+    Powertools otherwise hands every tracer the X-Ray SDK's recorder, traced or not. Outside
+    Lambda (tests, the local cloud, the bench) that recorder is built for centralised sampling,
+    and importing it makes a botocore session and an X-Ray client twice (the endpoints and the
+    service model read each time): a large share of a function's cold import there. On Lambda,
+    where tracing is on, the recorder samples locally and makes no client; nothing changes there.
+    """
+
+    _segment = _UntracedSegment()
+
+    @contextmanager
+    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        yield self._segment
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        yield self._segment
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Sequence[str]) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
+
+
+def tracing_is_off() -> bool:
+    """Powertools' own rule (`Tracer._is_tracer_disabled`): off when POWERTOOLS_TRACE_DISABLED says
+    so, outside Lambda, and under SAM local or Chalice."""
+    if resolve_truthy_env_var_choice(env=os.getenv(constants.TRACER_DISABLED_ENV, "false")):
+        return True
+    in_lambda = bool(os.getenv(constants.LAMBDA_TASK_ROOT_ENV))
+    emulated = bool(os.getenv(constants.SAM_LOCAL_ENV) or os.getenv(constants.CHALICE_LOCAL_ENV))
+    return not in_lambda or emulated
+
+
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(disabled=True, provider=_Untraced()) if tracing_is_off() else Tracer()
 metrics = Metrics(namespace=NAMESPACE)
 # While a run holds secret values, its scrubber rewrites every log line (agent_tasks.scrub).
 logger.registered_handler.addFilter(LogScrubber())

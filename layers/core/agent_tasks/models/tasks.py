@@ -311,7 +311,8 @@ def _not_nullable_in_schema(schema: dict[str, Any]) -> None:
 class TaskUpdate(BaseModel):
     """The body of PATCH /tasks/{id}: any subset of the fields; null clears an optional one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema)
+    # Built on first use (defer_build): a cold start that only creates and reads tasks never needs it.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable_in_schema, defer_build=True)
 
     name: TaskName | None = None
     description: Description = None
@@ -642,7 +643,7 @@ class PublicTaskResponse(BaseModel):
     """Another user's public task: what it does, never where it reports to, its secrets, its schedule's
     state or the owner's errors (notification_config, MCP server URLs, schedule_paused_reason)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)  # built on first use
 
     view: Literal["public"] = Field(default="public", description="The reduced view others get.")
     id: str
