@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1 for tests: answers a scripted list of statuses and records requests.
 
-It checks signatures the way a user's receiver would, with `agent_tasks.notifications.verify`,
+It checks signatures the way a user's receiver would, with `agent_tasks.notify.signing.verify`,
 and answers 401 to a request whose signature does not verify.
 """
 
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from agent_tasks.notifications import SIGNATURE_HEADER, verify
+from agent_tasks.notify.signing import SIGNATURE_HEADER, verify
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent_tasks.notifications import NotificationConfig
+from agent_tasks.models.notifications import NotificationConfig
 
 PUBLIC_HOOK = "https://hooks.example.com/agent-tasks"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:agent-task-events"

@@ -19,6 +19,7 @@ from agent_tasks.models.executions import (
     PreviewResponse,
     TriggerType,
 )
+from agent_tasks.models.notifications import DeliveriesResponse
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
 from agent_tasks.services import spend
@@ -74,7 +75,7 @@ def create_and_start(
     """
     _check_runnable(task)
     now = now or utc_now()
-    default_days = spend.admit(task.owner_id, now=now)  # refuses at a spend cap
+    default_days = spend.admit(task.owner_id, now=now, task_id=task.id)  # refuses at a spend cap
     days = task.retention_days or default_days
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),
@@ -238,6 +239,14 @@ def own_execution(actor: Actor, execution_id: str) -> Execution:
     if execution is None or execution.owner_id != actor.user_id:
         raise NotFoundError("no such execution")
     return execution
+
+
+def deliveries(actor: Actor, execution_id: str) -> DeliveriesResponse:
+    """The notifier's delivery attempts of the owner's execution (another user's: 404)."""
+    from agent_tasks.store import deliveries as delivery_store
+
+    own_execution(actor, execution_id)
+    return DeliveriesResponse(items=delivery_store.list_for_execution(execution_id))
 
 
 def list_for_task(

@@ -371,7 +371,7 @@ def run_agent(
             output_schema=snapshot.get("output_schema"),
             secrets=tool_secrets,
             scrubber=scrubber,
-            spend_cap_reached=lambda: spend.check(execution.owner_id) is not None,
+            spend_cap_reached=lambda: spend.check(execution.owner_id, task_id=execution.task_id) is not None,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
@@ -472,7 +472,7 @@ def _after_run(
 
 
 def finalize(execution_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Mark completed with its totals, remove the workspace, publish the event, deliver the webhook."""
+    """Mark completed with its totals, remove the workspace, publish the event (the notifier delivers it)."""
     execution = _require(execution_id)
     if execution.status != "running":
         return {"status": execution.status}
