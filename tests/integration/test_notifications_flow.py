@@ -172,6 +172,7 @@ def test_only_if_and_the_slack_format(local_cloud: Any, http: httpx.Client) -> N
         slack = _create(
             http, {"webhook_url": receiver.url, "format": "slack", "only_if": "status == 'completed'"}
         )
+        receiver.secret = slack["webhook_secret"]  # a Slack message is signed too (Slack ignores it)
         # When each runs to the end
         skipped = _deliveries(http, _run(http, quiet)["id"], 1)
         sent = _deliveries(http, _run(http, slack)["id"], 1)
@@ -188,10 +189,14 @@ def test_only_if_and_the_slack_format(local_cloud: Any, http: httpx.Client) -> N
 
 def test_cancel_answers_without_waiting_on_any_delivery(local_cloud: Any, http: httpx.Client) -> None:
     hold = threading.Event()
-    with running_receiver(WebhookReceiver(secret="", statuses=[200], hold=hold)) as receiver:
+    with running_receiver(WebhookReceiver(secret="whsec-cancel", statuses=[200], hold=hold)) as receiver:
         try:
             # Given a pending execution of a task whose receiver does not answer until released
-            task = stored_task(USER, notification_config={"webhook_url": receiver.url, "on": ["cancelled"]})
+            task = stored_task(
+                USER,
+                notification_config={"webhook_url": receiver.url, "on": ["cancelled"]},
+                webhook_secret="whsec-cancel",
+            )
             execution_id = pending_execution(task)
             # When it is cancelled
             cancelled = http.post(f"/api/v1/task-executions/{execution_id}/cancel")
