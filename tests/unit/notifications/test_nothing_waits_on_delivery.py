@@ -1,5 +1,5 @@
-"""The scheduler's tick and the reconciler only put events: with 100 due tasks whose webhooks would
-all time out, a tick makes no HTTP request at all (so it takes as long as a tick with none)."""
+"""The scheduler's tick and the reconciler only put events: with due tasks whose webhooks would all
+time out, a tick makes no HTTP request at all (so it takes as long as a tick with none)."""
 
 from __future__ import annotations
 
@@ -44,15 +44,21 @@ def _ended(fake_ports: FakePorts) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_tick_of_100_due_tasks_whose_starts_fail_puts_100_events_and_makes_no_http_request(
-    aws: dict[str, str], fake_ports: FakePorts, http_clients: list[Any], monkeypatch: pytest.MonkeyPatch
+# 100 as the issue says (about 4 minutes on a busy 2-core machine: `-m slow`); 10 in the default run.
+@pytest.mark.parametrize("due", [10, pytest.param(100, marks=pytest.mark.slow)])
+def test_a_tick_of_due_tasks_whose_starts_fail_puts_their_events_and_makes_no_http_request(
+    aws: dict[str, str],
+    fake_ports: FakePorts,
+    http_clients: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    due: int,
 ) -> None:
     use_pass_state_machine(monkeypatch)
-    # Given 100 tasks due now, each with a webhook that would never answer, whose workflows cannot start
+    # Given due tasks, each with a webhook that would never answer, whose workflows cannot start
     config = {"webhook_url": SILENT_HOOK, "on": ["failed"]}
     tasks = [
         scheduled_task("* * * * *", created=T0 - timedelta(minutes=1), notification_config=config)
-        for _ in range(100)
+        for _ in range(due)
     ]
     fake_ports.workflows.refuse_with = "AccessDeniedException"
     # When the scheduler ticks
