@@ -296,3 +296,48 @@ def test_the_webhook_carries_the_structured_output(aws: dict[str, str], fake_por
     # Then the signed webhook body carries the validated object
     event = json.loads(receiver.requests[0].body)
     assert event["structured_output"] == {"ok": True}
+
+
+def test_an_approval_request_is_delivered_and_recorded_on_its_execution(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    from agent_tasks.models.notifications import APPROVAL_REQUESTED
+
+    with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
+        # Given a task that asks for approval requests, and a run of it waiting on one
+        task = stored_task(
+            notification_config={"webhook_url": receiver.url, "on": ["approval_requested"]},
+            webhook_secret=SECRET,
+        )
+        execution_id = pending_execution(task)
+        detail = {
+            "task_id": task.id,
+            "owner_id": task.owner_id,
+            "execution_id": execution_id,
+            "approval_id": "appr-1",
+            "tool": "bash",
+            "input": {"command": "deploy"},
+            "text": "May I deploy?",
+            "expires_at": "2026-03-02T10:00:00+00:00",
+            "approve_url": "https://api.example.com/approve",
+            "deny_url": "https://api.example.com/deny",
+        }
+        # When the ApprovalRequested event reaches the notifier (twice: a duplicate put)
+        made = notifier.handle(APPROVAL_REQUESTED, detail)
+        again = notifier.handle(APPROVAL_REQUESTED, detail)
+    # Then it was sent once, and recorded on the execution
+    assert [d.status for d in made] == ["delivered"]
+    assert again == []
+    body = json.loads(receiver.requests[0].body)
+    assert (body["type"], body["execution_id"], body["detail"]["approve_url"]) == (
+        "ApprovalRequested",
+        execution_id,
+        "https://api.example.com/approve",
+    )
+    assert [d.event_type for d in delivery_store.list_for_execution(execution_id)] == ["ApprovalRequested"]
+
+
+def test_a_budget_event_about_no_task_is_dropped(aws: dict[str, str], fake_ports: FakePorts) -> None:
+    from agent_tasks.models.notifications import BUDGET_REACHED
+
+    assert notifier.handle(BUDGET_REACHED, {"owner_id": "user-1", "task_id": None, "level": "cap"}) == []

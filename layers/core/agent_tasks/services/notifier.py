@@ -44,6 +44,10 @@ Event = NotificationEvent | TaskEvent
 
 
 def _event(detail_type: str, detail: dict[str, Any]) -> Event | None:
+    if not detail.get("task_id"):
+        # e.g. a BudgetReached found outside any task's run: there is no task config to ask
+        logger.info("notifier: an event about no task", extra={"detail_type": detail_type})
+        return None
     try:
         if detail_type.startswith("Execution"):
             return NotificationEvent.model_validate(detail)
