@@ -59,6 +59,13 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     "ReconcilerFunction": {
         "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
     },
+    "NotifierFunction": {
+        "kms:GenerateDataKey": "SNS uses an encrypted user topic's KMS key on the publisher's behalf; "
+        "moto's SNS does not encrypt",
+        "kms:Decrypt": "the same, for an encrypted user topic",
+        "sqs:SendMessage": "Lambda itself sends an event whose deliveries kept failing to the dead-letter "
+        "queue (tests/integration/test_notifications_flow.py sees it land there)",
+    },
     "StarterFunction": {
         "events:PutEvents": "announces an execution whose workflow could not be started",
         "states:StopExecution": "overlap_policy cancel_other: a due slot stops the task's run still going "
@@ -135,7 +142,9 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     local_cloud: Any, http: httpx.Client
 ) -> None:
     local_cloud.ledger.reset()
-    # Given a secret, and a task created through the API that uses it and asks for a report
+    # Given a user's SNS topic for the task's notifications
+    topic_arn = boto3.client("sns").create_topic(Name="iam-flows-results")["TopicArn"]
+    # And a secret, and a task created through the API that uses it and asks for a report
     assert http.put("/api/v1/secrets/IAM_FLOW_TOKEN", json={"value": "s3cr3t"}).status_code in (200, 201)
     created = http.post(
         "/api/v1/tasks",
@@ -149,6 +158,7 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
             "report_format": "markdown",
             "is_scheduled": True,
             "schedule_cron": "* * * * *",
+            "notification_config": {"sns_topic_arn": topic_arn, "on": ["completed"]},
         },
     )
     assert created.status_code == 201, created.text
@@ -158,6 +168,12 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     assert started.status_code == 202, started.text
     done = finished(http, started.json()["id"])
     assert done["status"] == "completed", done
+    # And the notifier publishes its end to the topic and records the delivery
+    deliveries = wait_until(
+        lambda: http.get(f"/api/v1/task-executions/{done['id']}/deliveries").json()["items"],
+        what="the notifier's delivery record",
+    )
+    assert [(d["destination"], d["status"]) for d in deliveries] == [("sns", "delivered")]
     report = http.get(done["_links"]["report"]).json()
     assert httpx.get(report["download_url"]).status_code == 200
     assert http.get(done["_links"]["messages"]).status_code == 200

@@ -105,6 +105,13 @@ def test_the_dashboard_shows_the_execution_metrics_the_workflow_and_every_functi
         ("scheduler-not-running", "AWS/Lambda", "Invocations", "LessThanThreshold", 1),
         ("starts-dlq-not-empty", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0),
         (
+            "notifier-dlq-not-empty",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "GreaterThanThreshold",
+            0,
+        ),
+        (
             "scheduler-dlq-not-empty",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
@@ -190,6 +197,20 @@ def test_failed_scheduler_ticks_land_in_an_encrypted_dead_letter_queue(local_clo
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == attributes["QueueArn"]
 
 
+def test_notifications_that_kept_failing_land_in_an_encrypted_dead_letter_queue(local_cloud: Any) -> None:
+    # Given the notifier's dead-letter queue and asynchronous-invocation settings
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"agent-tasks-notifier-dlq-{ENVIRONMENT}")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    config = boto3.client("lambda").get_function_event_invoke_config(
+        FunctionName=_physical(local_cloud, "NotifierFunction")
+    )
+    # Then a failed delivery is retried twice, then goes to the encrypted queue (alarmed on)
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == attributes["QueueArn"]
+
+
 def test_the_functions_name_their_stack_in_metrics_and_leave_console_links_off_locally(
     local_cloud: Any,
 ) -> None:
@@ -204,6 +225,7 @@ def test_the_functions_name_their_stack_in_metrics_and_leave_console_links_off_l
 UNTAGGED_BY_SAM = {
     "SchedulerFunctionTick",
     "ReconcilerFunctionWorkflowEnded",
+    "NotifierFunctionNotifications",
     "StarterFunctionStarts",
     "HttpApi",
 }

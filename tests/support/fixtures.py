@@ -57,14 +57,18 @@ class FakePorts:
         self.workflows = adapters.InMemoryWorkflows()
         self.event_bus = adapters.InMemoryEventBus()
         self.secure_values = adapters.InMemorySecureValues()
+        self.topics = adapters.InMemoryTopics()
 
 
 @pytest.fixture
 def fake_ports() -> Iterator[FakePorts]:
-    """Workflows, events and secure values as in-memory fakes (our own ports): no moto needed for them."""
+    """Workflows, events, secure values and topics as in-memory fakes (our own ports): no moto for them."""
     fakes = FakePorts()
     with adapters.use(
-        workflows=fakes.workflows, event_bus=fakes.event_bus, secure_values=fakes.secure_values
+        workflows=fakes.workflows,
+        event_bus=fakes.event_bus,
+        secure_values=fakes.secure_values,
+        topics=fakes.topics,
     ):
         yield fakes
 

@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1 for tests: answers a scripted list of statuses and records requests.
 
-It checks signatures the way a user's receiver would, with `agent_tasks.notifications.verify`,
+It checks signatures the way a user's receiver would, with `agent_tasks.notify.signing.verify`,
 and answers 401 to a request whose signature does not verify.
 """
 
@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from agent_tasks.notifications import SIGNATURE_HEADER, verify
+from agent_tasks.notify.signing import SIGNATURE_HEADER, verify
+
+HOLD_LIMIT_SECONDS = 30.0
 
 
 @dataclass
@@ -29,7 +31,10 @@ class WebhookReceiver:
     statuses: list[int]  # answer for request 1, 2, ...; the last one repeats
     now: float | None = None  # the receiver's clock, for verify()
     retry_after: str | None = None
+    # When set, each request waits (at most HOLD_LIMIT_SECONDS) for this event before it is answered.
+    hold: threading.Event | None = None
     requests: list[ReceivedRequest] = field(default_factory=list)
+    answered: int = 0
     port: int = 0
 
     @property
@@ -47,6 +52,8 @@ def running_receiver(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
             receiver.requests.append(
                 ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body, valid)
             )
+            if receiver.hold is not None:
+                receiver.hold.wait(HOLD_LIMIT_SECONDS)
             index = min(len(receiver.requests), len(receiver.statuses)) - 1
             status = receiver.statuses[index] if valid else 401
             self.send_response(status)
@@ -55,6 +62,7 @@ def running_receiver(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+            receiver.answered += 1
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -364,6 +364,10 @@ class AgentTasks:
     def cancel_execution(self, execution_id: str) -> models.ExecutionResponse:
         return cast(models.ExecutionResponse, self._post(f"/task-executions/{execution_id}/cancel"))
 
+    def list_deliveries(self, execution_id: str) -> models.DeliveriesResponse:
+        """The notifier's delivery attempts of the execution's notifications, oldest first."""
+        return cast(models.DeliveriesResponse, self._get(f"/task-executions/{execution_id}/deliveries"))
+
     def rerun_execution(self, execution_id: str) -> models.ExecutionResponse:
         return cast(models.ExecutionResponse, self._post(f"/task-executions/{execution_id}/rerun"))
 
@@ -501,6 +505,7 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
     "/api/v1/tasks/{task_id}/executions": ("list_executions", "iter_executions"),
     "/api/v1/task-executions/{execution_id}": ("get_execution",),
     "/api/v1/task-executions/{execution_id}/cancel": ("cancel_execution",),
+    "/api/v1/task-executions/{execution_id}/deliveries": ("list_deliveries",),
     "/api/v1/task-executions/{execution_id}/rerun": ("rerun_execution",),
     "/api/v1/sessions/{session_id}": ("get_session",),
     "/api/v1/sessions/{session_id}/messages": ("list_messages", "iter_messages"),

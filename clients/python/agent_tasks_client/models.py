@@ -37,6 +37,27 @@ class BackfillResponse(TypedDict):
     _links: dict[str, str]
 
 
+class DeliveriesResponse(TypedDict):
+    """The deliveries of an execution's notifications, oldest first."""
+
+    items: list[Delivery]
+
+
+class Delivery(TypedDict):
+    """One attempt to deliver one event to one destination, as the notifier recorded it."""
+
+    event_id: str
+    event_type: str
+    destination: Literal["webhook", "slack", "sns"]
+    target: str
+    attempt: int
+    status: Literal["delivered", "failed", "skipped"]
+    status_code: NotRequired[int | None]
+    error: NotRequired[str | None]
+    retryable: NotRequired[bool]
+    at: str
+
+
 class DeliveryOutcome(TypedDict):
     """What became of one webhook delivery, for the execution record."""
 
@@ -47,6 +68,7 @@ class DeliveryOutcome(TypedDict):
     attempts: int
     last_status_code: NotRequired[int | None]
     last_error: NotRequired[str | None]
+    retryable: NotRequired[bool]
     finished_at: str
 
 
@@ -174,7 +196,22 @@ class ModelUsage(TypedDict):
 class NotificationConfig(TypedDict):
     """Where to send notifications about a task's executions, and for which outcomes."""
 
-    on: NotRequired[list[Literal["completed", "failed", "cancelled", "timed_out"]]]
+    on: NotRequired[
+        list[
+            Literal[
+                "completed",
+                "failed",
+                "cancelled",
+                "timed_out",
+                "approval_requested",
+                "schedule_paused",
+                "model_retiring",
+                "budget_reached",
+            ]
+        ]
+    ]
+    format: NotRequired[Literal["json", "slack"]]
+    only_if: NotRequired[str | None]
     webhook_url: NotRequired[str | None]
     sns_topic_arn: NotRequired[str | None]
 
@@ -838,6 +875,7 @@ ROUTES = (
     "/api/v1/sessions/{session_id}/messages",
     "/api/v1/task-executions/{execution_id}",
     "/api/v1/task-executions/{execution_id}/cancel",
+    "/api/v1/task-executions/{execution_id}/deliveries",
     "/api/v1/task-executions/{execution_id}/rerun",
     "/api/v1/tasks",
     "/api/v1/tasks/{task_id}",

@@ -1,4 +1,5 @@
-"""Executions: execute and preview a task, list a task's executions, read, cancel and re-run one."""
+"""Executions: execute and preview a task, list a task's executions, read, cancel and re-run one, and
+read the deliveries of its notifications."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from agent_tasks.models.executions import (
     ExecutionStatus,
     PreviewResponse,
 )
+from agent_tasks.models.notifications import DeliveriesResponse
 from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
 from api_routes.context import actor, header
@@ -102,6 +104,19 @@ def list_executions(
 )
 def get_execution(execution_id: str) -> Response[str]:
     return json_response(200, ExecutionResponse.of(queries.own_execution(actor(router), execution_id)))
+
+
+@router.get(
+    "/task-executions/<execution_id>/deliveries",
+    summary="The deliveries of one of your executions' notifications",
+    description="Each attempt the notifier made to deliver the execution's events (its end, an "
+    "approval request) to the task's webhook, Slack or SNS topic, oldest first: the event id (the "
+    "same on every attempt), the destination, the attempt number, and the outcome with its reason.",
+    tags=["executions"],
+    responses=documented(200, DeliveriesResponse, "The delivery attempts, oldest first.", 404),
+)
+def list_execution_deliveries(execution_id: str) -> Response[str]:
+    return json_response(200, queries.deliveries(actor(router), execution_id))
 
 
 @router.post(

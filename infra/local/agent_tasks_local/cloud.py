@@ -17,6 +17,7 @@ from botocore.credentials import Credentials
 from werkzeug.serving import BaseWSGIServer
 
 from agent_tasks_local import iam, moto_bridge
+from agent_tasks_local.async_invoke import AsyncInvoker
 from agent_tasks_local.deploy import DeployedStack, deploy, load_template
 from agent_tasks_local.front import ApiFront, routes_from_template
 from agent_tasks_local.jwt_dev import DevIssuer
@@ -57,6 +58,8 @@ class LocalCloud:
     extra_environment: dict[str, str] = field(default_factory=dict)
     # Each function calls AWS with its own role and the server enforces the template's policies.
     strict_iam: bool = True
+    # Seconds before retry n of a failed asynchronous invocation (AWS waits about 1, then 2 minutes).
+    async_retry_delay: Any = field(default=lambda _retry: 0.0)
 
     ledger: iam.Ledger = field(default_factory=iam.Ledger, init=False)
     # (function logical id, event) of every EventBridge rule delivery, in order, for tests.
@@ -66,6 +69,8 @@ class LocalCloud:
     host: FunctionHost | None = field(default=None, init=False)
     rules: RuleFirer | None = field(default=None, init=False)
     queues: QueuePoller | None = field(default=None, init=False)
+    # Asynchronous invocations (EventBridge rule targets): retries and on-failure destinations.
+    async_invoker: AsyncInvoker | None = field(default=None, init=False)
     issuer: DevIssuer | None = field(default=None, init=False)
     front: ApiFront | None = field(default=None, init=False)
     moto_endpoint: str = field(default="", init=False)
@@ -104,6 +109,10 @@ class LocalCloud:
         self._make_state_machines_executable()
         for function in self.stack.functions:
             self.host.register(function)
+        host = self.host
+        self.async_invoker = AsyncInvoker(
+            host, REGION, ACCOUNT, credentials=host.credentials_of, retry_delay=self.async_retry_delay
+        )
         self._restores.append(moto_bridge.deliver_rules_to_lambda(self._deliver_to_function))
         self._restores.append(moto_bridge.announce_workflow_ends(self._workflow_ended))
         if self.strict_iam:
@@ -169,13 +178,13 @@ class LocalCloud:
             )
 
     def _deliver_to_function(self, function_arn: str, event: dict[str, Any]) -> None:
-        """An EventBridge rule's Lambda target: invoked asynchronously, as EventBridge does."""
+        """An EventBridge rule's Lambda target: invoked asynchronously, as EventBridge does, with the
+        function's retry policy and on-failure destination (async_invoke.py)."""
         assert self.host is not None
+        assert self.async_invoker is not None
         function = self.host.by_arn(function_arn)
         self.rule_deliveries.append((function.logical_id, event))
-        threading.Thread(
-            target=self.host.invoke, args=(function.physical_name, event), daemon=True, name="rule-target"
-        ).start()
+        self.async_invoker.submit(function, event)
 
     @staticmethod
     def _workflow_ended(detail: dict[str, Any]) -> None:

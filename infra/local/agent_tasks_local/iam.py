@@ -182,6 +182,11 @@ def _resources(
         return [_arn("ssm", region, account, "parameter/", name.lstrip("/"))]
     if service == "secretsmanager" and "SecretId" in parameters:
         return [_arn("secretsmanager", region, account, "secret:", str(parameters["SecretId"]))]
+    if service == "sns" and "TopicArn" in parameters:
+        return [str(parameters["TopicArn"])]
+    if service == "sqs" and "QueueUrl" in parameters:
+        name = str(parameters["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1]
+        return [_arn("sqs", region, account, "", name)]
     if service == "kms" and "KeyId" in parameters:
         key = str(parameters["KeyId"])
         return [_arn("kms", region, account, "" if key.startswith("alias/") else "key/", key)]

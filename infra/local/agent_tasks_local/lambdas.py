@@ -76,6 +76,10 @@ class FunctionHost:
         """From now on each function's AWS calls are signed with its own role's session (by physical name)."""
         self._credentials = dict(credentials)
 
+    def credentials_of(self, physical_name: str) -> ReadOnlyCredentials | None:
+        """The role session the function's AWS calls are signed with (None: not signing per function)."""
+        return self._credentials.get(physical_name)
+
     def by_arn(self, arn: str) -> LocalFunction:
         name = arn.split(":function:", 1)[-1].split(":", 1)[0]
         if name not in self._functions:

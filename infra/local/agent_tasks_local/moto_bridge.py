@@ -156,6 +156,12 @@ def _request_parameters(response: Any) -> dict[str, Any]:
                 continue
             if isinstance(parsed, dict):
                 return parsed
+        elif isinstance(text, str) and "=" in text:
+            # A query-protocol request (SNS, the older SQS): form-encoded `Name=value&...`.
+            return {key: values[0] for key, values in parse_qs(text).items() if values}
+    query = getattr(response, "querystring", None)
+    if isinstance(query, dict):
+        return {str(key): values[0] for key, values in query.items() if isinstance(values, list) and values}
     return {}
 
 

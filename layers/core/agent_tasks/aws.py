@@ -58,9 +58,27 @@ def events() -> EventBridgeClient:
     return client
 
 
+@cache
+def _regional_client(service: str, region: str) -> Any:
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region,
+        config=_CONFIG,
+    )
+
+
+def sns(region: str | None = None) -> Any:
+    """SNS in `region` (a user's topic may live in another region than the service); only the topic
+    adapter uses it."""
+    if region is None or region == get_settings().aws_region:
+        return _client("sns")
+    return _regional_client("sns", region)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or regions call this)."""
     _client.cache_clear()
+    _regional_client.cache_clear()
 
 
 def kms() -> Any:

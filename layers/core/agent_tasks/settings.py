@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Link each execution answer to its Step Functions console page (`_links.console`). The template
     # turns it on in AWS and off in the local cloud, whose ARNs lead nowhere in a console.
     console_links: bool = Field(default=False, validation_alias="CONSOLE_LINKS")
+    # The API's base URL (the notifier links a Slack message to the execution and its report).
+    api_base_url: str = Field(default="", validation_alias="API_BASE_URL")
     # Shards of the due-schedule index (GSI2); a task lands on one by a hash of its id.
     due_shards: int = Field(default=4, ge=1, le=64, validation_alias="DUE_SHARDS")
     # The start queue (SQS) the scheduler hands claimed slots to; empty: the tick starts them inline.

@@ -74,6 +74,27 @@ def test_create_answers_201_with_location_etag_variables_and_links(alice: Api) -
             {"notification_config": {"on": ["completed"], "webhook_url": "http://example.com/hook"}},
             "body.notification_config",
         ),
+        (
+            {"notification_config": {"webhook_url": "https://hooks.example.com/x", "only_if": "status =="}},
+            "body.notification_config.only_if",
+        ),
+        (
+            {"notification_config": {"webhook_url": "https://hooks.example.com/x", "only_if": "a" * 513}},
+            "body.notification_config.only_if",
+        ),
+        (
+            {
+                "notification_config": {
+                    "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:t",
+                    "format": "slack",
+                }
+            },
+            "body.notification_config",
+        ),
+        (
+            {"notification_config": {"webhook_url": "https://hooks.example.com/x", "on": ["approved"]}},
+            "body.notification_config.on.0",
+        ),
         ({"unknown_field": 1}, "body.unknown_field"),
     ],
 )
@@ -246,6 +267,27 @@ def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(alice: Api) -> N
     assert status == 412
     assert payload["error"]["code"] == "precondition_failed"
     assert alice.call("GET", f"/api/v1/tasks/{task['id']}")[1]["description"] == "first"
+
+
+def test_patch_compile_checks_only_if(alice: Api) -> None:
+    # Given a task with a webhook
+    task = alice.call(
+        "POST",
+        "/api/v1/tasks",
+        valid_task(notification_config={"webhook_url": "https://hooks.example.com/x"}),
+    )[1]
+    # When a PATCH sets an expression that does not compile / Then 422 names notification_config.only_if
+    bad = {"notification_config": {"webhook_url": "https://hooks.example.com/x", "only_if": "[?"}}
+    status, payload, _ = alice.call("PATCH", f"/api/v1/tasks/{task['id']}", bad)
+    assert status == 422, payload
+    assert "body.notification_config.only_if" in error_fields(payload)
+    # And one that compiles is kept
+    good = {
+        "notification_config": {"webhook_url": "https://hooks.example.com/x", "only_if": "cost_usd > `1`"}
+    }
+    status, payload, _ = alice.call("PATCH", f"/api/v1/tasks/{task['id']}", good)
+    assert status == 200, payload
+    assert payload["notification_config"]["only_if"] == "cost_usd > `1`"
 
 
 def test_patch_revalidates_the_merged_task(alice: Api) -> None:

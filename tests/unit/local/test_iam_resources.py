@@ -52,6 +52,15 @@ def test_events_are_checked_on_their_bus_and_executions_on_their_arn() -> None:
     assert checks("states", "StopExecution", {"executionArn": execution}) == [("StopExecution", execution)]
 
 
+def test_a_publish_is_checked_on_its_topic_and_a_send_on_its_queue() -> None:
+    topic = "arn:aws:sns:eu-west-1:210987654321:their-topic"
+    assert checks("sns", "Publish", {"TopicArn": topic}) == [("Publish", topic)]
+    url = "http://127.0.0.1:5000/123456789012/agent-tasks-notifier-dlq-local"
+    assert checks("sqs", "SendMessage", {"QueueUrl": url}) == [
+        ("SendMessage", "arn:aws:sqs:us-east-1:123456789012:agent-tasks-notifier-dlq-local")
+    ]
+
+
 def test_an_action_without_a_resource_is_checked_on_star() -> None:
     assert checks("monitoring", "PutMetricData", {}) == [("PutMetricData", "*")]
 

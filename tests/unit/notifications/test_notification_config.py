@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent_tasks.notifications import NotificationConfig
+from agent_tasks.models.notifications import NotificationConfig
 
 PUBLIC_HOOK = "https://hooks.example.com/agent-tasks"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:agent-task-events"
@@ -120,3 +120,30 @@ def test_at_least_one_destination_is_required() -> None:
     [error] = errors_of({"on": ["failed"]})
     assert "webhook_url" in error["msg"]
     assert "sns_topic_arn" in error["msg"]
+
+
+def test_task_events_are_on_values_and_the_format_defaults_to_json() -> None:
+    # Given a config that asks for every task event / Then it is accepted, as the signed JSON format
+    events = ["approval_requested", "schedule_paused", "model_retiring", "budget_reached"]
+    config = NotificationConfig.model_validate({"webhook_url": PUBLIC_HOOK, "on": events})
+    assert config.format == "json"
+    assert all(config.wants(event) for event in events)
+    assert not config.wants("completed")
+
+
+@pytest.mark.parametrize("expression", ["status ==", "[?", "foo[", "`not json"])
+def test_an_only_if_that_does_not_compile_is_refused_naming_it(expression: str) -> None:
+    [error] = errors_of({"webhook_url": PUBLIC_HOOK, "only_if": expression})
+    assert error["loc"] == ("only_if",)
+    assert "not a JMESPath expression" in error["msg"]
+
+
+def test_only_if_is_bounded_in_length() -> None:
+    [error] = errors_of({"webhook_url": PUBLIC_HOOK, "only_if": "a || " * 120 + "b"})
+    assert error["loc"] == ("only_if",)
+    assert error["type"] == "string_too_long"
+
+
+def test_the_slack_format_needs_a_webhook() -> None:
+    [error] = errors_of({"sns_topic_arn": TOPIC, "format": "slack"})
+    assert "format slack" in error["msg"]

@@ -6,20 +6,15 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from agent_tasks.notifications import (
-    EVENT_TYPE_BY_STATUS,
-    ExponentialBackoff,
-    NotificationEvent,
-    eventbridge_entry,
-    new_webhook_secret,
-    sign,
-    signature_header,
-    sns_publish_request,
-    verify,
-)
+from agent_tasks.models.notifications import EVENT_TYPE_BY_STATUS
+from agent_tasks.notify.events import NotificationEvent
+from agent_tasks.notify.signing import new_webhook_secret, sign, signature_header, verify
+from agent_tasks.notify.sns import publish_request
+from agent_tasks.notify.webhook import ExponentialBackoff
 
 SECRET = "whsec-test"
 NOW = 1_750_000_000
@@ -91,23 +86,35 @@ def test_event_id_is_stable_per_execution_and_status() -> None:
     }
 
 
-def test_eventbridge_entry_carries_the_event_as_detail() -> None:
+def test_the_event_body_round_trips_with_its_id() -> None:
     event = make_event()
-    entry = eventbridge_entry(event, bus_name="agent-tasks-dev")
-    assert entry["Source"] == "agent-tasks"
-    assert entry["DetailType"] == "ExecutionSucceeded"
-    assert entry["EventBusName"] == "agent-tasks-dev"
-    assert NotificationEvent.model_validate_json(entry["Detail"]) == event
+    assert NotificationEvent.model_validate_json(event.body()) == event
     assert json.loads(event.body())["event_id"] == event.event_id
 
 
-def test_sns_request_deduplicates_on_fifo_topics() -> None:
+def _sns_request(event: NotificationEvent, topic_arn: str) -> dict[str, Any]:
+    return publish_request(
+        topic_arn=topic_arn,
+        message=event.model_dump_json(),
+        event_type=event.type,
+        event_id=event.event_id,
+        task_id=event.task_id,
+        status=event.status,
+    )
+
+
+def test_sns_request_has_filterable_attributes_and_deduplicates_on_fifo_topics() -> None:
+    # Given an execution's end
     event = make_event()
-    plain = sns_publish_request(event, topic_arn="arn:aws:sns:us-east-1:123456789012:t")
-    fifo = sns_publish_request(event, topic_arn="arn:aws:sns:us-east-1:123456789012:t.fifo")
+    # When its SNS requests are made for a plain and a FIFO topic
+    plain = _sns_request(event, "arn:aws:sns:us-east-1:123456789012:t")
+    fifo = _sns_request(event, "arn:aws:sns:us-east-1:123456789012:t.fifo")
+    # Then subscribers can filter on the event type, the task and the status
     assert "MessageDeduplicationId" not in plain
     assert fifo["MessageDeduplicationId"] == event.event_id
-    assert plain["MessageAttributes"]["event_type"]["StringValue"] == "ExecutionSucceeded"
+    assert fifo["MessageGroupId"] == event.task_id
+    attributes = {k: v["StringValue"] for k, v in plain["MessageAttributes"].items()}
+    assert attributes == {"event_type": "ExecutionSucceeded", "task_id": event.task_id, "status": "completed"}
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:

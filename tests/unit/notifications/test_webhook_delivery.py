@@ -11,13 +11,9 @@ import httpx2
 import pytest
 
 from agent_tasks import netguard
-from agent_tasks.notifications import (
-    DeliveryOutcome,
-    ExponentialBackoff,
-    NotificationConfig,
-    NotificationEvent,
-    deliver_webhook,
-)
+from agent_tasks.models.notifications import DeliveryOutcome, NotificationConfig
+from agent_tasks.notify.events import NotificationEvent
+from agent_tasks.notify.webhook import ExponentialBackoff, deliver_webhook
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 SECRET = "whsec-delivery-test"

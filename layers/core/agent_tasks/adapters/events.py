@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agent_tasks import aws
-from agent_tasks.notifications import EVENT_SOURCE
+from agent_tasks.notify.events import EVENT_SOURCE
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
 

@@ -71,3 +71,15 @@ class WorkflowStatusEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     detail: WorkflowStatusDetail
+
+
+class BusEvent(BaseModel):
+    """The notifier's event: one event of the service's bus (an execution's end or a task event), as
+    the rule delivers it: `detail-type` and `detail` are what the notifier reads."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = ""
+    source: str
+    detail_type: str = Field(alias="detail-type", min_length=1, max_length=128)
+    detail: dict[str, Any]

@@ -5,7 +5,7 @@ cancel, the reconciler, a workflow that could not start.
 so of two endings racing exactly one wins), records when and how long, leaves a coherent record
 (only a completed execution keeps its agent's result and its report link: a cancel that lands
 just after the agent finished never reads as a completed run), removes the workspace and
-announces the end (EventBridge, webhook, metrics).
+announces the end (one event on the bus, which the notifier delivers; metrics).
 """
 
 from __future__ import annotations

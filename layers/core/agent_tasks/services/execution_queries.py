@@ -8,6 +8,7 @@ from typing import Any
 from agent_tasks.errors import NotFoundError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution, ExecutionResponse, ExecutionStatus, PreviewResponse
+from agent_tasks.models.notifications import DeliveriesResponse
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
@@ -20,6 +21,14 @@ def own_execution(actor: Actor, execution_id: str) -> Execution:
     if execution is None or execution.owner_id != actor.user_id:
         raise NotFoundError("no such execution")
     return execution
+
+
+def deliveries(actor: Actor, execution_id: str) -> DeliveriesResponse:
+    """The notifier's delivery attempts of the owner's execution (another user's: 404)."""
+    from agent_tasks.store import deliveries as delivery_store
+
+    own_execution(actor, execution_id)
+    return DeliveriesResponse(items=delivery_store.list_for_execution(execution_id))
 
 
 def list_for_task(

@@ -72,7 +72,7 @@ def create_and_start(
     """
     _check_runnable(task)
     now = now or utc_now()
-    default_days = spend.admit(task.owner_id, now=now)  # refuses at a spend cap
+    default_days = spend.admit(task.owner_id, now=now, task_id=task.id)  # refuses at a spend cap
     days = task.retention_days or default_days
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),

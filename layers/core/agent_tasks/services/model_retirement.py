@@ -13,6 +13,7 @@ from datetime import datetime
 
 from agent_tasks.agent import model_catalog
 from agent_tasks.agent.model_ids import base_model_id
+from agent_tasks.models.notifications import MODEL_RETIRING
 from agent_tasks.models.tasks import Task
 from agent_tasks.observability import logger
 from agent_tasks.services.bus_events import put_task_event
@@ -20,8 +21,6 @@ from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import model_catalog as catalog_store
 from agent_tasks.store.dynamo import transact
-
-MODEL_RETIRING = "ModelRetiring"
 
 
 @dataclass

@@ -1,6 +1,9 @@
-"""Telling the world an execution ended: an EventBridge event and the task's webhook.
+"""Telling the world an execution ended: one event on the service's bus, and the metrics.
 
-A notification that fails is recorded on the execution and never fails it.
+The event is all the paths that end an execution do (the API's cancel, the scheduler, the
+workflow, the reconciler): the notifier function, a subscriber of the bus, delivers it to the
+task's webhook, Slack or SNS topic (services/notifier.py). No HTTP request is made here.
+A publish that fails is recorded on the execution and never fails it.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from typing import Any, cast
 
 from agent_tasks import adapters
 from agent_tasks.models.executions import Execution, NotificationRecord
-from agent_tasks.notifications import NotificationEvent, NotifyOn
+from agent_tasks.models.notifications import ExecutionEndOn
+from agent_tasks.notify.events import NotificationEvent
 from agent_tasks.observability import logger, record_execution_ended
-from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
-from agent_tasks.store import tasks as task_store
+
+# The start of the answer an event carries (a Slack message shows it; the full answer is in the API).
+ANSWER_EXCERPT_CHARS = 1000
 
 
 def event_for(execution: Execution) -> NotificationEvent:
-    status = cast(NotifyOn, execution.status)
+    status = cast(ExecutionEndOn, execution.status)
+    result = execution.result_data
     return NotificationEvent.for_execution(
         execution_id=execution.id,
         task_id=execution.task_id,
@@ -32,7 +38,10 @@ def event_for(execution: Execution) -> NotificationEvent:
         cost_usd=execution.cost_usd,
         error_message=execution.error_message,
         report_id=execution.report_id,
-        structured_output=execution.result_data.structured_output if execution.result_data else None,
+        structured_output=result.structured_output if result else None,
+        answer_excerpt=(result.final_text[:ANSWER_EXCERPT_CHARS] or None)
+        if result and result.final_text
+        else None,
     )
 
 
@@ -43,31 +52,6 @@ def _publish(event: NotificationEvent) -> NotificationRecord:
         status="delivered" if outcome.delivered else "failed",
         event_id=event.event_id,
         detail=outcome.detail,
-    )
-
-
-def _webhook(execution: Execution, event: NotificationEvent) -> NotificationRecord | None:
-    task = task_store.get(execution.task_id)
-    config = task.notification_config if task is not None else None
-    if task is None or config is None or config.webhook_url is None or not config.wants(execution.status):
-        return None
-    if not task.webhook_secret:
-        return NotificationRecord(
-            destination="webhook",
-            status="failed",
-            event_id=event.event_id,
-            detail="the task has no webhook secret",
-        )
-    from agent_tasks.notifications import deliver_webhook
-
-    outcome = deliver_webhook(
-        str(config.webhook_url),
-        event,
-        task.webhook_secret,
-        allow_private=get_settings().allow_private_network,
-    )
-    return NotificationRecord(
-        destination="webhook", status=outcome.status, event_id=event.event_id, webhook=outcome
     )
 
 
@@ -87,24 +71,13 @@ def _record_schedule_outcome(execution: Execution) -> None:
 
 
 def announce(execution: Execution) -> Execution:
-    """Publish the end of a finished execution and deliver its webhook; record both on the execution."""
+    """Publish the end of a finished execution on the bus (the notifier delivers it); record the publish."""
     if not execution.is_finished or execution.status == "pending":
         return execution
     record_execution_ended(execution)  # announce runs once per final status: so do these metrics
     _record_schedule_outcome(execution)
     event = event_for(execution)
     records = [_publish(event)]
-    try:
-        webhook = _webhook(execution, event)
-    except Exception as error:  # noqa: BLE001 - a notification must never fail the execution
-        logger.warning(
-            "webhook delivery raised", extra={"execution_id": execution.id, "error": type(error).__name__}
-        )
-        webhook = NotificationRecord(
-            destination="webhook", status="failed", event_id=event.event_id, detail=type(error).__name__
-        )
-    if webhook is not None:
-        records.append(webhook)
     stored: list[dict[str, Any]] = [r.model_dump(mode="json") for r in [*execution.notifications, *records]]
     updated = execution_store.update(execution.id, {"notifications": stored})
     return updated or execution

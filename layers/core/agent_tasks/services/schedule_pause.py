@@ -16,6 +16,7 @@ from typing import Any
 from agent_tasks.errors import PreconditionFailedError
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import Execution
+from agent_tasks.models.notifications import SCHEDULE_PAUSED
 from agent_tasks.models.tasks import Task
 from agent_tasks.observability import logger
 from agent_tasks.schedules import should_pause
@@ -25,7 +26,6 @@ from agent_tasks.store import schedules as schedule_store
 from agent_tasks.store import tasks as task_store
 
 SCHEDULER_ACTOR = "system:scheduler"
-SCHEDULE_PAUSED = "SchedulePaused"
 FAILED_STATUSES = frozenset({"failed", "timed_out"})
 _MAX_ERROR_CHARS = 300
 _ATTEMPTS = 3

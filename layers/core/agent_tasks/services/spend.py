@@ -25,6 +25,7 @@ from agent_tasks.models.limits import (
     period_key,
     period_start,
 )
+from agent_tasks.models.notifications import BUDGET_REACHED
 from agent_tasks.models.transcript import TranscriptMessage
 from agent_tasks.observability import logger
 from agent_tasks.services.actor import Actor
@@ -32,8 +33,6 @@ from agent_tasks.services.bus_events import put_task_event
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import usage as usage_store
-
-BUDGET_REACHED = "BudgetReached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +127,15 @@ def usage(actor: Actor, period: Period, *, now: datetime | None = None) -> Usage
 # -- enforcement ---------------------------------------------------------------------------------------
 
 
-def check(owner_id: str, *, now: datetime | None = None) -> CapReached | None:
-    """The first cap the owner has reached now (None: none, or no caps); publishes due alerts."""
-    return _check(owner_id, usage_store.get_limits(owner_id), now)
+def check(owner_id: str, *, now: datetime | None = None, task_id: str | None = None) -> CapReached | None:
+    """The first cap the owner has reached now (None: none, or no caps); publishes due alerts (naming
+    `task_id`, the task whose run found the budget reached, so its notification_config can hear it)."""
+    return _check(owner_id, usage_store.get_limits(owner_id), now, task_id)
 
 
-def _check(owner_id: str, limits: SpendLimits | None, now: datetime | None) -> CapReached | None:
+def _check(
+    owner_id: str, limits: SpendLimits | None, now: datetime | None, task_id: str | None = None
+) -> CapReached | None:
     if limits is None or (
         limits.daily_usd is None and limits.monthly_usd is None and limits.soft_alert_usd is None
     ):
@@ -147,7 +149,7 @@ def _check(owner_id: str, limits: SpendLimits | None, now: datetime | None) -> C
         cap = limits.cap(period)
         for level, threshold in (("soft_alert", limits.soft_alert_usd), ("cap", cap)):
             if threshold is not None and spent >= threshold and spent > 0 and level not in alerted:
-                _alert(owner_id, period, key, level, threshold, spent, period_end(period, now))
+                _alert(owner_id, period, key, level, threshold, spent, period_end(period, now), task_id)
         if reached is None and cap is not None and spent >= cap:
             reached = CapReached(
                 period=period, cap_usd=cap, spent_usd=spent, resets_at=period_end(period, now)
@@ -155,12 +157,12 @@ def _check(owner_id: str, limits: SpendLimits | None, now: datetime | None) -> C
     return reached
 
 
-def admit(owner_id: str, *, now: datetime | None = None) -> int:
+def admit(owner_id: str, *, now: datetime | None = None, task_id: str | None = None) -> int:
     """Before a new execution, with one read of the owner's limits: raise SpendCapReachedError (a 429
     naming the cap and its reset time) when a cap is reached; else the days an execution of theirs
     is kept when its task does not say (theirs, else the service's)."""
     limits = usage_store.get_limits(owner_id)
-    reached = _check(owner_id, limits, now)
+    reached = _check(owner_id, limits, now, task_id)
     if reached is not None:
         raise reached.error()
     if limits is not None and limits.retention_days is not None:
@@ -169,7 +171,14 @@ def admit(owner_id: str, *, now: datetime | None = None) -> int:
 
 
 def _alert(
-    owner_id: str, period: Period, key: str, level: str, threshold: float, spent: float, resets_at: datetime
+    owner_id: str,
+    period: Period,
+    key: str,
+    level: str,
+    threshold: float,
+    spent: float,
+    resets_at: datetime,
+    task_id: str | None = None,
 ) -> None:
     if not usage_store.mark_alerted(owner_id, period, key, level):
         return  # another run marked it first: one event per period and level
@@ -179,6 +188,7 @@ def _alert(
         {
             "event": "budget_reached",
             "owner_id": owner_id,
+            "task_id": task_id,
             "level": level,
             "period": period,
             "period_key": key,

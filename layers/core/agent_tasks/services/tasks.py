@@ -94,7 +94,7 @@ def create_task(caller: Actor, body: TaskCreate) -> Task:
     _check_run_at_ahead(body, now)
     webhook_secret = None
     if body.notification_config and body.notification_config.webhook_url:
-        from agent_tasks.notifications import new_webhook_secret
+        from agent_tasks.notify.signing import new_webhook_secret
 
         webhook_secret = new_webhook_secret()
     task = Task(
@@ -194,7 +194,7 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
         next_run_at = None
     webhook_secret = old.webhook_secret
     if fields.notification_config and fields.notification_config.webhook_url and not webhook_secret:
-        from agent_tasks.notifications import new_webhook_secret
+        from agent_tasks.notify.signing import new_webhook_secret
 
         webhook_secret = new_webhook_secret()
     new = Task(
@@ -219,7 +219,7 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
 
 def rotate_webhook_secret(caller: Actor, task_id: str, *, if_match: str | None) -> Task:
     """A new webhook signing secret for the owner's task, answered once; the old one stops working."""
-    from agent_tasks.notifications import new_webhook_secret
+    from agent_tasks.notify.signing import new_webhook_secret
 
     old = own_task(caller, task_id)
     _check_version(old, if_match)

@@ -11,7 +11,7 @@ from agent_tasks.services.workflow.run_inputs import require, timeout_message
 
 
 def finalize(execution_id: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Mark completed with its totals, remove the workspace, publish the event, deliver the webhook."""
+    """Mark completed with its totals, remove the workspace, publish the event (the notifier delivers it)."""
     execution = require(execution_id)
     if execution.status != "running":
         return {"status": execution.status}

@@ -188,7 +188,7 @@ def run_agent(
             output_schema=snapshot.get("output_schema"),
             secrets=tool_secrets,
             scrubber=scrubber,
-            spend_cap_reached=lambda: spend.check(execution.owner_id) is not None,
+            spend_cap_reached=lambda: spend.check(execution.owner_id, task_id=execution.task_id) is not None,
         )
         if result.outcome == "continue":
             workspaces.save(execution.owner_id, execution.id, root)
