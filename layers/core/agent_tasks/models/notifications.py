@@ -25,9 +25,9 @@ from agent_tasks import netguard
 from agent_tasks.models.common import is_stored
 from agent_tasks.settings import get_settings
 
-NotifyOn = Literal["completed", "failed", "cancelled", "timed_out"]
+NotifyOn = Literal["completed", "failed", "cancelled", "timed_out", "expired"]
 NotificationEventType = Literal[
-    "ExecutionSucceeded", "ExecutionFailed", "ExecutionCancelled", "ExecutionTimedOut"
+    "ExecutionSucceeded", "ExecutionFailed", "ExecutionCancelled", "ExecutionTimedOut", "ExecutionExpired"
 ]
 
 EVENT_TYPE_BY_STATUS: dict[NotifyOn, NotificationEventType] = {
@@ -35,6 +35,7 @@ EVENT_TYPE_BY_STATUS: dict[NotifyOn, NotificationEventType] = {
     "failed": "ExecutionFailed",
     "cancelled": "ExecutionCancelled",
     "timed_out": "ExecutionTimedOut",
+    "expired": "ExecutionExpired",  # queued, never started within queued_ttl_seconds
 }
 # Validation context key that overrides settings.allow_private_network for one validation.
 ALLOW_PRIVATE_CONTEXT_KEY = "allow_private_network"

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from agent_tasks.models.common import OverlapPolicy
 from agent_tasks.schedules.fire_times import iter_fire_times, next_fire_time, previous_fire_times
 
-OverlapDecision = Literal["start", "skip"]
+OverlapDecision = Literal["start", "skip", "queue"]
 
 # Counting skipped slots walks them one by one; past this many the count is reported as a floor,
 # so one task left unscheduled for months cannot stall a tick.
@@ -92,13 +92,21 @@ def _exhausted(remaining: Iterator[datetime]) -> bool:
     return next(remaining, None) is None
 
 
-def overlap_decision(policy: OverlapPolicy, running_count: int) -> OverlapDecision:
-    """`skip` a slot while an earlier run of the task is still going under the `skip` policy."""
+def overlap_decision(policy: OverlapPolicy, running_count: int, queued_count: int = 0) -> OverlapDecision:
+    """What a due slot does while earlier runs of the task are going (`running_count`, queued ones
+    included) of which `queued_count` are queued: `skip` under the `skip` policy; under `buffer_one`
+    `queue` it (it starts when the current run ends) unless one is already waiting, then `skip`."""
     if policy not in get_args(OverlapPolicy):
         raise ValueError(f"overlap policy must be one of {get_args(OverlapPolicy)}, got {policy!r}")
-    if running_count < 0:
-        raise ValueError(f"running_count must not be negative, got {running_count}")
-    return "skip" if policy == "skip" and running_count > 0 else "start"
+    if running_count < 0 or queued_count < 0:
+        raise ValueError(f"counts must not be negative, got {running_count} and {queued_count}")
+    if queued_count > running_count:
+        raise ValueError(f"queued_count ({queued_count}) is part of running_count ({running_count})")
+    if running_count == 0 or policy == "allow":
+        return "start"
+    if policy == "buffer_one" and queued_count == 0:
+        return "queue"
+    return "skip"
 
 
 def should_pause(consecutive_failures: int, pause_after_failures: int | None) -> bool:
