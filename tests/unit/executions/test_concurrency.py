@@ -75,7 +75,9 @@ def test_when_the_running_one_ends_the_oldest_queued_one_starts(
     assert end_execution(running, "completed") is not None
     # Then the older queued one is promoted and started by its name; the newer waits
     promoted = execution_store.get(older.id)
-    assert promoted is not None and promoted.status == "pending" and promoted.dequeued_at is not None
+    assert promoted is not None
+    assert promoted.status == "pending"
+    assert promoted.dequeued_at is not None
     assert fake_ports.workflows.started == [running.id, older.id]
     assert _status(newer.id) == "queued"
     assert slot_store.holders(("task", task.id)) == {older.id}
@@ -155,8 +157,10 @@ def test_the_sweep_expires_a_queued_run_past_its_ttl(aws: dict[str, str], fake_p
     summary = concurrency.sweep(utc_now() + timedelta(seconds=61))
     assert summary.expired == 1
     expired = execution_store.get(queued.id)
-    assert expired is not None and expired.status == "expired" and expired.is_finished
-    assert expired.error_message is not None and "queued_ttl_seconds (60 s)" in expired.error_message
+    assert expired is not None
+    assert expired.status == "expired"
+    assert expired.is_finished
+    assert "queued_ttl_seconds (60 s)" in (expired.error_message or "")
     # And it is no longer in the queue, and it never starts
     end_execution(running, "completed")
     assert fake_ports.workflows.started == [running.id]
@@ -241,16 +245,20 @@ def test_an_execution_over_the_limit_is_answered_202_queued_and_listed_by_status
     jane: Api, fake_ports: FakePorts
 ) -> None:
     task = jane.create(max_concurrent_runs=1)
-    assert task["max_concurrent_runs"] == 1 and task["queued_ttl_seconds"] == 3600
+    assert task["max_concurrent_runs"] == 1
+    assert task["queued_ttl_seconds"] == 3600
     first_status, first, _ = jane.call("POST", f"/api/v1/tasks/{task['id']}/execute", {})
     status, queued, _ = jane.call("POST", f"/api/v1/tasks/{task['id']}/execute", {})
     assert (first_status, status) == (202, 202)
     assert (first["status"], queued["status"]) == ("pending", "queued")
-    assert queued["queued_until"] is not None and "cancel" in queued["_links"]
+    assert queued["queued_until"] is not None
+    assert "cancel" in queued["_links"]
     status, page, _ = jane.call("GET", f"/api/v1/tasks/{task['id']}/executions", query={"status": "queued"})
-    assert status == 200 and [e["id"] for e in page["items"]] == [queued["id"]]
+    assert status == 200
+    assert [e["id"] for e in page["items"]] == [queued["id"]]
     status, patched, _ = jane.call("PATCH", f"/api/v1/tasks/{task['id']}", {"max_concurrent_runs": None})
-    assert status == 200 and patched["max_concurrent_runs"] is None
+    assert status == 200
+    assert patched["max_concurrent_runs"] is None
 
 
 def _task_body() -> dict[str, Any]:
