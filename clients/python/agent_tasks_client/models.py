@@ -97,7 +97,9 @@ class ExecutionResponse(TypedDict):
     prompt_variables: NotRequired[dict[str, str | float | bool]]
     rendered_prompt: NotRequired[str | None]
     variables_missing: NotRequired[list[str]]
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    ]
     error_message: NotRequired[str | None]
     result_data: NotRequired[ResultData | None]
     total_messages: NotRequired[int]
@@ -117,6 +119,8 @@ class ExecutionResponse(TypedDict):
     deadline_at: NotRequired[str | None]
     notifications: NotRequired[list[NotificationRecord]]
     expires_at: NotRequired[int | None]
+    queued_until: NotRequired[str | None]
+    dequeued_at: NotRequired[str | None]
     _links: dict[str, str]
     last_message_seq: NotRequired[int]
 
@@ -174,7 +178,7 @@ class ModelUsage(TypedDict):
 class NotificationConfig(TypedDict):
     """Where to send notifications about a task's executions, and for which outcomes."""
 
-    on: NotRequired[list[Literal["completed", "failed", "cancelled", "timed_out"]]]
+    on: NotRequired[list[Literal["completed", "failed", "cancelled", "timed_out", "expired"]]]
     webhook_url: NotRequired[str | None]
     sns_topic_arn: NotRequired[str | None]
 
@@ -325,7 +329,9 @@ class ReportExecution(TypedDict):
     """The execution the report describes."""
 
     id: str
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    ]
     trigger_type: str
     trigger_metadata: NotRequired[dict[str, Any]]
     session_id: NotRequired[str | None]
@@ -553,7 +559,7 @@ class TaskCreate(TypedDict):
     schedule_cron: NotRequired[str | None]
     schedule_timezone: NotRequired[str]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -561,6 +567,8 @@ class TaskCreate(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -639,7 +647,7 @@ class TaskResponse(TypedDict):
     schedule_cron: NotRequired[str | None]
     schedule_timezone: NotRequired[str]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -647,6 +655,8 @@ class TaskResponse(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -730,7 +740,7 @@ class TaskUpdate(TypedDict):
     schedule_cron: NotRequired[str | None]
     schedule_timezone: NotRequired[str]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -738,6 +748,8 @@ class TaskUpdate(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
