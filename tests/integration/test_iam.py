@@ -17,6 +17,7 @@ import httpx2 as httpx
 import pytest
 
 from agent_tasks.store import executions as execution_store
+from agent_tasks.store.concurrency import slot_key
 from agent_tasks_local.iam import granted_actions
 from tests.support.events import EVENTS_DIR
 from tests.support.executions import TERMINAL, api_client, finished, pending_execution, stored_task
@@ -33,6 +34,10 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "secretsmanager:GetSecretValue": "reads the Anthropic key when it is a Secrets Manager secret",
         "s3:PutObjectTagging": "tags transcript parts too large for an item with their retention class "
         "(retention.py), so the bucket's lifecycle expires them with the execution",
+        "dynamodb:DeleteItem": "a run's end promotes a queued execution, removing its queue entry "
+        "(this test's promotion is made by the reconciler; tests/unit/executions/test_concurrency.py)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
+        "sqs:SendMessage": "a run's end hands a promoted execution's start to the start queue",
     },
     "ExecutionStateMachine": dict.fromkeys(
         (
@@ -58,9 +63,13 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     },
     "ReconcilerFunction": {
         "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
     },
     "StarterFunction": {
         "events:PutEvents": "announces an execution whose workflow could not be started",
+        "dynamodb:DeleteItem": "a start that fails ends the run, which may promote a queued one",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
+        "sqs:SendMessage": "a start that fails ends the run, which may promote a queued one",
     },
     "SchedulerFunction": {
         "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "
@@ -71,6 +80,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "s3:PutObject": "a slot's execution whose snapshot or variables pass 64 KB goes to S3",
         "states:StartExecution": "starts a slot an earlier, crashed tick had written (recovery); "
         "fresh slots go through the start queue",
+        "dynamodb:DeleteItem": "the sweep expires queued executions and promotes them (queue entries)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
     },
 }
 
@@ -175,12 +186,29 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     again = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}}).json()
     cancelled = http.post(f"/api/v1/task-executions/{again['id']}/cancel")
     assert cancelled.status_code in (200, 409), cancelled.text
-    # And a workflow that failed is reconciled through its EventBridge rule
-    pending = pending_execution(stored_task("iam-flows"))
+    # And a workflow that failed is reconciled through its EventBridge rule; it held the only run slot of
+    # a task limited to one run at a time, so a run asked for meanwhile is queued, and the reconciler's
+    # end of the failed one promotes it, and the starter starts it from the start queue
+    limited = stored_task("iam-flows", max_concurrent_runs=1)
+    pending = pending_execution(limited)
+    execution_store.update(pending, {"run_slots": ["task"]})
+    boto3.client("dynamodb").update_item(
+        TableName=local_cloud.stack.outputs["TableName"],
+        Key=slot_key(("task", limited.id)),
+        UpdateExpression="ADD holders :id",
+        ExpressionAttributeValues={":id": {"SS": [pending]}},
+    )
+    queued = http.post(f"/api/v1/tasks/{limited.id}/execute", json={"variables": {}}).json()
+    assert queued["status"] == "queued", queued
     _workflow_failed(local_cloud, pending)
     wait_until(
         lambda: getattr(execution_store.get(pending), "status", None) == "failed", what="the reconciler"
     )
+    wait_until(
+        lambda: getattr(execution_store.get(queued["id"]), "status", None) != "queued", what="the promotion"
+    )
+    assert local_cloud.queues.drain("StarterFunction") == 1
+    assert finished(http, queued["id"])["status"] == "completed"
     # And the task is deleted (its name lock goes with it)
     assert http.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
     wait_until(
