@@ -83,7 +83,8 @@ def end_execution(
         current = execution_store.get(execution.id)
     if ended is None or current is None:
         return None
-    drop_workspace(ended)
+    if current.status != "queued":  # a run that never left the queue has no workspace
+        drop_workspace(ended)
     if current.run_slots:
         _promote_after(ended)
     return announce(ended)
