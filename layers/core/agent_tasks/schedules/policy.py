@@ -98,10 +98,10 @@ def overlap_decision(policy: OverlapPolicy, running_count: int, queued_count: in
     `queue` it (it starts when the current run ends) unless one is already waiting, then `skip`."""
     if policy not in get_args(OverlapPolicy):
         raise ValueError(f"overlap policy must be one of {get_args(OverlapPolicy)}, got {policy!r}")
-    if running_count < 0 or queued_count < 0:
-        raise ValueError(f"counts must not be negative, got {running_count} and {queued_count}")
-    if queued_count > running_count:
-        raise ValueError(f"queued_count ({queued_count}) is part of running_count ({running_count})")
+    if running_count < 0:
+        raise ValueError(f"running_count must not be negative, got {running_count}")
+    if not 0 <= queued_count <= running_count:
+        raise ValueError(f"queued_count ({queued_count}) must be part of running_count ({running_count})")
     if running_count == 0 or policy == "allow":
         return "start"
     if policy == "buffer_one" and queued_count == 0:
