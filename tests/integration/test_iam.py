@@ -17,6 +17,7 @@ import httpx2 as httpx
 import pytest
 
 from agent_tasks.store import executions as execution_store
+from agent_tasks.store.concurrency import slot_key
 from agent_tasks_local.iam import granted_actions
 from tests.support.events import EVENTS_DIR
 from tests.support.executions import TERMINAL, api_client, finished, pending_execution, stored_task
@@ -33,6 +34,10 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "secretsmanager:GetSecretValue": "reads the Anthropic key when it is a Secrets Manager secret",
         "s3:PutObjectTagging": "tags transcript parts too large for an item with their retention class "
         "(retention.py), so the bucket's lifecycle expires them with the execution",
+        "dynamodb:DeleteItem": "a run's end promotes a queued execution, removing its queue entry "
+        "(this test's promotion is made by the reconciler; tests/unit/executions/test_concurrency.py)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
+        "sqs:SendMessage": "a run's end hands a promoted execution's start to the start queue",
     },
     "ExecutionStateMachine": dict.fromkeys(
         (
@@ -58,6 +63,11 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     },
     "ReconcilerFunction": {
         "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
+        "dynamodb:Query": "a reconciled end frees a run slot and reads the owner's queue to promote",
+        "dynamodb:DeleteItem": "a reconciled end promotes a queued execution (its queue entry goes)",
+        "sqs:SendMessage": "a reconciled end hands a promoted execution's start to the start queue "
+        "(this flow promotes through the API's cancel, the same end path)",
     },
     "NotifierFunction": {
         "kms:GenerateDataKey": "SNS uses an encrypted user topic's KMS key on the publisher's behalf; "
@@ -71,6 +81,9 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "states:StopExecution": "overlap_policy cancel_other: a due slot stops the task's run still going "
         "(tests/unit/schedules/test_one_time_and_cancel_other.py)",
         "s3:DeleteObject": "cancel_other: the cancelled run's saved workspace is removed, as on any end",
+        "dynamodb:DeleteItem": "a start that fails ends the run, which may promote a queued one",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
+        "sqs:SendMessage": "a start that fails ends the run, which may promote a queued one",
     },
     "SchedulerFunction": {
         "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "
@@ -81,6 +94,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "s3:PutObject": "a slot's execution whose snapshot or variables pass 64 KB goes to S3",
         "states:StartExecution": "starts a slot an earlier, crashed tick had written (recovery); "
         "fresh slots go through the start queue",
+        "dynamodb:DeleteItem": "the sweep expires queued executions and promotes them (queue entries)",
+        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
     },
 }
 
@@ -194,6 +209,23 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     again = http.post(f"/api/v1/tasks/{task['id']}/execute", json={"variables": {}}).json()
     cancelled = http.post(f"/api/v1/task-executions/{again['id']}/cancel")
     assert cancelled.status_code in (200, 409), cancelled.text
+    # And a run asked for while the only run slot of a task limited to one run is held is queued; the
+    # holder's cancel through the API frees the slot and promotes it, and the starter starts it
+    limited = stored_task("iam-flows", max_concurrent_runs=1)
+    holder = pending_execution(limited)
+    execution_store.update(holder, {"run_slots": ["task"]})
+    boto3.client("dynamodb").update_item(
+        TableName=local_cloud.stack.outputs["TableName"],
+        Key=slot_key(("task", limited.id)),
+        UpdateExpression="ADD holders :id",
+        ExpressionAttributeValues={":id": {"SS": [holder]}},
+    )
+    queued = http.post(f"/api/v1/tasks/{limited.id}/execute", json={"variables": {}}).json()
+    assert queued["status"] == "queued", queued
+    assert http.post(f"/api/v1/task-executions/{holder}/cancel").status_code == 200
+    assert execution_store.get(queued["id"]).status == "pending"  # type: ignore[union-attr]
+    assert local_cloud.queues.drain("StarterFunction") == 1
+    assert finished(http, queued["id"])["status"] == "completed"
     # And a workflow that failed is reconciled through its EventBridge rule
     pending = pending_execution(stored_task("iam-flows"))
     _workflow_failed(local_cloud, pending)

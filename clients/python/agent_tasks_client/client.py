@@ -21,12 +21,14 @@ from agent_tasks_client import models
 from agent_tasks_client.errors import APIError, TransportError, error_for
 
 API_PREFIX = "/api/v1"
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "timed_out"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "timed_out", "expired"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_RETRY_AFTER_SECONDS = 30.0
 DEFAULT_FOLLOW_WAIT_SECONDS = 10
 PENDING_PAUSE_SECONDS = 0.5
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+ExecutionStatus = Literal[
+    "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+]
 
 
 def api_base(url: str) -> str:

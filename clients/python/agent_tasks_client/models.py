@@ -119,7 +119,9 @@ class ExecutionResponse(TypedDict):
     prompt_variables: NotRequired[dict[str, str | float | bool]]
     rendered_prompt: NotRequired[str | None]
     variables_missing: NotRequired[list[str]]
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    ]
     error_message: NotRequired[str | None]
     result_data: NotRequired[ResultData | None]
     total_messages: NotRequired[int]
@@ -139,6 +141,8 @@ class ExecutionResponse(TypedDict):
     deadline_at: NotRequired[str | None]
     notifications: NotRequired[list[NotificationRecord]]
     expires_at: NotRequired[int | None]
+    queued_until: NotRequired[str | None]
+    dequeued_at: NotRequired[str | None]
     _links: dict[str, str]
     last_message_seq: NotRequired[int]
 
@@ -203,6 +207,7 @@ class NotificationConfig(TypedDict):
                 "failed",
                 "cancelled",
                 "timed_out",
+                "expired",
                 "approval_requested",
                 "schedule_paused",
                 "model_retiring",
@@ -362,7 +367,9 @@ class ReportExecution(TypedDict):
     """The execution the report describes."""
 
     id: str
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    ]
     trigger_type: str
     trigger_metadata: NotRequired[dict[str, Any]]
     session_id: NotRequired[str | None]
@@ -591,7 +598,7 @@ class TaskCreate(TypedDict):
     run_at: NotRequired[str | None]
     schedule_cron: NotRequired[str | None]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow", "cancel_other"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one", "cancel_other"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -599,6 +606,8 @@ class TaskCreate(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -678,7 +687,7 @@ class TaskResponse(TypedDict):
     run_at: NotRequired[str | None]
     schedule_cron: NotRequired[str | None]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow", "cancel_other"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one", "cancel_other"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -686,6 +695,8 @@ class TaskResponse(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
@@ -770,7 +781,7 @@ class TaskUpdate(TypedDict):
     run_at: NotRequired[str | None]
     schedule_cron: NotRequired[str | None]
     schedule_enabled: NotRequired[bool]
-    overlap_policy: NotRequired[Literal["skip", "allow", "cancel_other"]]
+    overlap_policy: NotRequired[Literal["skip", "allow", "buffer_one", "cancel_other"]]
     pause_after_failures: NotRequired[int | None]
     schedule_start_at: NotRequired[str | None]
     schedule_end_at: NotRequired[str | None]
@@ -778,6 +789,8 @@ class TaskUpdate(TypedDict):
     jitter_seconds: NotRequired[int]
     max_runs: NotRequired[int | None]
     retention_days: NotRequired[int | None]
+    max_concurrent_runs: NotRequired[int | None]
+    queued_ttl_seconds: NotRequired[int]
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # How long an execution and all of it (session, messages, report, S3 objects) is kept when neither
     # the task nor its owner's limits say (DynamoDB TTL; S3 by lifecycle rules, see retention.py).
     retention_days: int = Field(default=90, ge=1, le=400, validation_alias="RETENTION_DAYS")
+    # At most this many executions of one user run at once (pending or running); more are queued and
+    # start as running ones end (services/concurrency.py). A template parameter.
+    max_concurrent_runs_per_user: int = Field(
+        default=20, ge=1, le=1000, validation_alias="MAX_CONCURRENT_RUNS_PER_USER"
+    )
     # How long an audit event is kept (DynamoDB TTL).
     audit_retention_days: int = Field(default=400, ge=1, validation_alias="AUDIT_RETENTION_DAYS")
     # Lifetime of presigned report URLs.

@@ -22,7 +22,7 @@ def errors_of(payload: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
 def test_a_public_https_webhook_is_accepted_with_every_outcome_by_default() -> None:
     config = NotificationConfig.model_validate({"webhook_url": PUBLIC_HOOK})
     assert str(config.webhook_url) == PUBLIC_HOOK
-    assert config.on == ["completed", "failed", "cancelled", "timed_out"]
+    assert config.on == ["completed", "failed", "cancelled", "timed_out", "expired"]
     assert config.wants("failed")
     assert not config.wants("running")
 

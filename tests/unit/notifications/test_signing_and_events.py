@@ -83,6 +83,7 @@ def test_event_id_is_stable_per_execution_and_status() -> None:
         "ExecutionFailed",
         "ExecutionCancelled",
         "ExecutionTimedOut",
+        "ExecutionExpired",
     }
 
 

@@ -9,5 +9,7 @@ from tests.support.schedules import use_pass_state_machine
 
 @pytest.fixture
 def state_machine(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
-    """The ARN of a moto state machine the scheduler starts executions on."""
+    """The ARN of a moto state machine the scheduler starts executions on. Runs of the pass machine
+    never end, so the per-user concurrency limit is raised past what any of these tests starts."""
+    monkeypatch.setenv("MAX_CONCURRENT_RUNS_PER_USER", "1000")
     return use_pass_state_machine(monkeypatch)

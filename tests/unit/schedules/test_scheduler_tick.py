@@ -341,3 +341,57 @@ def test_an_edit_while_a_slot_is_claimed_keeps_the_claim(
     assert tick(T0 + 2 * MINUTE, rule=RULE).recovered == 1
     [execution] = executions_of(task.id)
     assert execution.id == slot_execution_id(task.id, T0)
+
+
+def test_overlap_buffer_one_queues_one_slot_skips_the_next_and_starts_it_when_the_run_ends(
+    state_machine: str,
+) -> None:
+    from agent_tasks.services.ending import end_execution
+
+    # Given a task every five minutes with overlap_policy buffer_one (slots near the real clock, as a
+    # queued run's time to live is measured against it when a run ends)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(minutes=now.minute % 5) + 5 * MINUTE
+    task = scheduled_task("*/5 * * * *", created=t0 - MINUTE, overlap_policy="buffer_one")
+    assert tick(t0, rule=RULE).started == 1
+    [first] = executions_of(task.id)
+    first = execution_store.update(first.id, {"status": "running"}) or first  # as Prepare marks it
+    # When the next slot is due while the first run is going
+    tick(t0 + 5 * MINUTE, rule=RULE)
+    # Then it is written queued (buffered), not started
+    second = execution_store.get(slot_execution_id(task.id, t0 + 5 * MINUTE))
+    assert second is not None
+    assert second.status == "queued"
+    assert second.trigger_metadata["buffered"] is True
+    # When a third slot is due while one is buffered
+    summary = tick(t0 + 10 * MINUTE, rule=RULE)
+    # Then it is skipped and recorded as skipped
+    assert summary.skipped_overlap == 1
+    assert len(executions_of(task.id)) == 2
+    skips = [a for a in audit_actions() if a["action"] == "schedule.slot_skipped"]
+    assert [a["details"]["reason"] for a in skips] == ["overlap_buffer_full"]
+    # When the first run ends
+    assert end_execution(first, "completed") is not None
+    # Then the buffered run starts (its workflow is started by its name)
+    started = execution_store.get(second.id)
+    assert started is not None
+    assert started.status == "pending"
+    assert second.id in workflow_names(state_machine)
+
+
+def test_overlap_skip_counts_a_queued_run_as_going(state_machine: str) -> None:
+    # Given a task limited to one run at a time, every five minutes, its first run going
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(minutes=now.minute % 5) + 5 * MINUTE
+    task = scheduled_task("*/5 * * * *", created=t0 - MINUTE, overlap_policy="allow", max_concurrent_runs=1)
+    assert tick(t0, rule=RULE).started == 1  # the slot takes the task's one slot
+    [first] = executions_of(task.id)
+    execution_store.update(first.id, {"status": "running"})
+    # When the next slot is due under allow, it is written queued (over the limit)
+    tick(t0 + 5 * MINUTE, rule=RULE)
+    assert sorted(e.status for e in executions_of(task.id)) == ["queued", "running"]
+    # And when the policy is skip, the slot after it is skipped: the queued run counts as going
+    task_service.update_task(CALLER, task.id, TaskUpdate(overlap_policy="skip"), if_match=None)
+    summary = tick(t0 + 10 * MINUTE, rule=RULE)
+    assert summary.skipped_overlap == 1
+    assert len(executions_of(task.id)) == 2

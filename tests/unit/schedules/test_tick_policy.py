@@ -133,11 +133,23 @@ def test_overlap_decision(policy: str, running: int, decision: str) -> None:
     assert overlap_decision(policy, running) == decision  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("running", "queued", "decision"),
+    [(0, 0, "start"), (1, 0, "queue"), (2, 0, "queue"), (1, 1, "skip"), (3, 1, "skip")],
+)
+def test_overlap_buffer_one_queues_one_and_skips_while_one_waits(
+    running: int, queued: int, decision: str
+) -> None:
+    assert overlap_decision("buffer_one", running, queued) == decision
+
+
 def test_overlap_decision_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="overlap policy must be one of"):
         overlap_decision("queue", 0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="running_count must not be negative"):
         overlap_decision("skip", -1)
+    with pytest.raises(ValueError, match="must be part of running_count"):
+        overlap_decision("buffer_one", 1, 2)
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,13 @@ API_BASE = "/api/v1"
 
 # The one definition of each shared set of names (the report document, the stored records and the
 # answers all use these).
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+# `queued`: written but not started, over a concurrency limit (services/concurrency.py); `expired`: a
+# queued execution not started within its task's queued_ttl_seconds.
+ExecutionStatus = Literal[
+    "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+]
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
-# `buffer_one` (run once after the current run ends) is being built with the `queued` status (issue 21).
-OverlapPolicy = Literal["skip", "allow", "cancel_other"]
+OverlapPolicy = Literal["skip", "allow", "buffer_one", "cancel_other"]
 
 # The validation context the store loads items with: validators of shapes that are both input and
 # stored (sdk_options, notification_config) judge input only, never what was already stored.

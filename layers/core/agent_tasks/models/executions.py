@@ -32,8 +32,12 @@ from agent_tasks.models.transcript import (
 )
 
 TriggerType = Literal["manual", "scheduled", "rerun"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
-ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out", "expired"})
+# The one list of statuses that count as running: an execution in one holds a run slot (the concurrency
+# limits count it) and the overlap policies see it as going. A status a workflow can be in goes here.
+RUNNING_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+# Not ended: running, or queued (written, waiting for a run slot; the overlap policies count it too).
+ACTIVE_STATUSES: frozenset[str] = RUNNING_STATUSES | {"queued"}
 
 MAX_VARIABLES = 64
 MAX_VARIABLE_BYTES = 10_000  # UTF-8, as stored; 64 of them spill to S3 (store/executions.py)
@@ -169,6 +173,13 @@ class ExecutionView(BaseModel):
     expires_at: int | None = Field(
         default=None, description="When it and all of it (session, messages, report) expire, Unix seconds."
     )
+    queued_until: datetime | None = Field(
+        default=None,
+        description="While queued (over a concurrency limit): when it ends `expired` if it has not started.",
+    )
+    dequeued_at: datetime | None = Field(
+        default=None, description="When a queued execution got its run slot and was started."
+    )
 
     @property
     def is_finished(self) -> bool:
@@ -180,6 +191,8 @@ class Execution(ExecutionView):
 
     agent_state: AgentRunState | None = None
     created_by: str | None = None
+    # The run-slot sets it holds while running ("user", "task"): released when it ends (concurrency.py).
+    run_slots: list[str] = Field(default_factory=list)
 
 
 class ExecutionResponse(ExecutionView):
@@ -295,6 +308,7 @@ class PreviewResponse(BaseModel):
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "RUNNING_STATUSES",
     "TERMINAL_STATUSES",
     "ExecuteRequest",
     "Execution",

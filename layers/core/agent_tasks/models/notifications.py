@@ -28,19 +28,20 @@ from agent_tasks import netguard
 from agent_tasks.models.common import is_stored
 from agent_tasks.settings import get_settings
 
-ExecutionEndOn = Literal["completed", "failed", "cancelled", "timed_out"]
+ExecutionEndOn = Literal["completed", "failed", "cancelled", "timed_out", "expired"]
 NotifyOn = Literal[
     "completed",
     "failed",
     "cancelled",
     "timed_out",
+    "expired",
     "approval_requested",
     "schedule_paused",
     "model_retiring",
     "budget_reached",
 ]
 NotificationEventType = Literal[
-    "ExecutionSucceeded", "ExecutionFailed", "ExecutionCancelled", "ExecutionTimedOut"
+    "ExecutionSucceeded", "ExecutionFailed", "ExecutionCancelled", "ExecutionTimedOut", "ExecutionExpired"
 ]
 NotificationFormat = Literal["json", "slack"]
 
@@ -49,6 +50,7 @@ EVENT_TYPE_BY_STATUS: dict[ExecutionEndOn, NotificationEventType] = {
     "failed": "ExecutionFailed",
     "cancelled": "ExecutionCancelled",
     "timed_out": "ExecutionTimedOut",
+    "expired": "ExecutionExpired",  # queued, never started within queued_ttl_seconds
 }
 # The bus detail-types of task events (services put them through services/bus_events.put_task_event).
 APPROVAL_REQUESTED = "ApprovalRequested"

@@ -59,6 +59,8 @@ ToolName = Annotated[
 ]
 _SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
 MAX_OUTPUT_SCHEMA_BYTES = 16 * 1024
+MAX_CONCURRENT_RUNS = 1000  # a task's run slots are one item's string set (store/concurrency.py)
+DEFAULT_QUEUED_TTL_SECONDS = 3600
 
 
 def _check_output_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -156,6 +158,22 @@ class TaskFields(BaseModel):
         int | None,
         Field(ge=1, le=400, description="Days its executions are kept (default: the owner's, else 90)."),
     ] = None
+    max_concurrent_runs: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_CONCURRENT_RUNS,
+            description="At most this many of its executions run at once; more are queued (null: no limit).",
+        ),
+    ] = None
+    queued_ttl_seconds: Annotated[
+        int,
+        Field(
+            ge=60,
+            le=86_400,
+            description="A queued execution not started within this many seconds ends `expired`.",
+        ),
+    ] = DEFAULT_QUEUED_TTL_SECONDS
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
@@ -288,6 +306,7 @@ _NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
     "schedule_enabled",
     "overlap_policy",
     "jitter_seconds",
+    "queued_ttl_seconds",
     "generate_report",
     "tags",
     "is_public",
@@ -334,6 +353,8 @@ class TaskUpdate(BaseModel):
     jitter_seconds: Annotated[int | None, Field(ge=0, le=3600)] = None
     max_runs: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
     retention_days: Annotated[int | None, Field(ge=1, le=400)] = None
+    max_concurrent_runs: Annotated[int | None, Field(ge=1, le=MAX_CONCURRENT_RUNS)] = None
+    queued_ttl_seconds: Annotated[int | None, Field(ge=60, le=86_400)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
@@ -411,6 +432,8 @@ class Task(BaseModel):
     jitter_seconds: int = 0
     max_runs: int | None = None
     retention_days: int | None = None
+    max_concurrent_runs: int | None = None
+    queued_ttl_seconds: int = DEFAULT_QUEUED_TTL_SECONDS
     secrets: list[str] = Field(default_factory=list)
 
     id: str

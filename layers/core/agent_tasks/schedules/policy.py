@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from agent_tasks.models.common import OverlapPolicy
 from agent_tasks.schedules.fire_times import iter_fire_times, next_fire_time, previous_fire_times
 
-OverlapDecision = Literal["start", "skip", "cancel_others"]
+OverlapDecision = Literal["start", "skip", "queue", "cancel_others"]
 
 # Counting skipped slots walks them one by one; past this many the count is reported as a floor,
 # so one task left unscheduled for months cannot stall a tick.
@@ -92,16 +92,22 @@ def _exhausted(remaining: Iterator[datetime]) -> bool:
     return next(remaining, None) is None
 
 
-def overlap_decision(policy: OverlapPolicy, running_count: int) -> OverlapDecision:
-    """What a slot does while `running_count` earlier runs of its task are still going: `skip` it
-    (policy `skip`), `cancel_others` then start it (policy `cancel_other`), or just `start` it."""
+def overlap_decision(policy: OverlapPolicy, running_count: int, queued_count: int = 0) -> OverlapDecision:
+    """What a due slot does while earlier runs of the task are going (`running_count`, queued ones
+    included) of which `queued_count` are queued: `skip` under the `skip` policy; under `buffer_one`
+    `queue` it (it starts when the current run ends) unless one is already waiting, then `skip`;
+    under `cancel_other`, `cancel_others` then start it."""
     if policy not in get_args(OverlapPolicy):
         raise ValueError(f"overlap policy must be one of {get_args(OverlapPolicy)}, got {policy!r}")
     if running_count < 0:
         raise ValueError(f"running_count must not be negative, got {running_count}")
+    if not 0 <= queued_count <= running_count:
+        raise ValueError(f"queued_count ({queued_count}) must be part of running_count ({running_count})")
     if running_count == 0 or policy == "allow":
         return "start"
-    return "skip" if policy == "skip" else "cancel_others"
+    if policy == "buffer_one":
+        return "queue" if queued_count == 0 else "skip"
+    return "cancel_others" if policy == "cancel_other" else "skip"
 
 
 def should_pause(consecutive_failures: int, pause_after_failures: int | None) -> bool:

@@ -16,9 +16,14 @@ from typing import Any
 
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution, ExecutionStatus
+from agent_tasks.observability import logger
+from agent_tasks.services.concurrency import promote, release_items
 from agent_tasks.services.outcomes import announce
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store import workspaces
+from agent_tasks.store.dynamo import TransactionConflict
+
+_ATTEMPTS = 5
 
 
 def duration_seconds(execution: Execution, end: datetime) -> float | None:
@@ -56,8 +61,39 @@ def end_execution(
         # The agent may have finished (and its report been made) just before this ending won.
         update["result_data"] = None
         update["report_id"] = None
-    ended = execution_store.update(execution.id, update, status_in=from_statuses)
-    if ended is None:
+    allowed = frozenset(from_statuses)
+    current: Execution | None = execution
+    ended: Execution | None = None
+    for _attempt in range(_ATTEMPTS):  # statuses only move forward: a few reads at most
+        if current is None or current.status not in allowed:
+            return None
+        # Conditional on the status read, so the slots released (and the queue entry removed) in the same
+        # transaction are the ones this status holds; a status that moved on meanwhile is read again.
+        try:
+            ended = execution_store.update(
+                current.id,
+                {**update, "run_slots": None},
+                status_in={current.status},
+                also=release_items(current),
+            )
+        except TransactionConflict:
+            ended = None  # a transient conflict: read again and retry
+        if ended is not None:
+            break
+        current = execution_store.get(execution.id)
+    if ended is None or current is None:
         return None
-    drop_workspace(ended)
+    if current.status != "queued":  # a run that never left the queue has no workspace
+        drop_workspace(ended)
+    if current.run_slots:
+        _promote_after(ended)
     return announce(ended)
+
+
+def _promote_after(ended: Execution) -> None:
+    """A slot was freed: start the owner's queued executions that now fit. A failure here is logged; the
+    scheduler's sweep gives the owner another pass within a minute."""
+    try:
+        promote(ended.owner_id)
+    except Exception:  # noqa: BLE001 - ending the execution must not fail for its successors
+        logger.exception("promoting queued executions failed", extra={"owner_id": ended.owner_id})

@@ -19,7 +19,7 @@ from agent_tasks.models.executions import (
 )
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.observability import bind_execution, logger, record_execution_started
-from agent_tasks.services import spend
+from agent_tasks.services import concurrency, spend
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.execution_queries import own_execution
 from agent_tasks.services.tasks import owned_task
@@ -61,8 +61,11 @@ def create_and_start(
     execution_id: str | None = None,
     defer_throttled: bool = False,
     start: bool = True,
+    buffered: bool = False,
 ) -> Execution:
-    """Write the pending execution with its audit event (one transaction), then start its workflow.
+    """Write the pending execution with its audit event and run slots (one transaction), then start its
+    workflow; over a concurrency limit (or `buffered`: a buffer_one slot) it is written `queued` instead
+    and started later, when a slot frees (services/concurrency.py).
 
     The scheduler uses this too, with a deterministic `execution_id` per schedule slot: the write is
     conditional on the id being new, so a second attempt raises ConflictError and starts nothing.
@@ -99,10 +102,10 @@ def create_and_start(
         request_id=actor.request_id,
         details={"task_id": task.id, "trigger_type": trigger_type},
     )
-    execution_store.create(execution, audit)
+    execution = concurrency.admit(task, execution, audit, buffered=buffered)
     bind_execution(execution)
     record_execution_started(execution)
-    if not start:
+    if not start or execution.status != "pending":
         return execution
     return _start_workflow(execution, defer_throttled=defer_throttled)
 
@@ -236,7 +239,8 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
     execution = own_execution(actor, execution_id)
     if execution.is_finished:
         raise ConflictError(
-            f"the execution already ended ({execution.status}); only pending or running ones can be cancelled"
+            f"the execution already ended ({execution.status}); "
+            "only queued, pending or running ones can be cancelled"
         )
     from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
 
@@ -245,7 +249,9 @@ def cancel(actor: Actor, execution_id: str) -> Execution:
         current = execution_store.get(execution_id)
         ended = current.status if current else "unknown"
         raise ConflictError(f"the execution already ended ({ended}); it cannot be cancelled")
-    _stop_workflow(execution_id, cause="The execution was cancelled by its owner.")
+    if cancelled.dequeued_at is not None or execution.status != "queued":
+        # a queued execution that never left the queue has no workflow
+        _stop_workflow(execution_id, cause="The execution was cancelled by its owner.")
     return cancelled
 
 
@@ -258,8 +264,8 @@ def cancel_superseded(execution_id: str, *, reason: str) -> Execution | None:
     if execution is None or execution.is_finished:
         return None
     cancelled = end_execution(execution, "cancelled", reason=reason)
-    if cancelled is not None:
-        _stop_workflow(execution_id, cause=reason)
+    if cancelled is not None and (cancelled.dequeued_at is not None or execution.status != "queued"):
+        _stop_workflow(execution_id, cause=reason)  # a run that never left the queue has no workflow
     return cancelled
 
 

@@ -52,7 +52,9 @@ from agent_tasks.parallel import map_in_context
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.schedules.fairness import interleave_owners
 from agent_tasks.schedules.jitter import jitter_offset
+from agent_tasks.schedules.policy import OverlapDecision
 from agent_tasks.schedules.windows import too_late_to_catch_up, window_ended
+from agent_tasks.services import concurrency
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR, pause_schedule
@@ -83,6 +85,8 @@ class TickSummary:
     items_read: int = 0
     errors: int = 0
     settled_pending: int = 0  # stale pending executions the sweeper ended
+    expired_queued: int = 0  # queued executions past queued_ttl_seconds, ended expired
+    promoted: int = 0  # queued executions the sweep's promotion passes started
     dispatched: int = 0
     execution_ids: list[str] = field(default_factory=list)
 
@@ -103,6 +107,8 @@ class TickSummary:
             "items_read": self.items_read,
             "errors": self.errors,
             "settled_pending": self.settled_pending,
+            "expired_queued": self.expired_queued,
+            "promoted": self.promoted,
             "dispatched": self.dispatched,
         }
 
@@ -146,6 +152,12 @@ def tick(
     except Exception:  # noqa: BLE001 - the slots matter more; the next tick sweeps again
         summary.errors += 1
         logger.exception("sweeping stale pending executions failed")
+    try:  # queued executions past their queued_ttl_seconds end expired; owners with a queue get a pass
+        swept = concurrency.sweep(now)
+        summary.expired_queued, summary.promoted = swept.expired, swept.promoted
+    except Exception:  # noqa: BLE001 - as above
+        summary.errors += 1
+        logger.exception("sweeping queued executions failed")
 
     entries = []
     for shard in range(get_settings().due_shards):
@@ -256,12 +268,12 @@ def run_claimed_slot(
         audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
     existing = execution_store.get(execution_id) if recovering else None
     running = _still_running(task, execution_id, now) if existing is None else []
-    decision = overlap_decision(task.overlap_policy, len(running))
+    decision = "start" if existing is not None else _overlap(task, running)
     overlapping = decision == "skip"
     outcome = "was skipped: an earlier run was still going" if overlapping else "has run"
     if decision == "cancel_others":
         # cancel_other: the runs still going end as a user's cancel ends them, then this one starts.
-        audits.append(_cancel_others(task, pending, now, running))
+        audits.append(_cancel_others(task, pending, now, [other for other, _ in running]))
     if existing is not None:
         # written before a crash (or by a duplicate delivery): only start it
         execution_service.ensure_started(existing, defer_throttled=True)
@@ -269,11 +281,12 @@ def run_claimed_slot(
         summary.execution_ids.append(execution_id)
     elif overlapping:
         summary.skipped_overlap += 1
-        audits.append(_skip_audit(task, pending, now, "overlap", count=1))
+        reason = "overlap_buffer_full" if task.overlap_policy == "buffer_one" else "overlap"
+        audits.append(_skip_audit(task, pending, now, reason, count=1))
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
     else:
         try:
-            _start(task, pending, now, execution_id)
+            _start(task, pending, now, execution_id, buffered=decision == "queue")
         except SpendCapReachedError as capped:  # the owner's spend cap: skip the slot, say why
             skip = _skip_audit(task, pending, now, "spend_cap", count=1)
             skip.details["spend_cap"] = capped.details[0].get("ctx", {})
@@ -323,17 +336,24 @@ def _end_if_last(
         summary.paused += 1
 
 
-def _still_running(task: Task, execution_id: str, now: datetime) -> list[str]:
-    """The task's earlier runs still pending or running (read only when the policy cares)."""
+def _still_running(task: Task, execution_id: str, now: datetime) -> list[tuple[str, str]]:
+    """The task's earlier runs still queued, pending or running, with their statuses (read only when
+    the policy cares)."""
     if task.overlap_policy == "allow":
         return []
     return [
-        other
-        for other in execution_store.active_ids_for_task(
+        (other, status)
+        for other, status in execution_store.active_for_task(
             task.id, newest=OVERLAP_WINDOW, stale_pending_before=now - execution_service.STALE_PENDING_AFTER
         )
         if other != execution_id
     ]
+
+
+def _overlap(task: Task, running: list[tuple[str, str]]) -> OverlapDecision:
+    """The overlap policy's decision for the slot: queued runs count as going (buffer_one: one waits)."""
+    queued = sum(1 for _, status in running if status == "queued")
+    return overlap_decision(task.overlap_policy, len(running), queued)
 
 
 def _cancel_others(task: Task, pending: PendingSlot, now: datetime, running: list[str]) -> AuditEvent:
@@ -361,7 +381,7 @@ def _cancel_others(task: Task, pending: PendingSlot, now: datetime, running: lis
     )
 
 
-def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -> None:
+def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str, *, buffered: bool) -> None:
     metadata: dict[str, Any] = {
         "slot": pending.slot.isoformat(),
         "rule": pending.rule,
@@ -379,6 +399,7 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str) -
             now=now,
             execution_id=execution_id,
             defer_throttled=True,  # a throttled slot stays claimed and pending: started again, not failed
+            buffered=buffered,
         )
     except ConflictError:
         # The slot's execution exists: another attempt wrote it. Make sure it is started.

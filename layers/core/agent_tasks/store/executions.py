@@ -6,7 +6,7 @@ execution  PK=EXEC#<id>  SK=EXEC  GSI1=TASK#<task id> / EXEC#<created>#<id>
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from agent_tasks import aws
 from agent_tasks.errors import ConflictError
 from agent_tasks.jsontext import dumps_flat
 from agent_tasks.models.audit import AuditEvent
-from agent_tasks.models.executions import Execution
+from agent_tasks.models.executions import ACTIVE_STATUSES, Execution
 from agent_tasks.store import spill
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
@@ -47,12 +47,19 @@ def _pending_index_keys(execution: Execution) -> dict[str, str]:
     sweeper finds one whose workflow never started; leaving `pending` removes the keys."""
     if execution.status != "pending":
         return {}
+    return pending_index_keys(execution.id, execution.dequeued_at or execution.created_at)
+
+
+def pending_index_keys(execution_id: str, since: datetime) -> dict[str, str]:
+    """The pending index's keys of an execution pending since `since` (written, or out of the queue)."""
     from agent_tasks.schedules.due_index import due_shard
     from agent_tasks.settings import get_settings
 
-    shard = due_shard(execution.id, get_settings().due_shards)
-    created = execution.created_at.astimezone(UTC).isoformat()
-    return {"GSI2PK": f"{PENDING_PARTITION_PREFIX}{shard}", "GSI2SK": f"{created}#{execution.id}"}
+    shard = due_shard(execution_id, get_settings().due_shards)
+    return {
+        "GSI2PK": f"{PENDING_PARTITION_PREFIX}{shard}",
+        "GSI2SK": f"{since.astimezone(UTC).isoformat()}#{execution_id}",
+    }
 
 
 # What grows with the input and the model's answer. Each field above the limit goes to S3 and the item
@@ -126,12 +133,16 @@ def put_execution_item(execution: Execution) -> dict[str, Any]:
     }
 
 
-def create(execution: Execution, audit: AuditEvent) -> None:
-    """The execution (pending) and its audit event in one transaction."""
+def create(execution: Execution, audit: AuditEvent, *, also: Sequence[Mapping[str, Any]] = ()) -> None:
+    """The execution and its audit event in one transaction, with `also` (run slots, a queue entry).
+    ConflictError if the id exists; a TransactionConflict (reasons in order) if an `also` item's
+    condition failed."""
     try:
-        transact([put_execution_item(execution), put_audit_item(audit)])
+        transact([put_execution_item(execution), put_audit_item(audit), *also])
     except TransactionConflict as conflict:
-        raise_conflict(conflict.reasons, [(ConflictError, "an execution with this id already exists")])
+        if not also or conflict.reasons[:1] == ["ConditionalCheckFailed"]:
+            raise_conflict(conflict.reasons, [(ConflictError, "an execution with this id already exists")])
+        raise
 
 
 def get(execution_id: str) -> Execution | None:
@@ -146,16 +157,28 @@ def status_of(execution_id: str) -> str | None:
 
 
 def update(
-    execution_id: str, changes: dict[str, Any], *, status_in: Iterable[str] | None = None
+    execution_id: str,
+    changes: dict[str, Any],
+    *,
+    status_in: Iterable[str] | None = None,
+    also: Sequence[Mapping[str, Any]] = (),
 ) -> Execution | None:
     """Set `changes` (None removes a field) if the execution exists and, when given, its status is one of
-    `status_in`; returns the execution as now stored, or None when the condition did not hold."""
+    `status_in`; returns the execution as now stored, or None when the condition did not hold.
+
+    With `also` (run slots, a queue entry) the change and those items are one transaction; a failed
+    condition of one of them raises TransactionConflict (reasons in order, the execution's first)."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     sets: list[str] = []
     removes: list[str] = []
     if changes.get("status", "pending") != "pending":
         changes = {**changes, "GSI2PK": None, "GSI2SK": None}  # out of the pending index
+    elif "status" in changes and "dequeued_at" in changes:  # out of the queue: into the pending index
+        changes = {
+            **changes,
+            **pending_index_keys(execution_id, datetime.fromisoformat(changes["dequeued_at"])),
+        }
     for index, (field, value) in enumerate(_spill(execution_id, changes).items()):
         names[f"#f{index}"] = field
         if value is None:
@@ -190,6 +213,15 @@ def update(
     }
     if values:
         arguments["ExpressionAttributeValues"] = values
+    if also:
+        del arguments["ReturnValues"]
+        try:
+            transact([{"Update": arguments}, *also])
+        except TransactionConflict as conflict:
+            if conflict.reasons and conflict.reasons[0] == "ConditionalCheckFailed":
+                return None
+            raise
+        return get(execution_id)
     try:
         result = aws.dynamodb().update_item(**arguments)
     except ClientError as error:
@@ -274,9 +306,21 @@ def pending_created_before(shard: int, before: datetime) -> list[str]:
 def active_ids_for_task(
     task_id: str, *, newest: int, stale_pending_before: datetime | None = None
 ) -> list[str]:
-    """Ids of pending or running executions among the task's `newest` executions (GSI1, newest first);
-    one still pending though created before `stale_pending_before` does not count (its workflow never
-    started, and the sweeper ends it).
+    """Ids of active executions (queued, pending, running) among the task's `newest` (see active_for_task)."""
+    return [
+        execution_id
+        for execution_id, _ in active_for_task(
+            task_id, newest=newest, stale_pending_before=stale_pending_before
+        )
+    ]
+
+
+def active_for_task(
+    task_id: str, *, newest: int, stale_pending_before: datetime | None = None
+) -> list[tuple[str, str]]:
+    """(id, status) of active executions (ACTIVE_STATUSES: queued counts as running) among the task's
+    `newest` executions (GSI1, newest first); one still pending though created (or dequeued) before
+    `stale_pending_before` does not count (its workflow never started, and the sweeper ends it).
 
     Bounded on purpose: the scheduler's overlap check must not read a task's whole history, and a
     run still going is among its latest executions (under the skip policy later slots start none).
@@ -286,8 +330,8 @@ def active_ids_for_task(
         "EXEC#",
         index="GSI1",
         limit=newest,
-        projection=["id", "status", "created_at"],
-        **_status_filter(["pending", "running"]),
+        projection=["id", "status", "created_at", "dequeued_at"],
+        **_status_filter(sorted(ACTIVE_STATUSES)),
     )
     if stale_pending_before is not None:
         items = [
@@ -295,7 +339,8 @@ def active_ids_for_task(
             for item in items
             if not (
                 item.get("status") == "pending"
-                and datetime.fromisoformat(str(item["created_at"])) < stale_pending_before
+                and datetime.fromisoformat(str(item.get("dequeued_at") or item["created_at"]))
+                < stale_pending_before
             )
         ]
-    return [str(item["id"]) for item in items]
+    return [(str(item["id"]), str(item["status"])) for item in items]
