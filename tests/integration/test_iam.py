@@ -63,8 +63,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "events:PutEvents": "announces an execution whose workflow could not be started",
     },
     "SchedulerFunction": {
-        "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "
-        "test's tick may not be the first in its local cloud)",
+        "dynamodb:BatchGetItem": "the daily model-retirement check reads the tasks its model-use items name, "
+        "on the first tick of a UTC day only (this test's tick may not be the first in its local cloud)",
         "events:PutEvents": "publishes SchedulePaused / ModelRetiring (task events)",
         "sqs:SendMessage": "Lambda itself sends a failed asynchronous tick to the dead-letter queue",
         "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
