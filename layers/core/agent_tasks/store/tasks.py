@@ -120,7 +120,7 @@ def _put_new(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _put_version(old: Task, new: Task) -> dict[str, Any]:
+def put_version(old: Task, new: Task) -> dict[str, Any]:
     """Write `new` over `old` only if the stored task is still at old's version and as deleted as old."""
     return {
         "Put": {
@@ -397,7 +397,7 @@ def count_matching(owner_id: str, filters: TaskFilters) -> int:
 
 def replace(old: Task, new: Task, audit: AuditEvent) -> None:
     """Write a new version of a task, conditional on the version read; moves the name lock if renamed."""
-    items = [_put_version(old, new), put_audit_item(audit)]
+    items = [put_version(old, new), put_audit_item(audit)]
     if old.name.casefold() != new.name.casefold():
         items.append(_put_new(_lock_item(new)))
         items.append(
@@ -430,7 +430,7 @@ def soft_delete(old: Task, deleted: Task, audit: AuditEvent) -> None:
     """Mark deleted (out of lists and the due index), free its name; executions are kept."""
     _write(
         [
-            _put_version(old, deleted),
+            put_version(old, deleted),
             {"Delete": {"TableName": table_name(), "Key": name_lock_key(old.owner_id, old.name)}},
             put_audit_item(audit),
         ],
@@ -443,7 +443,7 @@ def soft_delete(old: Task, deleted: Task, audit: AuditEvent) -> None:
 def restore(old: Task, restored: Task, audit: AuditEvent) -> None:
     """Bring a deleted task back: live again, its name taken again (409 if it is in use now)."""
     _write(
-        [_put_version(old, restored), _put_new(_lock_item(restored)), put_audit_item(audit)],
+        [put_version(old, restored), _put_new(_lock_item(restored)), put_audit_item(audit)],
         old,
         restored,
         [
