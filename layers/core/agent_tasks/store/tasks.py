@@ -36,6 +36,7 @@ from agent_tasks.store.dynamo import (
     batch_get,
     get_item,
     query_page,
+    query_pages,
     raise_conflict,
     serialize,
     table_name,
@@ -458,14 +459,10 @@ def live_tasks_using(models: set[str]) -> list[Task]:
     models' model-use items and their tasks, never the whole table."""
     found: dict[str, Task] = {}
     for model in sorted(models):
-        key = None
-        while True:
-            rows, key = query_page(("PK", _model_partition(model)), "TASK#", limit=100, start_key=key)
+        for rows in query_pages(("PK", _model_partition(model)), "TASK#", page_size=100):
             for task in _tasks_of(rows).values():
                 if not task.is_deleted and models_used(task) & models:
                     found[task.id] = task  # a stale item (model changed since) costs a read only
-            if key is None:
-                break
     return [found[task_id] for task_id in sorted(found)]
 
 
