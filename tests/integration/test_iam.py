@@ -86,8 +86,9 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "sqs:SendMessage": "a start that fails ends the run, which may promote a queued one",
     },
     "SchedulerFunction": {
-        "dynamodb:Scan": "the daily model-retirement check, on the first tick of a UTC day only (this "
-        "test's tick may not be the first in its local cloud)",
+        "dynamodb:BatchGetItem": "the daily model-retirement check reads the tasks its model-use items name, "
+        "on the first tick of a UTC day only (this test's tick may not be the first in its local cloud); "
+        "and a full run-slot set's holders are checked for leaks (concurrency.py)",
         "events:PutEvents": "publishes SchedulePaused / ModelRetiring (task events)",
         "sqs:SendMessage": "Lambda itself sends a failed asynchronous tick to the dead-letter queue",
         "s3:GetObject": "reads an execution's fields that were spilled to S3 (over 64 KB)",
@@ -95,7 +96,6 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "states:StartExecution": "starts a slot an earlier, crashed tick had written (recovery); "
         "fresh slots go through the start queue",
         "dynamodb:DeleteItem": "the sweep expires queued executions and promotes them (queue entries)",
-        "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
     },
 }
 

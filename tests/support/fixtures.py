@@ -10,11 +10,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from agent_tasks import adapters
+from agent_tasks import aws as aws_clients
 from agent_tasks.agent.model_catalog import forget_process_cache
 from agent_tasks.aws import reset_clients
 from agent_tasks.services.paging import cursor_signing_key
@@ -23,12 +23,23 @@ from agent_tasks_local.lambdas import load_function_module
 from tests.support.template import PROJECT_ROOT, create_table
 
 
-def _refresh() -> None:
+def _refresh(*, keep_clients: bool = False) -> None:
     get_settings.cache_clear()
     cursor_signing_key.cache_clear()
     adapters.reset()
-    reset_clients()
+    if not (keep_clients and _clients_talk_to_aws()):
+        reset_clients()
     forget_process_cache()
+
+
+def _clients_talk_to_aws() -> bool:
+    """Whether the process's cached boto3 clients address AWS's own endpoints (which in-process moto
+    intercepts, whenever the client was made), not a local cloud's. Making a client costs 0.1-1 s
+    (and more on a loaded machine): the `aws` fixture keeps them from one test to the next."""
+    from agent_tasks import aws as clients
+
+    made = (clients.dynamodb(), clients.s3(), clients.stepfunctions(), clients.events(), clients.sqs())
+    return all(".amazonaws.com" in client.meta.endpoint_url for client in (*made, clients.kms()))
 
 
 @pytest.fixture
@@ -43,11 +54,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         monkeypatch.setenv(
             "STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-test"
         )
-        _refresh()
-        create_table(boto3.client("dynamodb", region_name="us-east-1"), names["TABLE_NAME"])
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=names["BUCKET_NAME"])
+        _refresh(keep_clients=True)
+        create_table(aws_clients.dynamodb(), names["TABLE_NAME"])
+        aws_clients.s3().create_bucket(Bucket=names["BUCKET_NAME"])
         yield names
-    _refresh()
+    _refresh(keep_clients=True)
 
 
 class FakePorts:

@@ -62,7 +62,6 @@ def fail_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None
 
 def use_pass_state_machine(monkeypatch: pytest.MonkeyPatch) -> str:
     """A moto state machine that does nothing, named by STATE_MACHINE_ARN (moto does not run it)."""
-    from agent_tasks.aws import reset_clients
     from agent_tasks.settings import get_settings
 
     client = boto3.client("stepfunctions", region_name="us-east-1")
@@ -73,7 +72,6 @@ def use_pass_state_machine(monkeypatch: pytest.MonkeyPatch) -> str:
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
     get_settings.cache_clear()
-    reset_clients()
     return arn
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from agent_tasks.aws import reset_clients
 from agent_tasks.models.secrets import SecretPut
 from agent_tasks.services import secrets as secret_service
 from agent_tasks.services.actor import Actor
@@ -24,7 +23,6 @@ def secrets_key(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
     ]["KeyId"]
     monkeypatch.setenv("SECRETS_KEY_ID", key_id)
     get_settings.cache_clear()
-    reset_clients()
     yield key_id
     get_settings.cache_clear()
 

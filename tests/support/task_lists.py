@@ -45,8 +45,7 @@ def put_tasks(owner_id: str, count: int, *, first: int = 0, tag_every: int = 10)
     items: list[Any] = []
     for task in tasks:
         items.append(serialize(task_store.to_item(task)))
-        writes, _ = task_store._index_changes(None, task)
-        items += [entry["Put"]["Item"] for entry in writes if "Put" in entry]
+        items += [serialize(entry) for entry in task_store.index_items(task)]
     write_batch(items)
     counts: Counter[str] = Counter()
     for task in tasks:

@@ -20,6 +20,7 @@ from agent_tasks.services.bus_events import put_task_event
 from agent_tasks.services.schedule_pause import SCHEDULER_ACTOR
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import model_catalog as catalog_store
+from agent_tasks.store import tasks as task_store
 from agent_tasks.store.dynamo import transact
 
 
@@ -42,7 +43,7 @@ def check_retiring_models(now: datetime) -> RetiringSummary | None:
         if entry.lifecycle == "retired" or (entry.retires_at is not None and entry.retires_at <= horizon)
     }
     summary = RetiringSummary(models=sorted(retiring))
-    for task in catalog_store.live_tasks_using(set(retiring)):
+    for task in task_store.live_tasks_using(set(retiring)):
         used = [task.sdk_options.model, task.sdk_options.fallback_model]
         for model in dict.fromkeys(base_model_id(m) for m in used if m):
             entry = retiring.get(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -231,6 +231,20 @@ def query_page(
     except ClientError as error:
         raise_translated(error)
     return [deserialize(item) for item in result.get("Items", [])], result.get("LastEvaluatedKey")
+
+
+def query_pages(
+    partition: tuple[str, str], sort_prefix: str = "", *, page_size: int = 1000, newest_first: bool = True
+) -> Iterator[list[Item]]:
+    """Every page of a Query of a partition (as `query_page`), one list of items a page."""
+    key: AttributeMap | None = None
+    while True:
+        rows, key = query_page(
+            partition, sort_prefix, limit=page_size, start_key=key, newest_first=newest_first
+        )
+        yield rows
+        if key is None:
+            return
 
 
 def count(

@@ -13,7 +13,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agent_tasks import aws
-from agent_tasks.models.tasks import Task
 from agent_tasks.store.dynamo import (
     deserialize,
     is_condition_failure,
@@ -73,31 +72,3 @@ def claim_daily_check(day: str, now: datetime) -> bool:
             return False
         raise_translated(error)
     return True
-
-
-def live_tasks_using(models: set[str]) -> list[Task]:
-    """Tasks (not deleted) whose model or fallback model is one of `models`, in any id spelling.
-
-    A Scan: it runs once a day, and its cost grows with the table, not with the requests.
-    """
-    from agent_tasks.agent.model_ids import base_model_id
-    from agent_tasks.store.tasks import from_item
-
-    if not models:
-        return []
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "FilterExpression": "SK = :task AND is_deleted <> :yes",
-        "ExpressionAttributeValues": {":task": {"S": "TASK"}, ":yes": {"BOOL": True}},
-    }
-    tasks = []
-    try:
-        for page in aws.dynamodb().get_paginator("scan").paginate(**arguments):
-            for item in page.get("Items", []):
-                task = from_item(deserialize(item))
-                used = {task.sdk_options.model, task.sdk_options.fallback_model or ""}
-                if {base_model_id(m) for m in used if m} & models:
-                    tasks.append(task)
-    except ClientError as error:
-        raise_translated(error)
-    return tasks

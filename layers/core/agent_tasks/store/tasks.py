@@ -6,6 +6,9 @@ task        PK=TASK#<id>                 SK=TASK                 GSI1=USER#<uid>
 name lock   PK=USER#<uid>                SK=TASKNAME#<lower name>
 list index  PK=TASKLIST#<uid>#<facet>    SK=<created>#<id>        one per live task and facet it has
                                                                   (tag=<t>, active=<b>, scheduled=<b>)
+model use   PK=MODELUSE#<model>          SK=TASK#<id>            one per live task and model it uses
+                                                                  (model, fallback; base ids): the daily
+                                                                  retiring-model check reads these
 counts      PK=USER#<uid>                SK=TASKCOUNTS           GSI1=USER#<uid> / TASK#~counts
                                                                   how many live tasks per facet
 
@@ -33,6 +36,7 @@ from agent_tasks.store.dynamo import (
     batch_get,
     get_item,
     query_page,
+    query_pages,
     raise_conflict,
     serialize,
     table_name,
@@ -118,7 +122,7 @@ def _put_new(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _put_version(old: Task, new: Task) -> dict[str, Any]:
+def put_version(old: Task, new: Task) -> dict[str, Any]:
     """Write `new` over `old` only if the stored task is still at old's version and as deleted as old."""
     return {
         "Put": {
@@ -169,42 +173,84 @@ def _facet_partition(owner_id: str, facet: str) -> tuple[str, str]:
     return "PK", f"TASKLIST#{owner_id}#{facet}"
 
 
-def _counts_key(owner_id: str) -> dict[str, dict[str, str]]:
-    return {"PK": {"S": f"USER#{owner_id}"}, "SK": {"S": "TASKCOUNTS"}}
+def _counts_id(owner_id: str) -> dict[str, str]:
+    return {"PK": f"USER#{owner_id}", "SK": "TASKCOUNTS"}
+
+
+def _counts_key(owner_id: str) -> dict[str, Any]:
+    return serialize(_counts_id(owner_id))
 
 
 def _count_attribute(facet: str) -> str:
     return f"n:{facet}"
 
 
+def _index_key(task: Task, partition: str) -> dict[str, str]:
+    if partition.startswith("MODELUSE#"):
+        return {"PK": partition, "SK": f"TASK#{task.id}"}
+    return {"PK": partition, "SK": f"{task.created_at.isoformat()}#{task.id}"}
+
+
+def _index_partitions(task: Task | None) -> set[str]:
+    """The index partitions a stored task has an item in: its list facets (none once deleted; `all`
+    is counted, not indexed) and the models it uses (for the daily retiring-model check)."""
+    if task is None or task.is_deleted:
+        return set()
+    return {_facet_partition(task.owner_id, facet)[1] for facet in facets_of(task) - {"all"}} | {
+        _model_partition(model) for model in models_used(task)
+    }
+
+
+def models_used(task: Task) -> set[str]:
+    """The base ids of the task's model and fallback model."""
+    from agent_tasks.agent.model_ids import base_model_id
+
+    used = (task.sdk_options.model, task.sdk_options.fallback_model)
+    return {base_model_id(model) for model in used if model}
+
+
+def _model_partition(model: str) -> str:
+    return f"MODELUSE#{model}"
+
+
+def index_items(task: Task) -> list[dict[str, Any]]:
+    """The index items a live task has (none for a deleted one): written with it, and by the
+    backfill of tasks stored before the indexes existed (scripts/backfill_task_index.py)."""
+    return [
+        {**_index_key(task, partition), "entity": "task_index", "task_id": task.id, "owner_id": task.owner_id}
+        for partition in sorted(_index_partitions(task))
+    ]
+
+
+def counts_item(owner_id: str, counts: dict[str, int]) -> dict[str, Any]:
+    """The counts item as a whole, for counts taken by reading every task (the backfill)."""
+    return {
+        **_counts_id(owner_id),
+        "GSI1PK": _list_partition(owner_id)[1],
+        "GSI1SK": COUNTS_SORT_KEY,
+        "entity": "task_counts",
+        **{_count_attribute(facet): number for facet, number in counts.items()},
+    }
+
+
 def _index_changes(old: Task | None, new: Task | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The transaction entries that move a task's list index items and counts from `old` to `new`
+    """The transaction entries that move a task's index items and counts from `old` to `new`
     (None: not stored / gone): (puts and the counts update, deletes)."""
-    before = facets_of(old) if old is not None else set()
-    after = facets_of(new) if new is not None else set()
     task = new or old
     assert task is not None
-    sort_key = f"{task.created_at.isoformat()}#{task.id}"
-    writes: list[dict[str, Any]] = []
-    for facet in sorted(after - before - {"all"}):
-        item = {
-            "PK": _facet_partition(task.owner_id, facet)[1],
-            "SK": sort_key,
-            "entity": "task_index",
-            "task_id": task.id,
-            "owner_id": task.owner_id,
-        }
-        writes.append({"Put": {"TableName": table_name(), "Item": serialize(item)}})
-    deletes = [
-        {
-            "Delete": {
-                "TableName": table_name(),
-                "Key": {"PK": {"S": _facet_partition(task.owner_id, facet)[1]}, "SK": {"S": sort_key}},
-            }
-        }
-        for facet in sorted(before - after - {"all"})
+    before = {item["PK"]: item for item in index_items(old)} if old is not None else {}
+    after = {item["PK"]: item for item in index_items(new)} if new is not None else {}
+    writes: list[dict[str, Any]] = [
+        {"Put": {"TableName": table_name(), "Item": serialize(after[partition])}}
+        for partition in sorted(after.keys() - before.keys())
     ]
-    deltas = dict.fromkeys(after - before, 1) | dict.fromkeys(before - after, -1)
+    deletes = [
+        {"Delete": {"TableName": table_name(), "Key": serialize(_index_key(task, partition))}}
+        for partition in sorted(before.keys() - after.keys())
+    ]
+    facets_before = facets_of(old) if old is not None else set()
+    facets_after = facets_of(new) if new is not None else set()
+    deltas = dict.fromkeys(facets_after - facets_before, 1) | dict.fromkeys(facets_before - facets_after, -1)
     if deltas:
         names = {f"#c{index}": _count_attribute(facet) for index, facet in enumerate(sorted(deltas))}
         values = {f":d{index}": {"N": str(deltas[facet])} for index, facet in enumerate(sorted(deltas))}
@@ -353,7 +399,7 @@ def count_matching(owner_id: str, filters: TaskFilters) -> int:
 
 def replace(old: Task, new: Task, audit: AuditEvent) -> None:
     """Write a new version of a task, conditional on the version read; moves the name lock if renamed."""
-    items = [_put_version(old, new), put_audit_item(audit)]
+    items = [put_version(old, new), put_audit_item(audit)]
     if old.name.casefold() != new.name.casefold():
         items.append(_put_new(_lock_item(new)))
         items.append(
@@ -386,7 +432,7 @@ def soft_delete(old: Task, deleted: Task, audit: AuditEvent) -> None:
     """Mark deleted (out of lists and the due index), free its name; executions are kept."""
     _write(
         [
-            _put_version(old, deleted),
+            put_version(old, deleted),
             {"Delete": {"TableName": table_name(), "Key": name_lock_key(old.owner_id, old.name)}},
             put_audit_item(audit),
         ],
@@ -399,7 +445,7 @@ def soft_delete(old: Task, deleted: Task, audit: AuditEvent) -> None:
 def restore(old: Task, restored: Task, audit: AuditEvent) -> None:
     """Bring a deleted task back: live again, its name taken again (409 if it is in use now)."""
     _write(
-        [_put_version(old, restored), _put_new(_lock_item(restored)), put_audit_item(audit)],
+        [put_version(old, restored), _put_new(_lock_item(restored)), put_audit_item(audit)],
         old,
         restored,
         [
@@ -407,6 +453,18 @@ def restore(old: Task, restored: Task, audit: AuditEvent) -> None:
             (ConflictError, f"you now have another task named {restored.name!r}; rename that one first"),
         ],
     )
+
+
+def live_tasks_using(models: set[str]) -> list[Task]:
+    """Live tasks whose model or fallback model is one of `models` (base ids), by id: reads those
+    models' model-use items and their tasks, never the whole table."""
+    found: dict[str, Task] = {}
+    for model in sorted(models):
+        for rows in query_pages(("PK", _model_partition(model)), "TASK#", page_size=100):
+            for task in _tasks_of(rows).values():
+                if not task.is_deleted and models_used(task) & models:
+                    found[task.id] = task  # a stale item (model changed since) costs a read only
+    return [found[task_id] for task_id in sorted(found)]
 
 
 def require(task_id: str) -> Task:

@@ -23,9 +23,9 @@ from agent_tasks.models.transcript import Usage
 from agent_tasks.store.audit import put_audit_item
 from agent_tasks.store.dynamo import (
     TransactionConflict,
-    deserialize,
     get_item,
     is_condition_failure,
+    query_pages,
     raise_conflict,
     raise_translated,
     serialize,
@@ -131,27 +131,12 @@ def period_usage(owner_id: str, period: Period, key: str) -> tuple[UsageFigures,
 
 def task_usage(owner_id: str, period: Period, key: str) -> list[TaskUsage]:
     """Every task's totals in one period (one query on the user's usage partition)."""
-    arguments: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {
-            ":pk": {"S": _usage_pk(owner_id)},
-            ":prefix": {"S": usage_sort_key(period, key) + "#TASK#"},
-        },
-    }
-    tasks: list[TaskUsage] = []
-    client = aws.dynamodb()
-    while True:
-        try:
-            result = client.query(**arguments)
-        except ClientError as error:
-            raise_translated(error)
-        for raw in result.get("Items", []):
-            item = deserialize(raw)
-            tasks.append(TaskUsage.model_validate({"task_id": item.get("task_id", ""), **_figures(item)}))
-        if "LastEvaluatedKey" not in result:
-            return tasks
-        arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+    prefix = usage_sort_key(period, key) + "#TASK#"
+    return [
+        TaskUsage.model_validate({"task_id": item.get("task_id", ""), **_figures(item)})
+        for rows in query_pages(("PK", _usage_pk(owner_id)), prefix, newest_first=False)
+        for item in rows
+    ]
 
 
 def mark_alerted(owner_id: str, period: Period, key: str, level: str) -> bool:
