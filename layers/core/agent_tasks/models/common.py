@@ -11,7 +11,9 @@ API_BASE = "/api/v1"
 
 # The one definition of each shared set of names (the report document, the stored records and the
 # answers all use these).
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+ExecutionStatus = Literal[
+    "pending", "running", "waiting_for_approval", "completed", "failed", "cancelled", "timed_out"
+]
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
 OverlapPolicy = Literal["skip", "allow"]
 

@@ -22,6 +22,7 @@ BlockKind = Literal["text", "tool_use", "tool_result", "other"]
 _STATUS_LABELS = {
     "pending": "Pending",
     "running": "Running",
+    "waiting_for_approval": "Waiting for approval",
     "completed": "Completed",
     "failed": "Failed",
     "cancelled": "Cancelled",

@@ -4,8 +4,9 @@ cancel, the reconciler, a workflow that could not start.
 `end_execution` changes the status only from the statuses the caller expects (a conditional write,
 so of two endings racing exactly one wins), records when and how long, leaves a coherent record
 (only a completed execution keeps its agent's result and its report link: a cancel that lands
-just after the agent finished never reads as a completed run), removes the workspace and
-announces the end (EventBridge, webhook, metrics).
+just after the agent finished never reads as a completed run), settles an approval request still
+waiting (and releases its workflow wait), removes the workspace and announces the end (EventBridge,
+webhook, metrics).
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ def end_execution(
     reason: str | None = None,
     changes: dict[str, Any] | None = None,
     from_statuses: Iterable[str] = ACTIVE_STATUSES,
+    workflow_ended: bool = False,
 ) -> Execution | None:
     """End `execution` with `status` if it is still in one of `from_statuses`; the ended execution, as
-    announced, or None when it had already ended (or moved on) and nothing was changed."""
+    announced, or None when it had already ended (or moved on) and nothing was changed. With
+    `workflow_ended` (the reconciler) a waiting approval request is settled without releasing its wait."""
     now = utc_now()
     update: dict[str, Any] = {
         "status": status,
@@ -59,5 +62,10 @@ def end_execution(
     ended = execution_store.update(execution.id, update, status_in=from_statuses)
     if ended is None:
         return None
+    if ended.pending_approval_id:
+        # A request still waiting is settled `cancelled` and its workflow wait released (SendTaskFailure).
+        from agent_tasks.services.approvals import release_pending
+
+        release_pending(ended, release_wait=not workflow_ended)
     drop_workspace(ended)
     return announce(ended)

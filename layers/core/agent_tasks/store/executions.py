@@ -287,7 +287,7 @@ def active_ids_for_task(
         index="GSI1",
         limit=newest,
         projection=["id", "status", "created_at"],
-        **_status_filter(["pending", "running"]),
+        **_status_filter(["pending", "running", "waiting_for_approval"]),
     )
     if stale_pending_before is not None:
         items = [
