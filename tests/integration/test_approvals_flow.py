@@ -9,6 +9,7 @@ a wait as its TimeoutSeconds would (`local_cloud.time_out_waits`: the state fail
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,14 +17,11 @@ import httpx2 as httpx
 import pytest
 
 from agent_tasks.settings import get_settings
-from agent_tasks.store import approvals as approval_store
+from tests.support.approvals import finished_run, waiting_request
 from tests.support.executions import stored_task
 from tests.support.messages_server import MessagesServer, text_reply, tool_use_reply
 from tests.support.polling import wait_until
 
-TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
-# Bounded polls, generous: a run's first steps import the model SDK, slow on a loaded machine.
-LIMIT = 120.0
 APPROVAL = {"tools": ["write_file"], "timeout_seconds": 600, "on_timeout": "deny"}
 
 
@@ -63,34 +61,11 @@ def _execution(http: httpx.Client, execution_id: str) -> dict[str, Any]:
 
 
 def finished(http: httpx.Client, execution_id: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        body = _execution(http, execution_id)
-        return body if body["status"] in TERMINAL else None
-
-    result: dict[str, Any] = wait_until(poll, what=f"execution {execution_id} to finish", limit_seconds=LIMIT)
-    return result
+    return finished_run(http, execution_id)
 
 
 def waiting(http: httpx.Client, execution_id: str, *, asked: int = 1) -> dict[str, Any]:
-    """The pending request, once the execution waits on its `asked`-th one (and the workflow holds the
-    task token, so an answer resumes it at once)."""
-
-    def poll() -> dict[str, Any] | None:
-        body = _execution(http, execution_id)
-        assert body["status"] not in TERMINAL, body
-        if body["status"] != "waiting_for_approval":
-            return None
-        items = http.get(f"/api/v1/task-executions/{execution_id}/approvals").json()["items"]
-        pending = [item for item in items if item["status"] == "pending"]
-        if len(items) != asked or len(pending) != 1:
-            return None
-        stored = approval_store.get(execution_id, pending[0]["id"])
-        return pending[0] if stored is not None and stored.task_token else None
-
-    result: dict[str, Any] = wait_until(
-        poll, what=f"execution {execution_id} to wait for approval {asked}", limit_seconds=LIMIT
-    )
-    return result
+    return waiting_request(http, execution_id, asked=asked)
 
 
 def start(http: httpx.Client, task_id: str) -> str:
@@ -137,14 +112,16 @@ def test_an_approved_call_runs_after_the_owner_approves_and_the_run_completes(
     assert request["tool"] == "write_file"
     assert request["input"] == {"path": "release.txt", "content": "ship it"}
     assert request["text"] == "I will write the release note."
-    assert request["on_timeout"] == "deny" and request["timeout_seconds"] == 600
+    assert request["on_timeout"] == "deny"
+    assert request["timeout_seconds"] == 600
     assert "task_token" not in request
     assert _execution(alice, execution_id)["pending_approval_id"] == request["id"]
     assert len(model.requests) == 1  # nothing ran meanwhile
     # And the owner approves it
     answer = decide(alice, execution_id, request["id"], decision="approve", reason="looks right")
     assert answer.status_code == 200, answer.text
-    assert answer.json()["status"] == "approved" and answer.json()["decided_by"] == "alice"
+    assert answer.json()["status"] == "approved"
+    assert answer.json()["decided_by"] == "alice"
     # Then the call ran and the run completed
     done = finished(alice, execution_id)
     assert done["status"] == "completed", done
@@ -207,9 +184,10 @@ def test_an_unanswered_request_times_out_and_on_timeout_applies(
     assert local_cloud.time_out_waits(execution_id) == 1
     # Then the request is timed_out, on_timeout applied, and the run completed
     done = finished(alice, execution_id)
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed", done["error_message"]
     [item] = alice.get(f"/api/v1/task-executions/{execution_id}/approvals").json()["items"]
-    assert item["status"] == "timed_out" and item["decided_by"] == "timeout"
+    assert item["status"] == "timed_out"
+    assert item["decided_by"] == "timeout"
     [result] = _tool_results(model.requests[1].messages)
     assert bool(result.get("is_error")) is is_error, result
     # And an answer after the timeout is refused
@@ -250,7 +228,8 @@ def test_two_calls_in_one_turn_are_asked_one_at_a_time(
     # When the first is approved and then the second denied
     first = waiting(alice, execution_id, asked=1)
     assert first["input"]["path"] == "release.txt"
-    assert decide(alice, execution_id, first["id"], decision="approve").status_code == 200
+    approved = decide(alice, execution_id, first["id"], decision="approve")
+    assert approved.status_code == 200, approved.text
     then = waiting(alice, execution_id, asked=2)
     assert then["input"]["path"] == "notes.txt"
     assert decide(alice, execution_id, then["id"], decision="deny", reason="no").status_code == 200
@@ -282,3 +261,45 @@ def test_another_user_gets_404_and_a_bad_answer_422(
     # And the request is still pending for its owner, who approves it
     assert decide(alice, execution_id, request["id"], decision="approve").status_code == 200
     assert finished(alice, execution_id)["status"] == "completed"
+
+
+def test_a_scheduled_run_waiting_for_approval_makes_skip_skip_the_next_slot(
+    local_cloud: Any, client: Callable[[str], httpx.Client]
+) -> None:
+    # Given a task scheduled every minute under the skip overlap policy, whose write_file waits for a
+    # person (the scripted provider writes a notes file)
+    alice = client("sched-approvals")
+    created = alice.post(
+        "/api/v1/tasks",
+        json={
+            "name": "Gated every minute",
+            "prompt_template": "Write a short status note.",
+            "allowed_tools": ["read_file", "write_file", "list_files"],
+            "sdk_options": {"max_turns": 10},
+            "is_scheduled": True,
+            "schedule_cron": "* * * * *",
+            "overlap_policy": "skip",
+            "approval": {"tools": ["write_file"]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    task = created.json()
+    first_slot = datetime.fromisoformat(task["next_run_at"])
+    assert local_cloud.rules.fire("SchedulerFunctionTick", at=first_slot)["dispatched"] >= 1
+    local_cloud.queues.drain("StarterFunction")
+    [execution] = alice.get(f"/api/v1/tasks/{task['id']}/executions").json()["items"]
+    waiting(alice, execution["id"])
+    listed = alice.get(f"/api/v1/tasks/{task['id']}/executions", params={"status": "waiting_for_approval"})
+    assert [e["id"] for e in listed.json()["items"]] == [execution["id"]]
+    # When the next slot comes while it waits
+    next_slot = datetime.fromisoformat(alice.get(f"/api/v1/tasks/{task['id']}").json()["next_run_at"])
+    assert next_slot > first_slot
+    local_cloud.rules.fire("SchedulerFunctionTick", at=next_slot)
+    local_cloud.queues.drain("StarterFunction")
+    # Then no second execution started: the waiting run counts as running, and the slot was skipped
+    assert alice.get(f"/api/v1/tasks/{task['id']}/executions").json()["total"] == 1
+    audit = alice.get("/api/v1/audit-events").json()["items"]
+    skipped = [e for e in audit if e["action"] == "schedule.slot_skipped" and e["resource_id"] == task["id"]]
+    assert [e["details"].get("reason") for e in skipped] == ["overlap"], skipped
+    # And cancelling the waiting run ends it
+    assert alice.post(f"/api/v1/task-executions/{execution['id']}/cancel").json()["status"] == "cancelled"

@@ -8,6 +8,44 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 
+class ApprovalConfig(TypedDict):
+    """The task's `approval`: which tool calls wait for a person, how long, and what a timeout means."""
+
+    tools: list[str]
+    timeout_seconds: NotRequired[int]
+    on_timeout: NotRequired[Literal["deny", "approve"]]
+
+
+class ApprovalList(TypedDict):
+    """GET /task-executions/{id}/approvals: every request of the execution, oldest first."""
+
+    items: list[ApprovalResponse]
+    _links: dict[str, str]
+
+
+class ApprovalResponse(TypedDict):
+    """An approval request as the API answers it."""
+
+    id: str
+    execution_id: str
+    task_id: str
+    owner_id: str
+    tool_use_id: str
+    tool: str
+    input: NotRequired[Any]
+    input_truncated: NotRequired[bool]
+    text: NotRequired[str | None]
+    status: Literal["pending", "approved", "denied", "timed_out", "cancelled"]
+    requested_at: str
+    expires_at: str
+    timeout_seconds: int
+    on_timeout: Literal["deny", "approve"]
+    decided_at: NotRequired[str | None]
+    decided_by: NotRequired[str | None]
+    reason: NotRequired[str | None]
+    _links: dict[str, str]
+
+
 class AuditEvent(TypedDict):
     """AuditEvent"""
 
@@ -35,6 +73,13 @@ class BackfillResponse(TypedDict):
     already_ran: list[str]
     spacing_seconds: int
     _links: dict[str, str]
+
+
+class DecisionRequest(TypedDict):
+    """The body of POST /task-executions/{id}/approvals/{approval_id}."""
+
+    decision: Literal["approve", "deny"]
+    reason: NotRequired[str | None]
 
 
 class DeliveryOutcome(TypedDict):
@@ -97,7 +142,9 @@ class ExecutionResponse(TypedDict):
     prompt_variables: NotRequired[dict[str, str | float | bool]]
     rendered_prompt: NotRequired[str | None]
     variables_missing: NotRequired[list[str]]
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "pending", "running", "waiting_for_approval", "completed", "failed", "cancelled", "timed_out"
+    ]
     error_message: NotRequired[str | None]
     result_data: NotRequired[ResultData | None]
     total_messages: NotRequired[int]
@@ -115,6 +162,7 @@ class ExecutionResponse(TypedDict):
     started_at: NotRequired[str | None]
     completed_at: NotRequired[str | None]
     deadline_at: NotRequired[str | None]
+    pending_approval_id: NotRequired[str | None]
     notifications: NotRequired[list[NotificationRecord]]
     expires_at: NotRequired[int | None]
     _links: dict[str, str]
@@ -161,6 +209,7 @@ class MessageResponse(TypedDict):
     cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
+    approvals: NotRequired[list[dict[str, Any]] | None]
 
 
 class ModelUsage(TypedDict):
@@ -258,6 +307,7 @@ class PreviewResponse(TypedDict):
     next_fire_times: NotRequired[list[str] | None]
     secrets: NotRequired[list[str]]
     secrets_missing: NotRequired[list[str]]
+    approval: NotRequired[ApprovalConfig | None]
     _links: dict[str, str]
 
 
@@ -325,7 +375,9 @@ class ReportExecution(TypedDict):
     """The execution the report describes."""
 
     id: str
-    status: Literal["pending", "running", "completed", "failed", "cancelled", "timed_out"]
+    status: Literal[
+        "pending", "running", "waiting_for_approval", "completed", "failed", "cancelled", "timed_out"
+    ]
     trigger_type: str
     trigger_metadata: NotRequired[dict[str, Any]]
     session_id: NotRequired[str | None]
@@ -357,7 +409,8 @@ class ReportResult(TypedDict):
 
     final_text: NotRequired[str | None]
     outcome: NotRequired[
-        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"]
+        | None
     ]
     structured_output: NotRequired[Any]
 
@@ -376,7 +429,8 @@ class ResultData(TypedDict):
 
     final_text: NotRequired[str | None]
     outcome: NotRequired[
-        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"]
+        | None
     ]
     structured_output: NotRequired[Any]
     secrets_scrubbed: NotRequired[int]
@@ -564,6 +618,7 @@ class TaskCreate(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -650,6 +705,7 @@ class TaskResponse(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -741,6 +797,7 @@ class TaskUpdate(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -789,6 +846,7 @@ class TranscriptMessage(TypedDict):
     cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
+    approvals: NotRequired[list[dict[str, Any]] | None]
 
 
 class Usage(TypedDict):
@@ -834,6 +892,8 @@ ROUTES = (
     "/api/v1/sessions/{session_id}",
     "/api/v1/sessions/{session_id}/messages",
     "/api/v1/task-executions/{execution_id}",
+    "/api/v1/task-executions/{execution_id}/approvals",
+    "/api/v1/task-executions/{execution_id}/approvals/{approval_id}",
     "/api/v1/task-executions/{execution_id}/cancel",
     "/api/v1/task-executions/{execution_id}/rerun",
     "/api/v1/tasks",

@@ -120,7 +120,7 @@ def _decide_update(
     reason: str | None,
     answered_before_deadline: bool,
 ) -> dict[str, Any]:
-    names = {"#status": "status", "#reason": "reason"}
+    names = {"#status": "status"}
     values: dict[str, Any] = {
         ":status": {"S": status},
         ":pending": {"S": "pending"},
@@ -129,6 +129,7 @@ def _decide_update(
     }
     sets = "#status = :status, decided_at = :at, decided_by = :by"
     if reason is not None:
+        names["#reason"] = "reason"
         values[":reason"] = serialize_value(reason)
         sets += ", #reason = :reason"
     condition = "attribute_exists(PK) AND #status = :pending"
