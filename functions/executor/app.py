@@ -42,5 +42,7 @@ def lambda_handler(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
             error=event.error,
             state=event.state,
             remaining_millis=context.get_remaining_time_in_millis(),
+            approval_id=event.approval_id,
+            task_token=event.task_token,
         )
         return workflow.STEPS[event.step](call)

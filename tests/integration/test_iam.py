@@ -19,6 +19,7 @@ import pytest
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store.concurrency import slot_key
 from agent_tasks_local.iam import granted_actions
+from tests.support.approvals import finished_run, waiting_request
 from tests.support.events import EVENTS_DIR
 from tests.support.executions import TERMINAL, api_client, finished, pending_execution, stored_task
 from tests.support.polling import wait_until
@@ -38,6 +39,10 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "(this test's promotion is made by the reconciler; tests/unit/executions/test_concurrency.py)",
         "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
         "sqs:SendMessage": "a run's end hands a promoted execution's start to the start queue",
+        "states:SendTaskSuccess": "await_approval hands a token straight back when the request was answered "
+        "before the wait began (a race an answer within milliseconds of the request wins)",
+        "states:SendTaskFailure": "releases a wait when the execution ends in a step while waiting (e.g. "
+        "MarkFailed), or when the awaited request is missing",
     },
     "ExecutionStateMachine": dict.fromkeys(
         (
@@ -232,6 +237,29 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     wait_until(
         lambda: getattr(execution_store.get(pending), "status", None) == "failed", what="the reconciler"
     )
+    # And a run whose write_file waits for a person is approved (SendTaskSuccess), and another is
+    # cancelled while it waits (SendTaskFailure releases the wait)
+    gated = http.post(
+        "/api/v1/tasks",
+        json={
+            "name": "IAM approvals",
+            "prompt_template": "Write a short status note.",
+            "allowed_tools": ["read_file", "write_file", "list_files"],
+            "sdk_options": {"max_turns": 10},
+            "approval": {"tools": ["write_file"]},
+        },
+    ).json()
+    approved = http.post(f"/api/v1/tasks/{gated['id']}/execute", json={"variables": {}}).json()["id"]
+    request = waiting_request(http, approved)
+    answer = http.post(
+        f"/api/v1/task-executions/{approved}/approvals/{request['id']}", json={"decision": "approve"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert finished_run(http, approved)["status"] == "completed"
+    waits = http.post(f"/api/v1/tasks/{gated['id']}/execute", json={"variables": {}}).json()["id"]
+    waiting_request(http, waits)
+    assert http.post(f"/api/v1/task-executions/{waits}/cancel").status_code == 200
+    assert http.delete(f"/api/v1/tasks/{gated['id']}").status_code == 204
     # And the task is deleted (its name lock goes with it)
     assert http.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
     wait_until(

@@ -302,7 +302,12 @@ def make_cli(
 
     @executions.command("list")
     @click.argument("task")
-    @click.option("--status", type=click.Choice(sorted({"queued", "pending", "running", *TERMINAL_STATUSES})))
+    @click.option(
+        "--status",
+        type=click.Choice(
+            sorted({"queued", "pending", "running", "waiting_for_approval", *TERMINAL_STATUSES})
+        ),
+    )
     @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
     @json_option
     @click.pass_context

@@ -27,7 +27,15 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 DEFAULT_FOLLOW_WAIT_SECONDS = 10
 PENDING_PAUSE_SECONDS = 0.5
 ExecutionStatus = Literal[
-    "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    "queued",
+    "pending",
+    "running",
+    "waiting_for_approval",
+    "completed",
+    "failed",
+    "cancelled",
+    "timed_out",
+    "expired",
 ]
 
 
@@ -373,6 +381,27 @@ class AgentTasks:
     def rerun_execution(self, execution_id: str) -> models.ExecutionResponse:
         return cast(models.ExecutionResponse, self._post(f"/task-executions/{execution_id}/rerun"))
 
+    def list_approvals(self, execution_id: str) -> models.ApprovalList:
+        """The execution's approval requests (tool calls that wait for a person), oldest first."""
+        return cast(models.ApprovalList, self._get(f"/task-executions/{execution_id}/approvals"))
+
+    def decide_approval(
+        self,
+        execution_id: str,
+        approval_id: str,
+        decision: Literal["approve", "deny"],
+        *,
+        reason: str | None = None,
+    ) -> models.ApprovalResponse:
+        """Approve or deny a waiting tool call, once (a second answer raises a 409 APIError)."""
+        body: dict[str, Any] = {"decision": decision}
+        if reason is not None:
+            body["reason"] = reason
+        return cast(
+            models.ApprovalResponse,
+            self._post(f"/task-executions/{execution_id}/approvals/{approval_id}", body),
+        )
+
     def follow(
         self, execution_id: str, *, wait_seconds: int = DEFAULT_FOLLOW_WAIT_SECONDS
     ) -> Iterator[Progress]:
@@ -509,6 +538,8 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
     "/api/v1/task-executions/{execution_id}/cancel": ("cancel_execution",),
     "/api/v1/task-executions/{execution_id}/deliveries": ("list_deliveries",),
     "/api/v1/task-executions/{execution_id}/rerun": ("rerun_execution",),
+    "/api/v1/task-executions/{execution_id}/approvals": ("list_approvals",),
+    "/api/v1/task-executions/{execution_id}/approvals/{approval_id}": ("decide_approval",),
     "/api/v1/sessions/{session_id}": ("get_session",),
     "/api/v1/sessions/{session_id}/messages": ("list_messages", "iter_messages"),
     "/api/v1/reports/{report_id}": ("get_report", "download_report"),

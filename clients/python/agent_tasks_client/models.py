@@ -8,6 +8,44 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 
+class ApprovalConfig(TypedDict):
+    """The task's `approval`: which tool calls wait for a person, how long, and what a timeout means."""
+
+    tools: list[str]
+    timeout_seconds: NotRequired[int]
+    on_timeout: NotRequired[Literal["deny", "approve"]]
+
+
+class ApprovalList(TypedDict):
+    """GET /task-executions/{id}/approvals: every request of the execution, oldest first."""
+
+    items: list[ApprovalResponse]
+    _links: dict[str, str]
+
+
+class ApprovalResponse(TypedDict):
+    """An approval request as the API answers it."""
+
+    id: str
+    execution_id: str
+    task_id: str
+    owner_id: str
+    tool_use_id: str
+    tool: str
+    input: NotRequired[Any]
+    input_truncated: NotRequired[bool]
+    text: NotRequired[str | None]
+    status: Literal["pending", "approved", "denied", "timed_out", "cancelled"]
+    requested_at: str
+    expires_at: str
+    timeout_seconds: int
+    on_timeout: Literal["deny", "approve"]
+    decided_at: NotRequired[str | None]
+    decided_by: NotRequired[str | None]
+    reason: NotRequired[str | None]
+    _links: dict[str, str]
+
+
 class AuditEvent(TypedDict):
     """AuditEvent"""
 
@@ -35,6 +73,13 @@ class BackfillResponse(TypedDict):
     already_ran: list[str]
     spacing_seconds: int
     _links: dict[str, str]
+
+
+class DecisionRequest(TypedDict):
+    """The body of POST /task-executions/{id}/approvals/{approval_id}."""
+
+    decision: Literal["approve", "deny"]
+    reason: NotRequired[str | None]
 
 
 class DeliveriesResponse(TypedDict):
@@ -120,7 +165,15 @@ class ExecutionResponse(TypedDict):
     rendered_prompt: NotRequired[str | None]
     variables_missing: NotRequired[list[str]]
     status: Literal[
-        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+        "queued",
+        "pending",
+        "running",
+        "waiting_for_approval",
+        "completed",
+        "failed",
+        "cancelled",
+        "timed_out",
+        "expired",
     ]
     error_message: NotRequired[str | None]
     result_data: NotRequired[ResultData | None]
@@ -139,6 +192,7 @@ class ExecutionResponse(TypedDict):
     started_at: NotRequired[str | None]
     completed_at: NotRequired[str | None]
     deadline_at: NotRequired[str | None]
+    pending_approval_id: NotRequired[str | None]
     notifications: NotRequired[list[NotificationRecord]]
     expires_at: NotRequired[int | None]
     queued_until: NotRequired[str | None]
@@ -187,6 +241,7 @@ class MessageResponse(TypedDict):
     cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
+    approvals: NotRequired[list[dict[str, Any]] | None]
 
 
 class ModelUsage(TypedDict):
@@ -300,6 +355,7 @@ class PreviewResponse(TypedDict):
     next_fire_times: NotRequired[list[str] | None]
     secrets: NotRequired[list[str]]
     secrets_missing: NotRequired[list[str]]
+    approval: NotRequired[ApprovalConfig | None]
     _links: dict[str, str]
 
 
@@ -368,7 +424,15 @@ class ReportExecution(TypedDict):
 
     id: str
     status: Literal[
-        "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+        "queued",
+        "pending",
+        "running",
+        "waiting_for_approval",
+        "completed",
+        "failed",
+        "cancelled",
+        "timed_out",
+        "expired",
     ]
     trigger_type: str
     trigger_metadata: NotRequired[dict[str, Any]]
@@ -401,7 +465,8 @@ class ReportResult(TypedDict):
 
     final_text: NotRequired[str | None]
     outcome: NotRequired[
-        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"]
+        | None
     ]
     structured_output: NotRequired[Any]
 
@@ -420,7 +485,8 @@ class ResultData(TypedDict):
 
     final_text: NotRequired[str | None]
     outcome: NotRequired[
-        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"] | None
+        Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"]
+        | None
     ]
     structured_output: NotRequired[Any]
     secrets_scrubbed: NotRequired[int]
@@ -611,6 +677,7 @@ class TaskCreate(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -700,6 +767,7 @@ class TaskResponse(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -794,6 +862,7 @@ class TaskUpdate(TypedDict):
     generate_report: NotRequired[bool]
     report_format: NotRequired[Literal["html", "pdf", "json", "markdown"] | None]
     notification_config: NotRequired[NotificationConfig | None]
+    approval: NotRequired[ApprovalConfig | None]
     output_schema: NotRequired[dict[str, Any] | None]
     tags: NotRequired[list[str]]
     is_public: NotRequired[bool]
@@ -842,6 +911,7 @@ class TranscriptMessage(TypedDict):
     cost_usd: NotRequired[float | None]
     model: NotRequired[str | None]
     stop_reason: NotRequired[str | None]
+    approvals: NotRequired[list[dict[str, Any]] | None]
 
 
 class Usage(TypedDict):
@@ -887,6 +957,8 @@ ROUTES = (
     "/api/v1/sessions/{session_id}",
     "/api/v1/sessions/{session_id}/messages",
     "/api/v1/task-executions/{execution_id}",
+    "/api/v1/task-executions/{execution_id}/approvals",
+    "/api/v1/task-executions/{execution_id}/approvals/{approval_id}",
     "/api/v1/task-executions/{execution_id}/cancel",
     "/api/v1/task-executions/{execution_id}/deliveries",
     "/api/v1/task-executions/{execution_id}/rerun",

@@ -1,5 +1,5 @@
 """Executions: execute and preview a task, list a task's executions, read, cancel and re-run one, and
-read the deliveries of its notifications."""
+read the deliveries of its notifications, answer its approval requests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.errors import ValidationFailedError
+from agent_tasks.models.approvals import ApprovalList, ApprovalResponse, DecisionRequest
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.executions import (
     ExecuteRequest,
@@ -19,6 +20,7 @@ from agent_tasks.models.executions import (
     PreviewResponse,
 )
 from agent_tasks.models.notifications import DeliveriesResponse
+from agent_tasks.services import approvals
 from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
 from api_routes.context import actor, header
@@ -137,3 +139,26 @@ def cancel_execution(execution_id: str) -> Response[str]:
 )
 def rerun_execution(execution_id: str) -> Response[str]:
     return _accepted(service.rerun(actor(router), execution_id))
+
+
+@router.get(
+    "/task-executions/<execution_id>/approvals",
+    summary="List an execution's approval requests (tool calls that wait for a person)",
+    description="Oldest first; a pending one has a `decide` link. A run asks one at a time.",
+    tags=["approvals"],
+    responses=documented(200, ApprovalList, "The execution's approval requests.", 404),
+)
+def list_approvals(execution_id: str) -> Response[str]:
+    return json_response(200, approvals.list_approvals(actor(router), execution_id))
+
+
+@router.post(
+    "/task-executions/<execution_id>/approvals/<approval_id>",
+    summary="Approve or deny a tool call that waits for you",
+    description="Once: a second answer, or one after the request timed out, is a 409. Approve runs the "
+    "call and the run goes on; deny gives the model a tool error carrying `reason`.",
+    tags=["approvals"],
+    responses=documented(200, ApprovalResponse, "Answered; the run resumes.", 400, 404, 409, 422),
+)
+def decide_approval(execution_id: str, approval_id: str, body: DecisionRequest) -> Response[str]:
+    return json_response(200, approvals.decide(actor(router), execution_id, approval_id, body))

@@ -243,6 +243,11 @@ class LocalCloud:
         assert self.issuer is not None, "start() first"
         return self.issuer.mint(user, **kwargs)
 
+    def time_out_waits(self, execution_id: str) -> int:
+        """End the execution's workflow waits (an approval's `.waitForTaskToken` state) as their
+        TimeoutSeconds would, now: the local clock for waits that last at least a minute."""
+        return moto_bridge.time_out_task_waits(execution_id)
+
     def stop(self) -> None:
         if self.rules is not None:
             self.rules.stop()

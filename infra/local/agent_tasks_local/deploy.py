@@ -114,7 +114,17 @@ def _apply_definition_substitutions(transformed: dict[str, Any]) -> None:
         if isinstance(definition, dict) and "Fn::Join" in definition:
             separator, parts = definition["Fn::Join"]
             definition = separator.join(parts)
-        properties["DefinitionString"] = {"Fn::Sub": [definition, substitutions]}
+        properties["DefinitionString"] = {
+            "Fn::Sub": [_sub_escaped(definition, len(substitutions)), substitutions]
+        }
+
+
+def _sub_escaped(definition: str, mappings: int) -> str:
+    """The definition escaped for moto's Fn::Sub, which runs `string.Template.safe_substitute` once per
+    mapping, each pass turning `$$` into `$` (CloudFormation leaves `$$` alone). A context-object path
+    such as `$$.Task.Token` (a `.waitForTaskToken` state's token) must reach the interpreter as written:
+    double each `$$` once per pass. tests/unit/local/test_definition_substitutions.py guards it."""
+    return definition.replace("$$", "$" * (2 ** (mappings + 1)))
 
 
 @dataclass(frozen=True)

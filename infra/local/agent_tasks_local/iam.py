@@ -167,6 +167,11 @@ def _resources(
     service: str, action: str, parameters: dict[str, Any], path: str, region: str, account: str
 ) -> list[str]:
     if service == "states":
+        if "taskToken" in parameters:  # SendTask*: the state machine whose execution issued the token
+            from agent_tasks_local import moto_bridge
+
+            machine = moto_bridge.state_machine_of_task_token(str(parameters["taskToken"]))
+            return [machine] if machine else ["*"]
         for key in ("executionArn", "stateMachineArn"):
             if key in parameters:
                 return [str(parameters[key])]

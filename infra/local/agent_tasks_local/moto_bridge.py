@@ -37,6 +37,7 @@ from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut, CallbackPoolManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -77,6 +78,15 @@ def check_internals() -> None:
         raise RuntimeError("moto's events Rule no longer sets 'scheduled_expression': re-check moto_bridge")
     _check_signature(botocore.session.Session.get_credentials, ["self"])
     _check_signature(BaseExecutionWorkerCommunication.terminated, ["self"])
+    _check_signature(CallbackPoolManager.get, ["self", "callback_id"])
+    _check_signature(CallbackPoolManager.notify, ["self", "callback_id", "outcome"])
+    _check_signature(CallbackOutcomeTimedOut.__init__, ["self", "callback_id"])
+    if "_pool" not in CallbackPoolManager.__init__.__code__.co_names:
+        raise RuntimeError("moto's CallbackPoolManager no longer keeps '_pool': re-check moto_bridge")
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if "_get_executions" not in vars(StepFunctionsParserBackend):
+        raise RuntimeError("moto's StepFunctionsParserBackend._get_executions is gone: re-check moto_bridge")
     for attribute in ("_access_key", "check_signature", "check_action_permitted"):
         if attribute not in _IAM_REQUEST_NAMES:
             raise RuntimeError(f"moto's IAMRequest no longer has {attribute!r}: re-check moto_bridge")
@@ -377,6 +387,56 @@ def announce_workflow_ends(announce: WorkflowEnded) -> Callable[[], None]:
         BaseExecutionWorkerCommunication.terminated = original  # type: ignore[method-assign]
 
     return restore
+
+
+# ---------------------------------------------------------------- callback (.waitForTaskToken) tasks
+
+
+def _interpreted_executions() -> list[Any]:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    executions: list[Any] = []
+    for regions in list(stepfunctions_parser_backends.values()):
+        for backend in list(regions.values()):
+            executions.extend(backend._get_executions())
+    return executions
+
+
+def _callback_pool(execution: Any) -> Any:
+    worker = getattr(execution, "exec_worker", None)
+    env = getattr(worker, "env", None) if worker is not None else None
+    return getattr(env, "callback_pool_manager", None) if env is not None else None
+
+
+def state_machine_of_task_token(task_token: str) -> str | None:
+    """The state machine whose execution issued `task_token` (what IAM authorizes SendTaskSuccess,
+    SendTaskFailure and SendTaskHeartbeat against), or None when no execution knows it."""
+    check_internals()
+    for execution in _interpreted_executions():
+        pool = _callback_pool(execution)
+        if pool is not None and pool.get(task_token) is not None:
+            return str(execution.state_machine_arn)
+    return None
+
+
+def time_out_task_waits(execution_name: str) -> int:
+    """End every `.waitForTaskToken` wait of the named (running) execution as its TimeoutSeconds would:
+    the state fails with States.Timeout. Returns how many waits were ended. For tests: the shortest
+    wait the service allows is 60 s, and tests do not sleep."""
+    check_internals()
+    ended = 0
+    for execution in _interpreted_executions():
+        if execution.name != execution_name:
+            continue
+        pool = _callback_pool(execution)
+        if pool is None:
+            continue
+        for token, endpoint in list(pool._pool.items()):
+            if endpoint.get_outcome() is None and pool.notify(
+                token, CallbackOutcomeTimedOut(callback_id=token)
+            ):
+                ended += 1
+    return ended
 
 
 # ---------------------------------------------------------------- EventBridge rules with Lambda targets

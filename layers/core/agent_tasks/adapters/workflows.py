@@ -1,10 +1,11 @@
-"""The workflow port: start an execution's workflow (by the execution's id) and stop it."""
+"""The workflow port: start an execution's workflow (by the execution's id), stop it, and answer a
+waiting task of it (a `.waitForTaskToken` state) by its task token."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +30,13 @@ class Workflows(Protocol):
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         """Stop the execution's workflow if it is running; never raises for one that is not."""
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Let the waiting task go on with `output` (SendTaskSuccess); False (logged) when the token is
+        no longer waiting (timed out, stopped). Never raises for that."""
+
+    def release(self, task_token: str, *, error: str, cause: str) -> bool:
+        """Fail the waiting task with `error` (SendTaskFailure); False when it is no longer waiting."""
 
 
 class StepFunctionsWorkflows:
@@ -58,13 +66,37 @@ class StepFunctionsWorkflows:
             code = failure.response.get("Error", {}).get("Code") if isinstance(failure, ClientError) else None
             logger.info("StopExecution did not apply", extra={"execution_id": execution_id, "code": code})
 
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        try:
+            aws.stepfunctions().send_task_success(taskToken=task_token, output=json.dumps(output))
+        except (ClientError, BotoCoreError) as failure:
+            # TaskTimedOut, TaskDoesNotExist, InvalidToken: the wait is over already (never log the token);
+            # a lost connection: the wait's own timeout applies the stored decision later.
+            code = failure.response.get("Error", {}).get("Code") if isinstance(failure, ClientError) else None
+            logger.info("SendTaskSuccess did not apply", extra={"code": code})
+            return False
+        return True
+
+    def release(self, task_token: str, *, error: str, cause: str) -> bool:
+        try:
+            aws.stepfunctions().send_task_failure(taskToken=task_token, error=error, cause=cause)
+        except (ClientError, BotoCoreError) as failure:
+            code = failure.response.get("Error", {}).get("Code") if isinstance(failure, ClientError) else None
+            logger.info("SendTaskFailure did not apply", extra={"code": code})
+            return False
+        return True
+
 
 @dataclass
 class InMemoryWorkflows:
-    """A fake: records starts and stops; `refuse_with` makes every start fail with that code."""
+    """A fake: records starts, stops and answered task tokens; `refuse_with` makes every start fail with
+    that code; a token in `gone_tokens` is no longer waiting."""
 
     started: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
+    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    released: list[tuple[str, str]] = field(default_factory=list)
+    gone_tokens: set[str] = field(default_factory=set)
     refuse_with: str | None = None
 
     def start(self, execution_id: str) -> None:
@@ -75,3 +107,17 @@ class InMemoryWorkflows:
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         self.stopped.append(execution_id)
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        if task_token in self.gone_tokens:
+            return False
+        self.resumed.append((task_token, output))
+        self.gone_tokens.add(task_token)
+        return True
+
+    def release(self, task_token: str, *, error: str, cause: str) -> bool:
+        if task_token in self.gone_tokens:
+            return False
+        self.released.append((task_token, error))
+        self.gone_tokens.add(task_token)
+        return True

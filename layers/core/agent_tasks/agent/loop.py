@@ -42,7 +42,9 @@ from agent_tasks.models.transcript import (
     AgentResult,
     AgentRunState,
     ModelUsage,
+    PendingToolCall,
     Role,
+    ToolCallDecision,
     ToolCallRecord,
     TranscriptMessage,
 )
@@ -98,6 +100,8 @@ def run_agent(
     secrets: Mapping[str, str] | None = None,
     scrubber: Scrubber | None = None,
     spend_cap_reached: Callable[[], bool] = lambda: False,
+    approval_tools: frozenset[str] = frozenset(),
+    decisions: Mapping[str, ToolCallDecision] | None = None,
 ) -> AgentResult:
     """Run (or resume) the loop until the model ends its turn, a limit is hit, or time runs short.
 
@@ -105,6 +109,11 @@ def run_agent(
     tools only; `scrubber` cleans every tool result before it is stored or sent to the model.
     `spend_cap_reached` is asked before each model call: the owner's spend cap stops the run as its
     own `max_budget_usd` does (outcome `budget_exceeded`).
+
+    A call to one of `approval_tools` (canonical names) runs only once `decisions` (by tool_use_id)
+    holds a person's decision on it: until then the loop stops with outcome `waiting` and the call in
+    `approval_request`, before running any tool of that turn (so none runs twice). The calls of one
+    turn are asked one at a time; a denied call gets a tool error carrying the reason.
     """
     settings = settings or get_settings()
     run = _AgentRun(
@@ -135,6 +144,8 @@ def run_agent(
         catalogue=catalogue or model_catalog.current(),
         prices=prices or price_table(),
         spend_cap_reached=spend_cap_reached,
+        approval_tools=approval_tools,
+        decisions=decisions or {},
     )
     return run.execute()
 
@@ -161,8 +172,12 @@ class _AgentRun:
         catalogue: ModelCatalogue,
         prices: PriceTable,
         spend_cap_reached: Callable[[], bool] = lambda: False,
+        approval_tools: frozenset[str] = frozenset(),
+        decisions: Mapping[str, ToolCallDecision] | None = None,
     ) -> None:
         self.spend_cap_reached = spend_cap_reached
+        self.approval_tools = approval_tools
+        self.decisions = decisions or {}
         self.limits = limits
         self.output_schema = output_schema
         self.catalogue = catalogue
@@ -203,6 +218,9 @@ class _AgentRun:
                 if pending:
                     if self.should_cancel():
                         return self._finish("cancelled")
+                    held = self._held_call(pending, last)
+                    if held is not None:
+                        return self._finish("waiting", approval_request=held)
                     if self.deadline() < self.limits.min_tool_seconds + self.limits.safety_margin_seconds:
                         return self._finish("continue")
                     self._run_tools(pending)
@@ -397,6 +415,56 @@ class _AgentRun:
 
     # -- tools ------------------------------------------------------------------------------------------
 
+    def _needs_approval(self, call: dict[str, Any]) -> bool:
+        """A call the task may make, to a tool whose calls wait for a person."""
+        name = call.get("name")
+        canonical = catalog.canonical_name(name) if isinstance(name, str) else None
+        return (
+            canonical is not None
+            and canonical in self.approval_tools
+            and self.policy.denial_reason(str(name)) is None
+            and canonical in self.registry
+        )
+
+    def _held_call(self, calls: list[dict[str, Any]], message: TranscriptMessage) -> PendingToolCall | None:
+        """The first call of the turn still waiting for a decision (asked one at a time), if any."""
+        for call in calls:
+            if self._needs_approval(call) and str(call.get("id", "")) not in self.decisions:
+                return PendingToolCall(
+                    tool_use_id=str(call.get("id", "")),
+                    tool=catalog.canonical_name(str(call.get("name"))) or str(call.get("name")),
+                    input=call.get("input"),
+                    text=_text_of(message) or None,
+                )
+        return None
+
+    def _approvals_of(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The decisions applied to this turn's calls, for the transcript (None when none waited)."""
+        applied = []
+        for call in calls:
+            decision = self.decisions.get(str(call.get("id", "")))
+            if decision is not None and self._needs_approval(call):
+                applied.append(
+                    {
+                        "tool_use_id": str(call.get("id", "")),
+                        "tool": str(call.get("name")),
+                        **decision.model_dump(),
+                    }
+                )
+        return applied or None
+
+    def _denied_by_person(self, call: dict[str, Any]) -> str | None:
+        """The tool error for a call a person denied (or that timed out as denied); None to run it."""
+        if not self._needs_approval(call):
+            return None
+        decision = self.decisions.get(str(call.get("id", "")))
+        if decision is None or decision.decision == "approve":
+            return None
+        if decision.timed_out:
+            return "permission denied: no one approved this call in time, so it was not run"
+        reason = f": {decision.reason}" if decision.reason else ""
+        return f"permission denied by a person reviewing this call{reason}"
+
     def _run_tools(self, calls: list[dict[str, Any]]) -> None:
         results = []
         for call in calls:
@@ -413,7 +481,7 @@ class _AgentRun:
             if output.is_error:
                 result["is_error"] = True
             results.append(result)
-        self._emit("user", results)
+        self._emit("user", results, approvals=self._approvals_of(calls))
 
     def _run_tool(self, call: dict[str, Any]) -> tuple[ToolOutput, ToolCallRecord]:
         name = call.get("name")
@@ -433,7 +501,7 @@ class _AgentRun:
             output = ToolOutput(
                 f"unknown tool {name!r}; the tools available here are: {offered}", is_error=True
             )
-        elif denial is not None:
+        elif denial is not None or (denial := self._denied_by_person(call)) is not None:
             output = ToolOutput(denial, is_error=True)
         elif canonical not in self.registry:
             output = ToolOutput(f"{canonical!r} runs on the model API's side and cannot be called here", True)
@@ -464,7 +532,12 @@ class _AgentRun:
         self.new_messages += 1
 
     def _finish(
-        self, outcome: AgentOutcome, *, final_text: str | None = None, error: str | None = None
+        self,
+        outcome: AgentOutcome,
+        *,
+        final_text: str | None = None,
+        error: str | None = None,
+        approval_request: PendingToolCall | None = None,
     ) -> AgentResult:
         logger.info(
             "agent loop stopped",
@@ -487,4 +560,5 @@ class _AgentRun:
             tool_calls=self.records,
             cost_note=self.cost_note,
             error=error,
+            approval_request=approval_request,
         )

@@ -12,9 +12,18 @@ API_BASE = "/api/v1"
 # The one definition of each shared set of names (the report document, the stored records and the
 # answers all use these).
 # `queued`: written but not started, over a concurrency limit (services/concurrency.py); `expired`: a
-# queued execution not started within its task's queued_ttl_seconds.
+# queued execution not started within its task's queued_ttl_seconds; `waiting_for_approval`: paused on
+# a tool call until its owner answers (services/approvals.py).
 ExecutionStatus = Literal[
-    "queued", "pending", "running", "completed", "failed", "cancelled", "timed_out", "expired"
+    "queued",
+    "pending",
+    "running",
+    "waiting_for_approval",
+    "completed",
+    "failed",
+    "cancelled",
+    "timed_out",
+    "expired",
 ]
 ReportFormat = Literal["html", "pdf", "json", "markdown"]
 OverlapPolicy = Literal["skip", "allow", "buffer_one", "cancel_other"]

@@ -8,8 +8,15 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-StepName = Literal["prepare", "run_agent", "finalize", "mark_failed"]
-STEP_NAMES: tuple[str, ...] = ("prepare", "run_agent", "finalize", "mark_failed")
+StepName = Literal["prepare", "run_agent", "await_approval", "approval_timed_out", "finalize", "mark_failed"]
+STEP_NAMES: tuple[str, ...] = (
+    "prepare",
+    "run_agent",
+    "await_approval",
+    "approval_timed_out",
+    "finalize",
+    "mark_failed",
+)
 
 
 class StepEvent(BaseModel):
@@ -21,6 +28,10 @@ class StepEvent(BaseModel):
     execution_id: str = Field(min_length=1, max_length=128)
     error: dict[str, Any] | None = None  # MarkFailed: Step Functions' {"Error", "Cause"}
     state: dict[str, Any] | None = None  # Finalize: what the earlier states left (report_error)
+    # await_approval / approval_timed_out: the request waited on, and (await_approval) the
+    # workflow's task token (kept on the request; never logged, never answered)
+    approval_id: str | None = Field(default=None, max_length=64)
+    task_token: str | None = Field(default=None, max_length=2048, repr=False)
 
     @field_validator("step", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from pydantic import (
 
 from agent_tasks.console import execution_console_url
 from agent_tasks.jsontext import JsonNumber, loads
+from agent_tasks.models.approvals import ApprovalConfig
 from agent_tasks.models.common import API_BASE, ExecutionStatus
 from agent_tasks.models.notifications import DeliveryOutcome
 from agent_tasks.models.transcript import (
@@ -35,7 +36,7 @@ TriggerType = Literal["manual", "scheduled", "rerun"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out", "expired"})
 # The one list of statuses that count as running: an execution in one holds a run slot (the concurrency
 # limits count it) and the overlap policies see it as going. A status a workflow can be in goes here.
-RUNNING_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+RUNNING_STATUSES: frozenset[str] = frozenset({"pending", "running", "waiting_for_approval"})
 # Not ended: running, or queued (written, waiting for a run slot; the overlap policies count it too).
 ACTIVE_STATUSES: frozenset[str] = RUNNING_STATUSES | {"queued"}
 
@@ -169,6 +170,10 @@ class ExecutionView(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     deadline_at: datetime | None = None
+    pending_approval_id: str | None = Field(
+        default=None,
+        description="While `waiting_for_approval`: the approval request it waits on (`_links.approvals`).",
+    )
     notifications: list[NotificationRecord] = Field(default_factory=list)
     expires_at: int | None = Field(
         default=None, description="When it and all of it (session, messages, report) expire, Unix seconds."
@@ -221,6 +226,8 @@ class ExecutionResponse(ExecutionView):
             links["messages"] = f"{API_BASE}/sessions/{execution.session_id}/messages"
         if execution.report_id:
             links["report"] = f"{API_BASE}/reports/{execution.report_id}"
+        if execution.task_snapshot.get("approval"):
+            links["approvals"] = f"{base}/approvals"
         if execution.is_finished:
             links["rerun"] = f"{base}/rerun"
         else:
@@ -302,6 +309,9 @@ class PreviewResponse(BaseModel):
     )
     secrets_missing: list[str] = Field(
         default_factory=list, description="Referenced secrets that do not exist: a run would fail at Prepare."
+    )
+    approval: ApprovalConfig | None = Field(
+        default=None, description="Tool calls that would wait for a person's approval, and for how long."
     )
     links: dict[str, str] = Field(alias="_links")
 

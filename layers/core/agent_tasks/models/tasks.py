@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from agent_tasks.agent import catalog
+from agent_tasks.models.approvals import ApprovalConfig
 from agent_tasks.models.common import API_BASE, OverlapPolicy, ReportFormat, utc_now, utf8_at_most
 from agent_tasks.models.notifications import NotificationConfig
 from agent_tasks.models.sdk_options import SdkOptions
@@ -177,6 +178,11 @@ class TaskFields(BaseModel):
     generate_report: bool = False
     report_format: Annotated[ReportFormat | None, Field(validate_default=True)] = None
     notification_config: NotificationConfig | None = None
+    approval: ApprovalConfig | None = Field(
+        default=None,
+        description="Tool calls that wait for a person's approval before they run (unattended runs pause "
+        "at no compute cost; see /task-executions/{id}/approvals).",
+    )
     output_schema: dict[str, Any] | None = Field(
         default=None, description="A JSON Schema the final answer must match (at most 16 KB)."
     )
@@ -358,6 +364,7 @@ class TaskUpdate(BaseModel):
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
+    approval: ApprovalConfig | None = None
     output_schema: dict[str, Any] | None = None
     tags: Annotated[list[Tag] | None, Field(max_length=50)] = None
     is_public: bool | None = None
@@ -422,6 +429,7 @@ class Task(BaseModel):
     generate_report: bool = False
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None
+    approval: ApprovalConfig | None = None
     tags: list[str] = Field(default_factory=list)
     is_public: bool = False
     is_active: bool = True

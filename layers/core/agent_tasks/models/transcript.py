@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 Role = Literal["user", "assistant"]
 ProviderName = Literal["anthropic", "bedrock", "scripted"]
-AgentOutcome = Literal["completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue"]
+AgentOutcome = Literal[
+    "completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"
+]
 
 
 class Usage(BaseModel):
@@ -53,6 +55,9 @@ class TranscriptMessage(BaseModel):
     cost_usd: float | None = None  # and its cost, when priced (added to the owner's spend)
     model: str | None = None
     stop_reason: str | None = None
+    # On a tool results message: the people's decisions on the calls that waited for approval (kept
+    # with the transcript for readers and the report; never sent to the model, which reads the results)
+    approvals: list[dict[str, Any]] | None = None
 
 
 class ToolCallRecord(BaseModel):
@@ -98,6 +103,25 @@ class AgentRunState(BaseModel):
     secrets_scrubbed: NonNegativeInt = 0
 
 
+class PendingToolCall(BaseModel):
+    """A tool call the loop held back until a person decides on it."""
+
+    tool_use_id: str
+    tool: str
+    input: Any = None
+    text: str | None = None  # what the model wrote before the call
+
+
+class ToolCallDecision(BaseModel):
+    """A person's decision on a held-back call, as the loop applies it."""
+
+    decision: Literal["approve", "deny"]
+    reason: str | None = None
+    timed_out: bool = False
+    approval_id: str | None = None
+    decided_by: str | None = None
+
+
 class AgentResult(BaseModel):
     """What one call of the loop did, and the totals so far."""
 
@@ -113,3 +137,5 @@ class AgentResult(BaseModel):
     cost_note: str | None = None  # why cost_usd is null, when it is
     error: str | None = None
     structured_output: Any = None  # the final answer parsed and validated against output_schema
+    # outcome "waiting": the tool call that needs a person's approval before it runs
+    approval_request: PendingToolCall | None = None

@@ -22,6 +22,7 @@ BlockKind = Literal["text", "tool_use", "tool_result", "other"]
 _STATUS_LABELS = {
     "pending": "Pending",
     "running": "Running",
+    "waiting_for_approval": "Waiting for approval",
     "completed": "Completed",
     "failed": "Failed",
     "cancelled": "Cancelled",
@@ -143,6 +144,14 @@ def view_block(block: dict[str, Any], tool_names: dict[str, str]) -> ViewBlock:
     return ViewBlock("other", f"Block: {kind}", truncate(_json_text(other)))
 
 
+def approval_block(approval: dict[str, Any]) -> ViewBlock:
+    """A person's decision on a call that waited for approval (kept with the tool results)."""
+    decision = "approved" if approval.get("decision") == "approve" else "denied"
+    who = "on timeout" if approval.get("timed_out") else f"by {approval.get('decided_by') or 'a person'}"
+    title = f"Approval of {approval.get('tool', 'tool')}: {decision} {who}"
+    return ViewBlock("other", title, truncate(str(approval.get("reason") or "")))
+
+
 def build_view(document: ReportDocument) -> ReportView:
     execution = document.execution
     tool_names = {
@@ -156,7 +165,8 @@ def build_view(document: ReportDocument) -> ReportView:
             seq=message.seq,
             role=message.role.capitalize(),
             created_at=format_time(message.created_at),
-            blocks=[view_block(block, tool_names) for block in message.content],
+            blocks=[view_block(block, tool_names) for block in message.content]
+            + [approval_block(approval) for approval in message.approvals or []],
         )
         for message in document.transcript
     ]

@@ -4,8 +4,10 @@ cancel, the reconciler, a workflow that could not start.
 `end_execution` changes the status only from the statuses the caller expects (a conditional write,
 so of two endings racing exactly one wins), records when and how long, leaves a coherent record
 (only a completed execution keeps its agent's result and its report link: a cancel that lands
-just after the agent finished never reads as a completed run), removes the workspace and
-announces the end (one event on the bus, which the notifier delivers; metrics).
+just after the agent finished never reads as a completed run), settles an approval request still
+waiting (and releases its workflow wait), removes the workspace, frees its run slots (starting the
+queued executions that now fit) and announces the end (one event on the bus, which the notifier
+delivers; metrics).
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ def end_execution(
     reason: str | None = None,
     changes: dict[str, Any] | None = None,
     from_statuses: Iterable[str] = ACTIVE_STATUSES,
+    workflow_ended: bool = False,
 ) -> Execution | None:
     """End `execution` with `status` if it is still in one of `from_statuses`; the ended execution, as
-    announced, or None when it had already ended (or moved on) and nothing was changed."""
+    announced, or None when it had already ended (or moved on) and nothing was changed. With
+    `workflow_ended` (the reconciler) a waiting approval request is settled without releasing its wait."""
     now = utc_now()
     update: dict[str, Any] = {
         "status": status,
@@ -83,6 +87,11 @@ def end_execution(
         current = execution_store.get(execution.id)
     if ended is None or current is None:
         return None
+    if ended.pending_approval_id:
+        # A request still waiting is settled `cancelled` and its workflow wait released (SendTaskFailure).
+        from agent_tasks.services.approvals import release_pending
+
+        release_pending(ended, release_wait=not workflow_ended)
     if current.status != "queued":  # a run that never left the queue has no workspace
         drop_workspace(ended)
     if current.run_slots:

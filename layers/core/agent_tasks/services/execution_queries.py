@@ -155,5 +155,6 @@ def preview(actor: Actor, task_id: str, variables: dict[str, Any]) -> PreviewRes
         next_fire_times=_next_fire_times(task),
         secrets=needed,
         secrets_missing=[name for name in needed if name not in have],
+        approval=task.approval,
         links={"self": f"{base}/preview", "task": base, "execute": f"{base}/execute"},
     )

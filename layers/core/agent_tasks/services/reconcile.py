@@ -57,7 +57,7 @@ def reconcile(detail: dict[str, Any]) -> dict[str, Any]:
     bind_execution(execution)
     if execution.is_finished:
         return {"result": "already_ended", "execution_id": execution_id, "status": execution.status}
-    updated = end_execution(execution, target, reason=_reason(workflow_status, detail))
+    updated = end_execution(execution, target, reason=_reason(workflow_status, detail), workflow_ended=True)
     if updated is None:
         current = execution_store.get(execution_id)
         return {"result": "already_ended", "execution_id": execution_id, "status": current and current.status}

@@ -11,11 +11,12 @@ from typing import Any
 from agent_tasks import scrub
 from agent_tasks.agent import isolation
 from agent_tasks.errors import NotFoundError
+from agent_tasks.models.approvals import Approval, ApprovalConfig
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import Execution, ResultData, Session
 from agent_tasks.models.transcript import AgentResult, AgentRunState, TranscriptMessage
-from agent_tasks.scrub import Scrubber
-from agent_tasks.services import spend
+from agent_tasks.scrub import NO_SECRETS, Scrubber
+from agent_tasks.services import approvals, spend
 from agent_tasks.services.ending import drop_workspace, end_execution
 from agent_tasks.services.workflow.errors import MAX_ERROR_MESSAGE_CHARS, AgentRunFailed, TransientModelError
 from agent_tasks.services.workflow.run_inputs import (
@@ -121,6 +122,12 @@ def run_agent(
     from agent_tasks.agent.loop import run_agent as run_loop
 
     execution = require(execution_id)
+    if execution.status == approvals.WAITING:
+        pending = approvals.pending_of(execution)
+        if pending is not None:  # a retried RunAgent: the request is stored, the wait not yet begun
+            return _wait_for(pending)
+        resumed = approvals.resume_running(execution)  # back from a wait: its request is settled
+        execution = resumed if resumed is not None else require(execution_id)
     if execution.status != "running" or execution.session_id is None:
         if execution.is_finished:
             drop_workspace(execution)  # e.g. cancelled between invocations
@@ -137,6 +144,8 @@ def run_agent(
     snapshot = execution.task_snapshot
     tool_secrets = {name: secret_values[name] for name in snapshot.get("secrets") or []}
     transcript = session_store.all_messages(session.id)
+    approval = approvals.config_of(execution)
+    decisions = approvals.decisions_for(approvals.list_approvals_of(execution.id)) if approval else {}
     seconds = _invocation_seconds(remaining_millis)
     limits = None
     if execution.deadline_at is not None:
@@ -189,11 +198,27 @@ def run_agent(
             secrets=tool_secrets,
             scrubber=scrubber,
             spend_cap_reached=lambda: spend.check(execution.owner_id, task_id=execution.task_id) is not None,
+            approval_tools=approval.canonical_tools() if approval else frozenset(),
+            decisions=decisions,
         )
-        if result.outcome == "continue":
+        if result.outcome in ("continue", "waiting"):
             workspaces.save(execution.owner_id, execution.id, root)
         result = _scrubbed_result(result, scrubber)
-        return _after_run(execution, session, result, stored, transient=watched.failed_transiently)
+        return _after_run(
+            execution,
+            session,
+            result,
+            stored,
+            transient=watched.failed_transiently,
+            approval=approval,
+            scrubber=scrubber,
+        )
+
+
+def _wait_for(request: Approval) -> dict[str, Any]:
+    """What the state machine's WaitForApproval state reads: the request and how long it may wait."""
+    seconds = int((request.expires_at - utc_now()).total_seconds())
+    return {"next": "wait_for_approval", "approval_id": request.id, "timeout_seconds": max(1, seconds)}
 
 
 def _scrubbed_result(result: AgentResult, scrubber: Scrubber) -> AgentResult:
@@ -229,6 +254,8 @@ def _after_run(
     transcript: list[TranscriptMessage],
     *,
     transient: bool = False,
+    approval: ApprovalConfig | None = None,
+    scrubber: Scrubber | None = None,
 ) -> dict[str, Any]:
     state = result.state
     changes: dict[str, Any] = {
@@ -243,7 +270,7 @@ def _after_run(
         "model_usage": {m: u.model_dump(mode="json") for m, u in state.model_usage.items()},
         "price_table_version": state.price_table_version,
     }
-    finished = result.outcome not in ("continue", "cancelled", "error")
+    finished = result.outcome not in ("continue", "cancelled", "error", "waiting")
     if finished:
         final_text = result.final_text if result.final_text is not None else _last_assistant_text(transcript)
         changes["result_data"] = ResultData(
@@ -262,6 +289,9 @@ def _after_run(
         if transient:  # the state machine retries RunAgent later; the transcript lets it resume
             raise TransientModelError(result.error or "the model is unavailable")
         raise AgentRunFailed(result.error or "the agent run failed")
+    if result.outcome == "waiting" and result.approval_request is not None and approval is not None:
+        request = approvals.request(stored, result.approval_request, approval, scrubber or NO_SECRETS)
+        return _wait_for(request)
     if result.outcome == "continue":
         if result.new_messages == 0:
             # No progress: time is too short for even one model call.
