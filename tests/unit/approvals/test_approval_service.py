@@ -160,3 +160,24 @@ def test_cancel_while_waiting_releases_the_wait(aws: dict[str, str], fake_ports:
     assert fake_ports.workflows.released == [("token-2", approvals.CANCELLED_ERROR)]
     [stored] = approvals.list_approvals(ALICE, execution_id).items
     assert stored.status == "cancelled"
+
+
+def test_the_request_links_are_absolute_when_the_deployment_names_its_base(
+    aws: dict[str, str], fake_ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_tasks.settings import get_settings
+
+    # Given a deployment whose public API base is set
+    monkeypatch.setenv("API_BASE_URL", "https://tasks.example.com/")
+    get_settings.cache_clear()
+    try:
+        # When a run asks about a call
+        execution_id, approval_id = _waiting()
+    finally:
+        monkeypatch.delenv("API_BASE_URL")
+        get_settings.cache_clear()
+    # Then the event's links are where a person can POST the decision
+    [(_, detail)] = fake_ports.event_bus.published
+    body = json.loads(detail)
+    expected = f"https://tasks.example.com/api/v1/task-executions/{execution_id}/approvals/{approval_id}"
+    assert (body["approve_url"], body["deny_url"]) == (expected, expected)

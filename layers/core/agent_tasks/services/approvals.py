@@ -30,11 +30,13 @@ from agent_tasks.models.approvals import (
 )
 from agent_tasks.models.common import API_BASE, utc_now
 from agent_tasks.models.executions import Execution
+from agent_tasks.models.notifications import APPROVAL_REQUESTED
 from agent_tasks.models.transcript import PendingToolCall, ToolCallDecision
 from agent_tasks.observability import logger
 from agent_tasks.scrub import Scrubber
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.bus_events import put_task_event
+from agent_tasks.settings import get_settings
 from agent_tasks.store import approvals as approval_store
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
@@ -79,7 +81,9 @@ def _capped_input(value: Any, scrubber: Scrubber) -> tuple[Any, bool]:
 
 
 def decide_url(approval: Approval) -> str:
-    return f"{API_BASE}/task-executions/{approval.execution_id}/approvals/{approval.id}"
+    """Where the owner POSTs the decision; absolute when the deployment names its base (API_BASE_URL)."""
+    base = get_settings().api_base_url.rstrip("/")
+    return f"{base}{API_BASE}/task-executions/{approval.execution_id}/approvals/{approval.id}"
 
 
 def request(
@@ -125,7 +129,7 @@ def request(
 def _announce(approval: Approval) -> None:
     url = decide_url(approval)
     put_task_event(
-        "ApprovalRequested",
+        APPROVAL_REQUESTED,
         {
             "task_id": approval.task_id,
             "owner_id": approval.owner_id,
