@@ -31,11 +31,25 @@ def test_only_the_api_seals_and_only_the_executor_opens() -> None:
     functions = [
         name for name, r in template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
     ]
-    grants = {name: [s["Action"] for s in kms_statements(name)] for name in functions}
+    grants = {
+        name: [s["Action"] for s in kms_statements(name) if not _only_through_sns(s)] for name in functions
+    }
     assert grants == {
         name: {"ApiFunction": [["kms:GenerateDataKey"]], "ExecutorFunction": [["kms:Decrypt"]]}.get(name, [])
         for name in functions
     }
+
+
+def _only_through_sns(statement: dict[str, Any]) -> bool:
+    """A grant KMS honours only when SNS calls it for a publish (an encrypted user topic's key)."""
+    return statement.get("Condition") == {"StringLike": {"kms:ViaService": "sns.*.amazonaws.com"}}
+
+
+def test_the_notifier_uses_keys_only_through_sns_so_it_cannot_open_secrets() -> None:
+    # Given the notifier's KMS grant (for users' encrypted topics) / Then SNS is its only way in
+    (statement,) = kms_statements("NotifierFunction")
+    assert _only_through_sns(statement)
+    assert "kms:Encrypt" not in statement["Action"]
 
 
 def test_each_grant_is_this_stacks_key_under_this_stacks_context() -> None:
