@@ -79,12 +79,14 @@ def test_one_tick_starts_every_due_slot_none_lost_or_doubled(local_cloud: Any, p
     summary = local_cloud.rules.fire("SchedulerFunctionTick", at=slot)
     local_cloud.queues.drain("StarterFunction", pollers=1)
     # Then the tick claimed and queued every slot, and started none itself
-    assert (summary["due"], summary["dispatched"], summary["errors"]) == (SLOTS, SLOTS, 0), summary
+    # (another test of this worker's local cloud may have left a task of its own due as well)
+    assert summary["due"] == summary["dispatched"] >= SLOTS, summary
+    assert summary["errors"] == 0, summary
     # And every slot has exactly one workflow, named by the slot's execution id
     names = Counter(workflow_names(pass_machine))
     expected = {slot_execution_id(task.id, slot) for task in tasks}
-    assert set(names) == expected
-    assert set(names.values()) == {1}
+    assert expected <= set(names)
+    assert {names[name] for name in expected} == {1}
     # And nothing is left claimed, queued or dead-lettered
     table = boto3.client("dynamodb")
     claimed = [
