@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent_tasks.models.notifications import SCHEDULE_PAUSED
+from agent_tasks.models.tasks import Task
 from agent_tasks.services import notifier, workflow
 from agent_tasks.store import deliveries as delivery_store
 from agent_tasks.store import executions as execution_store
@@ -29,6 +30,14 @@ def _finish(execution_id: str) -> None:
     workflow.finalize(execution_id, {})
 
 
+def _finished_run(config: dict[str, Any], **task_fields: Any) -> tuple[Task, str]:
+    """A stored task with this notification_config (signing with SECRET) and one run of it, ended."""
+    task = stored_task(notification_config=config, webhook_secret=SECRET, **task_fields)
+    execution_id = pending_execution(task)
+    _finish(execution_id)
+    return task, execution_id
+
+
 def _put(ports: FakePorts) -> list[tuple[str, dict[str, Any]]]:
     """What was put on the bus: (detail-type, detail)."""
     return [(kind, json.loads(detail)) for kind, detail in ports.event_bus.published]
@@ -44,13 +53,8 @@ def test_a_completed_run_puts_one_event_and_the_notifier_delivers_it_signed(
     aws: dict[str, str], fake_ports: FakePorts
 ) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
-        # Given a task that wants to hear about completed runs
-        task = stored_task(
-            notification_config={"webhook_url": receiver.url, "on": ["completed"]}, webhook_secret=SECRET
-        )
-        execution_id = pending_execution(task)
-        # When it runs to the end
-        _finish(execution_id)
+        # Given a task that wants to hear about completed runs / When it runs to the end
+        _, execution_id = _finished_run({"webhook_url": receiver.url, "on": ["completed"]})
         # Then the run put one ExecutionSucceeded event and made no HTTP request
         kind, detail = _ended(fake_ports)
         assert kind == "ExecutionSucceeded"
@@ -82,9 +86,7 @@ def test_a_failing_receiver_fails_the_invocation_and_its_retry_carries_the_same_
 ) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[503, 200])) as receiver:
         # Given a task whose receiver answers 503, then 200
-        task = stored_task(notification_config={"webhook_url": receiver.url}, webhook_secret=SECRET)
-        execution_id = pending_execution(task)
-        _finish(execution_id)
+        _, execution_id = _finished_run({"webhook_url": receiver.url})
         kind, detail = _ended(fake_ports)
         # When the notifier delivers the event: the first attempt fails and the invocation raises
         with pytest.raises(notifier.DeliveryFailed, match="HTTP 503"):
@@ -108,9 +110,7 @@ def test_a_failing_receiver_fails_the_invocation_and_its_retry_carries_the_same_
 
 def test_a_refused_delivery_is_recorded_and_not_retried(aws: dict[str, str], fake_ports: FakePorts) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[404])) as receiver:
-        task = stored_task(notification_config={"webhook_url": receiver.url}, webhook_secret=SECRET)
-        execution_id = pending_execution(task)
-        _finish(execution_id)
+        _finished_run({"webhook_url": receiver.url})
         # When the receiver answers 404 / Then the notifier records it and does not raise
         [made] = notifier.handle(*_ended(fake_ports))
     assert (made.status, made.status_code, made.retryable) == ("failed", 404, False)
@@ -120,11 +120,7 @@ def test_an_outcome_the_task_did_not_ask_for_sends_nothing(
     aws: dict[str, str], fake_ports: FakePorts
 ) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
-        task = stored_task(
-            notification_config={"webhook_url": receiver.url, "on": ["failed"]}, webhook_secret=SECRET
-        )
-        execution_id = pending_execution(task)
-        _finish(execution_id)
+        _, execution_id = _finished_run({"webhook_url": receiver.url, "on": ["failed"]})
         assert notifier.handle(*_ended(fake_ports)) == []
     assert receiver.requests == []
     assert delivery_store.list_for_execution(execution_id) == []
@@ -142,11 +138,7 @@ def test_only_if_decides_on_the_event(
 ) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
         # Given a task that notifies only when its condition holds on the event
-        task = stored_task(
-            notification_config={"webhook_url": receiver.url, "only_if": only_if}, webhook_secret=SECRET
-        )
-        execution_id = pending_execution(task)
-        _finish(execution_id)
+        _finished_run({"webhook_url": receiver.url, "only_if": only_if})
         # When the notifier handles the run's end
         [made] = notifier.handle(*_ended(fake_ports))
     # Then it is sent only when the condition is truthy, and a skip is recorded with why
@@ -166,13 +158,9 @@ def test_the_slack_format_sends_an_incoming_webhook_payload(
     get_settings.cache_clear()
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
         # Given a task that sends Slack messages
-        task = stored_task(
-            name="Nightly check",
-            notification_config={"webhook_url": receiver.url, "format": "slack"},
-            webhook_secret=SECRET,
+        _, execution_id = _finished_run(
+            {"webhook_url": receiver.url, "format": "slack"}, name="Nightly check"
         )
-        execution_id = pending_execution(task)
-        _finish(execution_id)
         # When the notifier delivers the run's end
         [made] = notifier.handle(*_ended(fake_ports))
     # Then the body is a Slack message: fallback text, the task, status, duration, cost, the answer, links
@@ -193,9 +181,7 @@ def test_the_slack_format_sends_an_incoming_webhook_payload(
 
 def test_sns_gets_the_event_with_filterable_attributes(aws: dict[str, str], fake_ports: FakePorts) -> None:
     # Given a task with an SNS topic
-    task = stored_task(notification_config={"sns_topic_arn": TOPIC, "on": ["completed"]})
-    execution_id = pending_execution(task)
-    _finish(execution_id)
+    task, execution_id = _finished_run({"sns_topic_arn": TOPIC, "on": ["completed"]})
     # When the notifier delivers the run's end
     [made] = notifier.handle(*_ended(fake_ports))
     # Then the topic got the JSON event with event type, task and status attributes
@@ -215,9 +201,7 @@ def test_an_sns_refusal_is_recorded_with_its_reason_and_only_a_transient_one_is_
 ) -> None:
     # Given a topic that refuses the notifier
     fake_ports.topics.refuse_with = refusal
-    task = stored_task(notification_config={"sns_topic_arn": TOPIC})
-    execution_id = pending_execution(task)
-    _finish(execution_id)
+    _, execution_id = _finished_run({"sns_topic_arn": TOPIC})
     # When the notifier publishes / Then a permanent refusal is recorded, a transient one raises too
     if raises:
         with pytest.raises(notifier.DeliveryFailed, match=refusal[0]):

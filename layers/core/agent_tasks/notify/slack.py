@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent_tasks.notify.events import NotificationEvent, TaskEvent
+from agent_tasks.reports.view import format_duration
 
 EXCERPT_CHARS = 600
 _STATUS_EMOJI = {"completed": ":white_check_mark:", "failed": ":x:", "cancelled": ":no_entry_sign:"}
@@ -47,15 +48,6 @@ def _clip(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
 def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs]}
 
@@ -71,7 +63,7 @@ def for_execution(event: NotificationEvent, links: Links) -> SlackMessage:
             [
                 ("Task", task),
                 ("Status", event.status),
-                ("Duration", _duration(event.duration_seconds)),
+                ("Duration", format_duration(event.duration_seconds)),
                 ("Cost", cost),
             ]
         ),
