@@ -28,7 +28,7 @@ from agent_tasks.models.approvals import (
     ApprovalStatus,
     DecisionRequest,
 )
-from agent_tasks.models.common import API_BASE, utc_now
+from agent_tasks.models.common import API_BASE, STORED_CONTEXT, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.notifications import APPROVAL_REQUESTED
 from agent_tasks.models.transcript import PendingToolCall, ToolCallDecision
@@ -51,8 +51,6 @@ def config_of(execution: Execution) -> ApprovalConfig | None:
     raw = execution.task_snapshot.get("approval")
     if not raw:
         return None
-    from agent_tasks.models.common import STORED_CONTEXT
-
     return ApprovalConfig.model_validate(raw, context=STORED_CONTEXT)
 
 
@@ -235,17 +233,13 @@ def release_pending(execution: Execution, *, release_wait: bool = True) -> None:
 
 
 # -- the API's side ------------------------------------------------------------------------------------
-
-
-def _own(actor: Actor, execution_id: str) -> Execution:
-    execution = execution_store.get(execution_id)
-    if execution is None or execution.owner_id != actor.user_id:
-        raise NotFoundError("no such execution")
-    return execution
+# (execution_queries is imported where used: the executor imports this module and needs none of it)
 
 
 def list_approvals(actor: Actor, execution_id: str) -> ApprovalList:
-    _own(actor, execution_id)
+    from agent_tasks.services.execution_queries import own_execution
+
+    own_execution(actor, execution_id)
     items = [ApprovalResponse.of(a) for a in approval_store.list_for_execution(execution_id)]
     base = f"{API_BASE}/task-executions/{execution_id}"
     return ApprovalList(items=items, links={"self": f"{base}/approvals", "execution": base})
@@ -253,7 +247,9 @@ def list_approvals(actor: Actor, execution_id: str) -> ApprovalList:
 
 def decide(actor: Actor, execution_id: str, approval_id: str, body: DecisionRequest) -> ApprovalResponse:
     """The owner's answer, once: a second answer, or one after the timeout, is a 409."""
-    execution = _own(actor, execution_id)
+    from agent_tasks.services.execution_queries import own_execution
+
+    execution = own_execution(actor, execution_id)
     approval = approval_store.get(execution_id, approval_id)
     if approval is None:
         raise NotFoundError("no such approval request")
