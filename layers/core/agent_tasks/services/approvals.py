@@ -188,15 +188,10 @@ def time_out(execution_id: str, approval_id: str | None) -> dict[str, Any]:
     return {"next": "continue"}
 
 
-def resume_running(execution: Execution) -> Execution | None:
-    """Back from a wait: the execution runs again (its deadline moved by the time it waited); None when
-    it was cancelled meanwhile."""
+def resume_running(execution: Execution, waited_on: Approval | None) -> Execution | None:
+    """Back from a wait on `waited_on` (settled): the execution runs again (its deadline moved by the
+    time it waited); None when it was cancelled meanwhile."""
     changes: dict[str, Any] = {"status": "running", "pending_approval_id": None}
-    waited_on = (
-        approval_store.get(execution.id, execution.pending_approval_id)
-        if execution.pending_approval_id
-        else None
-    )
     if execution.deadline_at is not None and waited_on is not None:
         waited = (waited_on.decided_at or utc_now()) - waited_on.requested_at
         changes["deadline_at"] = (execution.deadline_at + max(waited, timedelta(0))).isoformat()
@@ -207,12 +202,11 @@ def list_approvals_of(execution_id: str) -> list[Approval]:
     return approval_store.list_for_execution(execution_id)
 
 
-def pending_of(execution: Execution) -> Approval | None:
-    """The request the execution waits on, while it is still unanswered."""
+def waited_on(execution: Execution) -> Approval | None:
+    """The request the execution waits (or waited) on, as stored now."""
     if not execution.pending_approval_id:
         return None
-    approval = approval_store.get(execution.id, execution.pending_approval_id)
-    return approval if approval is not None and approval.status == "pending" else None
+    return approval_store.get(execution.id, execution.pending_approval_id)
 
 
 def release_pending(execution: Execution, *, release_wait: bool = True) -> None:
