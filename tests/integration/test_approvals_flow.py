@@ -26,21 +26,8 @@ APPROVAL = {"tools": ["write_file"], "timeout_seconds": 600, "on_timeout": "deny
 
 
 @pytest.fixture
-def client(local_cloud: Any) -> Iterator[Callable[[str], httpx.Client]]:
-    opened: list[httpx.Client] = []
-
-    def make(user: str) -> httpx.Client:
-        made = httpx.Client(
-            base_url=local_cloud.api_url,
-            headers={"Authorization": f"Bearer {local_cloud.token(user)}"},
-            timeout=30.0,
-        )
-        opened.append(made)
-        return made
-
-    yield make
-    for made in opened:
-        made.close()
+def client(user_clients: Callable[[str], httpx.Client]) -> Callable[[str], httpx.Client]:
+    return user_clients  # tests/support/fixtures.py
 
 
 @pytest.fixture

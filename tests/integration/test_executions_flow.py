@@ -28,21 +28,8 @@ TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
 
 
 @pytest.fixture
-def client(local_cloud: Any) -> Callable[[str], httpx.Client]:
-    opened: list[httpx.Client] = []
-
-    def make(user: str) -> httpx.Client:
-        made = httpx.Client(
-            base_url=local_cloud.api_url,
-            headers={"Authorization": f"Bearer {local_cloud.token(user)}"},
-            timeout=30.0,
-        )
-        opened.append(made)
-        return made
-
-    yield make  # type: ignore[misc]
-    for made in opened:
-        made.close()
+def client(user_clients: Callable[[str], httpx.Client]) -> Callable[[str], httpx.Client]:
+    return user_clients  # tests/support/fixtures.py
 
 
 @pytest.fixture

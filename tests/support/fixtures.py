@@ -141,6 +141,27 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         _refresh()
 
 
+@pytest.fixture
+def user_clients(local_cloud: Any) -> Iterator[Any]:
+    """`make(user)`: an HTTP client of the local cloud's API signed in as `user` (closed afterwards)."""
+    import httpx2 as httpx
+
+    opened: list[httpx.Client] = []
+
+    def make(user: str) -> httpx.Client:
+        made = httpx.Client(
+            base_url=local_cloud.api_url,
+            headers={"Authorization": f"Bearer {local_cloud.token(user)}"},
+            timeout=30.0,
+        )
+        opened.append(made)
+        return made
+
+    yield make
+    for made in opened:
+        made.close()
+
+
 def free_port() -> int:
     import socket
 

@@ -28,7 +28,7 @@ from agent_tasks.models.approvals import (
     ApprovalStatus,
     DecisionRequest,
 )
-from agent_tasks.models.common import API_BASE, utc_now
+from agent_tasks.models.common import API_BASE, STORED_CONTEXT, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.notifications import APPROVAL_REQUESTED
 from agent_tasks.models.transcript import PendingToolCall, ToolCallDecision
@@ -51,8 +51,6 @@ def config_of(execution: Execution) -> ApprovalConfig | None:
     raw = execution.task_snapshot.get("approval")
     if not raw:
         return None
-    from agent_tasks.models.common import STORED_CONTEXT
-
     return ApprovalConfig.model_validate(raw, context=STORED_CONTEXT)
 
 
@@ -190,15 +188,10 @@ def time_out(execution_id: str, approval_id: str | None) -> dict[str, Any]:
     return {"next": "continue"}
 
 
-def resume_running(execution: Execution) -> Execution | None:
-    """Back from a wait: the execution runs again (its deadline moved by the time it waited); None when
-    it was cancelled meanwhile."""
+def resume_running(execution: Execution, waited_on: Approval | None) -> Execution | None:
+    """Back from a wait on `waited_on` (settled): the execution runs again (its deadline moved by the
+    time it waited); None when it was cancelled meanwhile."""
     changes: dict[str, Any] = {"status": "running", "pending_approval_id": None}
-    waited_on = (
-        approval_store.get(execution.id, execution.pending_approval_id)
-        if execution.pending_approval_id
-        else None
-    )
     if execution.deadline_at is not None and waited_on is not None:
         waited = (waited_on.decided_at or utc_now()) - waited_on.requested_at
         changes["deadline_at"] = (execution.deadline_at + max(waited, timedelta(0))).isoformat()
@@ -209,12 +202,11 @@ def list_approvals_of(execution_id: str) -> list[Approval]:
     return approval_store.list_for_execution(execution_id)
 
 
-def pending_of(execution: Execution) -> Approval | None:
-    """The request the execution waits on, while it is still unanswered."""
+def waited_on(execution: Execution) -> Approval | None:
+    """The request the execution waits (or waited) on, as stored now."""
     if not execution.pending_approval_id:
         return None
-    approval = approval_store.get(execution.id, execution.pending_approval_id)
-    return approval if approval is not None and approval.status == "pending" else None
+    return approval_store.get(execution.id, execution.pending_approval_id)
 
 
 def release_pending(execution: Execution, *, release_wait: bool = True) -> None:
@@ -235,17 +227,13 @@ def release_pending(execution: Execution, *, release_wait: bool = True) -> None:
 
 
 # -- the API's side ------------------------------------------------------------------------------------
-
-
-def _own(actor: Actor, execution_id: str) -> Execution:
-    execution = execution_store.get(execution_id)
-    if execution is None or execution.owner_id != actor.user_id:
-        raise NotFoundError("no such execution")
-    return execution
+# (execution_queries is imported where used: the executor imports this module and needs none of it)
 
 
 def list_approvals(actor: Actor, execution_id: str) -> ApprovalList:
-    _own(actor, execution_id)
+    from agent_tasks.services.execution_queries import own_execution
+
+    own_execution(actor, execution_id)
     items = [ApprovalResponse.of(a) for a in approval_store.list_for_execution(execution_id)]
     base = f"{API_BASE}/task-executions/{execution_id}"
     return ApprovalList(items=items, links={"self": f"{base}/approvals", "execution": base})
@@ -253,7 +241,9 @@ def list_approvals(actor: Actor, execution_id: str) -> ApprovalList:
 
 def decide(actor: Actor, execution_id: str, approval_id: str, body: DecisionRequest) -> ApprovalResponse:
     """The owner's answer, once: a second answer, or one after the timeout, is a 409."""
-    execution = _own(actor, execution_id)
+    from agent_tasks.services.execution_queries import own_execution
+
+    execution = own_execution(actor, execution_id)
     approval = approval_store.get(execution_id, approval_id)
     if approval is None:
         raise NotFoundError("no such approval request")

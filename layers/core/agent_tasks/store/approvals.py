@@ -85,9 +85,14 @@ def get(execution_id: str, approval_id: str) -> Approval | None:
 
 
 def list_for_execution(execution_id: str) -> list[Approval]:
-    """The execution's requests, oldest first (a run asks one at a time, so they are few)."""
+    """The execution's requests, oldest first (a run asks one at a time, so they are few). Strongly
+    consistent: RunAgent reads the decision an answer has just stored (an older copy would ask again)."""
     items, _ = query_page(
-        ("PK", f"EXEC#{execution_id}"), SORT_PREFIX, limit=MAX_APPROVALS_READ, newest_first=False
+        ("PK", f"EXEC#{execution_id}"),
+        SORT_PREFIX,
+        limit=MAX_APPROVALS_READ,
+        newest_first=False,
+        consistent=True,
     )
     return sorted((from_item(item) for item in items), key=lambda a: (a.requested_at, a.id))
 

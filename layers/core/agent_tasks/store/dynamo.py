@@ -212,12 +212,16 @@ def query_page(
     names: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
     projection: Sequence[str] = (),
+    consistent: bool = False,
 ) -> tuple[list[Item], AttributeMap | None]:
     """One Query of a partition (attribute, value) whose sort key starts with `sort_prefix`: at most
-    `limit` items read, after `start_key`; returns the items and DynamoDB's key to go on from (or None)."""
+    `limit` items read, after `start_key`; returns the items and DynamoDB's key to go on from (or None).
+    `consistent`: a strongly consistent read (the table's own key only; an index's reads never are)."""
     arguments = _partition_query(
         partition, sort_prefix, index=index, filter_expression=filter_expression, names=names, values=values
     )
+    if consistent:
+        arguments["ConsistentRead"] = True
     arguments["ScanIndexForward"] = not newest_first
     arguments["Limit"] = limit
     if start_key:

@@ -123,10 +123,10 @@ def run_agent(
 
     execution = require(execution_id)
     if execution.status == approvals.WAITING:
-        pending = approvals.pending_of(execution)
-        if pending is not None:  # a retried RunAgent: the request is stored, the wait not yet begun
-            return _wait_for(pending)
-        resumed = approvals.resume_running(execution)  # back from a wait: its request is settled
+        waited_on = approvals.waited_on(execution)  # read once: pending, or settled and resumed from
+        if waited_on is not None and waited_on.status == "pending":
+            return _wait_for(waited_on)  # a retried RunAgent: the request is stored, the wait not yet begun
+        resumed = approvals.resume_running(execution, waited_on)  # back from a wait: its request is settled
         execution = resumed if resumed is not None else require(execution_id)
     if execution.status != "running" or execution.session_id is None:
         if execution.is_finished:
