@@ -112,31 +112,25 @@ def scheduled_task_model(
 
 def scheduled_task(cron: str, *, created: datetime, timezone: str = "UTC", **fields: Any) -> Task:
     """The same, stored with its name lock and audit event."""
-    task = scheduled_task_model(cron, created=created, timezone=timezone, **fields)
-    audit = audit_store.new_event(
-        actor_id=task.owner_id,
-        owner_id=task.owner_id,
-        action="task.created",
-        resource_type="task",
-        resource_id=task.id,
-        at=created,
-        request_id=None,
-    )
-    task_store.create(task, audit)
-    return task
+    return _stored(scheduled_task_model(cron, created=created, timezone=timezone, **fields))
 
 
 def one_time_task(run_at: datetime, *, created: datetime, owner: str = OWNER, **fields: Any) -> Task:
     """A stored one-time scheduled task (`run_at`, no cron), as the tasks service would make it."""
     template = scheduled_task_model("0 9 * * *", created=created, owner=owner, **fields)
-    task = template.model_copy(update={"schedule_cron": None, "run_at": run_at, "next_run_at": run_at})
+    one_time = {"schedule_cron": None, "run_at": run_at, "next_run_at": run_at}
+    return _stored(template.model_copy(update=one_time))
+
+
+def _stored(task: Task) -> Task:
+    """`task` stored with its name lock and its `task.created` audit event (at its created_at)."""
     audit = audit_store.new_event(
         actor_id=task.owner_id,
         owner_id=task.owner_id,
         action="task.created",
         resource_type="task",
         resource_id=task.id,
-        at=created,
+        at=task.created_at,
         request_id=None,
     )
     task_store.create(task, audit)

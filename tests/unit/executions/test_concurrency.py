@@ -19,6 +19,7 @@ from agent_tasks.services.ending import end_execution
 from agent_tasks.settings import get_settings
 from agent_tasks.store import concurrency as slot_store
 from agent_tasks.store import executions as execution_store
+from agent_tasks.store import tasks as task_store
 from tests.support.api_calls import Api
 from tests.support.executions import stored_task
 from tests.support.fixtures import FakePorts, LambdaClient
@@ -200,6 +201,30 @@ def test_the_sweep_promotes_a_run_whose_promotion_was_lost(
     assert summary.promoted == 1
     assert _status(queued.id) == "pending"
     assert queued.id in fake_ports.workflows.started
+
+
+def test_a_queued_run_of_a_deactivated_task_is_cancelled_not_started(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    # Given a queued run whose task is deactivated while it waits (the flag written on the stored task)
+    task = stored_task("hal", max_concurrent_runs=1)
+    running = _start(task)
+    queued = _start(task)
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().table_name,
+        Key=task_store.task_key(task.id),
+        UpdateExpression="SET is_active = :no",
+        ExpressionAttributeValues={":no": {"BOOL": False}},
+    )
+    # When the running one ends and frees the slot
+    end_execution(running, "completed")
+    # Then the queued run is cancelled, saying why, and never started; its queue entry is gone
+    cancelled = execution_store.get(queued.id)
+    assert cancelled is not None
+    assert cancelled.status == "cancelled"
+    assert "deleted or deactivated" in (cancelled.error_message or "")
+    assert fake_ports.workflows.started == [running.id]
+    assert slot_store.queued_for_user("hal", limit=10) == []
 
 
 def _crash(owner_id: str) -> None:

@@ -78,6 +78,10 @@ def test_a_local_run_at_is_read_in_the_tasks_time_zone(alice: Api) -> None:
         ({"run_at": "2030-03-31T02:30", "schedule_timezone": "Europe/Paris"}, "body.run_at"),
         ({"run_at": "not a time"}, "body.run_at"),
         ({"run_at": "2030-07-01T09:00:30Z"}, "body.run_at"),  # not a whole minute
+        # out of the scheduler's range (before: OverflowError, a 500)
+        ({"run_at": "9999-12-31T23:59:00-01:00"}, "body.run_at"),
+        ({"run_at": "9999-12-31T23:59", "schedule_timezone": "America/New_York"}, "body.run_at"),
+        ({"run_at": "0001-01-01T00:00", "schedule_timezone": "Asia/Tokyo"}, "body.run_at"),
         ({}, "body.schedule_cron"),  # scheduled with neither a cron nor a run_at
     ],
 )

@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 
 from agent_tasks.schedules.zones import zone_for
 
+# The due index's keys hold the years 1000-9999 (due_index.py) and jitter may add up to an hour: a
+# run_at at or after this cannot be scheduled (nor converted to UTC, near the end of year 9999).
+LATEST_RUN_AT = datetime(9999, 1, 1, tzinfo=UTC)
+
 
 def resolve_run_at(value: datetime, timezone: str) -> datetime:
     """The instant `value` names: as given when it has an offset, else its wall time in `timezone`
@@ -26,15 +30,30 @@ def resolve_run_at(value: datetime, timezone: str) -> datetime:
             f"must be a whole minute (the scheduler fires once a minute), got {value.isoformat()}"
         )
     if value.tzinfo is not None and value.utcoffset() is not None:
+        _in_utc(value)
         return value
     zone = zone_for(timezone)
     local = value.replace(tzinfo=zone, fold=0)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+    if _in_utc(local).astimezone(zone).replace(tzinfo=None) != value:
         raise ValueError(
             f"{value.isoformat()} does not exist in {timezone} (the clocks skip it for daylight saving); "
             "give a time outside the gap, or an instant with its offset"
         )
     return local
+
+
+def _in_utc(instant: datetime) -> datetime:
+    """`instant` in UTC; ValueError (not OverflowError, a 500) when it is out of the scheduler's range."""
+    try:
+        utc = instant.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or utc >= LATEST_RUN_AT:
+        raise ValueError(
+            f"{instant.isoformat()} is out of range: it must fall between 0001-01-01 and "
+            f"{LATEST_RUN_AT.isoformat()} in UTC"
+        )
+    return utc
 
 
 def one_time_next_run(

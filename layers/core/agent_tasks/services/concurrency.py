@@ -152,33 +152,25 @@ def promote(owner_id: str, *, now: datetime | None = None, repair: bool = True) 
     for entry in slot_store.queued_for_user(owner_id, limit=PROMOTION_WINDOW):
         if entry.task_id in full_tasks:
             continue
-        execution = execution_store.get(entry.execution_id)
-        if execution is None or execution.status != "queued":
-            continue  # taken by another pass, or ended (its entry goes with it)
         if entry.queued_until <= now:
-            if expire(execution) is not None:
+            execution = execution_store.get(entry.execution_id)
+            if execution is not None and expire(execution) is not None:
                 done.expired.append(execution.id)
             continue
         if entry.task_id not in tasks:
             tasks[entry.task_id] = task_store.get(entry.task_id)
         task = tasks[entry.task_id]
         if task is None or task.is_deleted or not task.is_active:
-            from agent_tasks.services.ending import end_execution
-
-            end_execution(
-                execution,
-                "cancelled",
-                reason="the task was deleted or deactivated while the execution was queued",
-                from_statuses={"queued"},
-            )
+            _cancel_orphan(entry.execution_id)
             continue
-        outcome = _take(task, execution, entry.buffered, now)
+        # No read of the execution first: the move is conditional on it still being queued (`gone` if not).
+        outcome = _take(task, entry, now)
         if outcome == "full" and not repaired:
             repaired = True
             if _repair([slot for slot, _ in _slots(task, buffered=entry.buffered)]):
-                outcome = _take(task, execution, entry.buffered, now)
+                outcome = _take(task, entry, now)
         if outcome == "promoted":
-            done.promoted.append(execution.id)
+            done.promoted.append(entry.execution_id)
         elif outcome == "user_full":
             break  # nothing more of this user fits
         elif outcome == "full":
@@ -186,15 +178,29 @@ def promote(owner_id: str, *, now: datetime | None = None, repair: bool = True) 
     return done
 
 
-def _take(task: Task, execution: Execution, buffered: bool, now: datetime) -> str:
+def _cancel_orphan(execution_id: str) -> None:
+    """End a queued execution whose task was deleted or deactivated meanwhile."""
+    from agent_tasks.services.ending import end_execution
+
+    execution = execution_store.get(execution_id)
+    if execution is not None:
+        end_execution(
+            execution,
+            "cancelled",
+            reason="the task was deleted or deactivated while the execution was queued",
+            from_statuses={"queued"},
+        )
+
+
+def _take(task: Task, entry: slot_store.QueueEntry, now: datetime) -> str:
     """Move one queued execution to pending with its slots; `promoted`, `user_full`, `full` (the task's
-    set) or `gone` (no longer queued)."""
-    slots = _slots(task, buffered=buffered)
-    items = [slot_store.take_slot_item(slot, execution.id, limit) for slot, limit in slots]
-    items.append(slot_store.delete_entry_item(execution.owner_id, execution.created_at, execution.id))
+    set) or `gone` (no longer queued, or no longer there)."""
+    slots = _slots(task, buffered=entry.buffered)
+    items = [slot_store.take_slot_item(slot, entry.execution_id, limit) for slot, limit in slots]
+    items.append(slot_store.delete_entry_item(entry.owner_id, entry.created_at, entry.execution_id))
     try:
         promoted = execution_store.update(
-            execution.id,
+            entry.execution_id,
             {
                 "status": "pending",
                 "dequeued_at": now.isoformat(),
@@ -211,7 +217,7 @@ def _take(task: Task, execution: Execution, buffered: bool, now: datetime) -> st
         return "full" if full else "gone"
     if promoted is None:
         return "gone"
-    logger.info("queued execution promoted", extra={"execution_id": execution.id})
+    logger.info("queued execution promoted", extra={"execution_id": entry.execution_id})
     _hand_on(promoted)
     return "promoted"
 

@@ -365,20 +365,7 @@ def _cancel_others(task: Task, pending: PendingSlot, now: datetime, running: lis
     )
     cancelled = [other for other in running if execution_service.cancel_superseded(other, reason=reason)]
     logger.info("runs still going cancelled for a new slot", extra={"cancelled": cancelled})
-    return audit_store.new_event(
-        actor_id=SCHEDULER_ACTOR,
-        owner_id=task.owner_id,
-        action="schedule.overlap_cancelled",
-        resource_type="task",
-        resource_id=task.id,
-        at=now,
-        request_id=None,
-        details={
-            "slot": pending.slot.isoformat(),
-            "cancelled_execution_ids": cancelled,
-            "rule": pending.rule,
-        },
-    )
+    return _slot_audit(task, pending, now, "schedule.overlap_cancelled", cancelled_execution_ids=cancelled)
 
 
 def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str, *, buffered: bool) -> None:
@@ -410,18 +397,18 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str, *
 
 
 def _skip_audit(task: Task, pending: PendingSlot, now: datetime, reason: str, *, count: int) -> AuditEvent:
+    return _slot_audit(task, pending, now, "schedule.slot_skipped", reason=reason, skipped_slots=count)
+
+
+def _slot_audit(task: Task, pending: PendingSlot, now: datetime, action: str, **details: Any) -> AuditEvent:
+    """The scheduler's audit event about one slot of the task (its time and rule with `details`)."""
     return audit_store.new_event(
         actor_id=SCHEDULER_ACTOR,
         owner_id=task.owner_id,
-        action="schedule.slot_skipped",
+        action=action,
         resource_type="task",
         resource_id=task.id,
         at=now,
         request_id=None,
-        details={
-            "reason": reason,
-            "slot": pending.slot.isoformat(),
-            "skipped_slots": count,
-            "rule": pending.rule,
-        },
+        details={**details, "slot": pending.slot.isoformat(), "rule": pending.rule},
     )

@@ -141,7 +141,7 @@ def put_entry_item(
     }
 
 
-def delete_entry_item(owner_id: str, created_at: datetime, execution_id: str) -> dict[str, Any]:
+def delete_entry_item(owner_id: str, created_at: datetime | str, execution_id: str) -> dict[str, Any]:
     return {"Delete": {"TableName": table_name(), "Key": entry_key(owner_id, created_at, execution_id)}}
 
 
