@@ -68,13 +68,14 @@ def run(
     while state.phase == "tasks":
         _backfill_page(state, page_size)
         save(state)
-    while state.phase == "counts":
-        remaining = [owner for owner in state.owners if owner not in set(state.counted)]
-        if not remaining:
-            state.phase = "done"
-        else:
-            _count(remaining[0])
-            state.counted.append(remaining[0])
+    if state.phase == "counts":
+        counted = set(state.counted)
+        for owner in state.owners:
+            if owner not in counted:
+                _count(owner)
+                state.counted.append(owner)
+                save(state)
+        state.phase = "done"
         save(state)
     return state
 
