@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 try:
     import click
@@ -32,7 +32,7 @@ except ImportError as missing:  # pragma: no cover - only without the [cli] extr
 
 from agent_tasks_client import follow as following
 from agent_tasks_client import models, taskfiles
-from agent_tasks_client.client import TERMINAL_STATUSES, AgentTasks
+from agent_tasks_client.client import AgentTasks, ExecutionStatus
 from agent_tasks_client.config import DEFAULT_PROFILE, Profile, load_profile, save_profile
 from agent_tasks_client.errors import AgentTasksError, APIError, NotFound
 
@@ -302,12 +302,7 @@ def make_cli(
 
     @executions.command("list")
     @click.argument("task")
-    @click.option(
-        "--status",
-        type=click.Choice(
-            sorted({"queued", "pending", "running", "waiting_for_approval", *TERMINAL_STATUSES})
-        ),
-    )
+    @click.option("--status", type=click.Choice(sorted(get_args(ExecutionStatus))))
     @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
     @json_option
     @click.pass_context

@@ -22,6 +22,7 @@ import inspect
 import io
 import json
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -483,6 +484,9 @@ def deliver_rules_to_lambda(deliver: LambdaDelivery) -> Callable[[], None]:
     return restore
 
 
+_TOKEN_SECONDS = 600  # how long DynamoDB honours a ClientRequestToken
+
+
 class _AtomicDynamoDB:
     """WSGI middleware: one DynamoDB request at a time.
 
@@ -495,8 +499,12 @@ class _AtomicDynamoDB:
         self._app = app
         self._lock = threading.Lock()
         self.strict = False
-        # ClientRequestToken -> (request body, status, headers, response) of a transaction that succeeded
+        self.clock: Callable[[], float] = time.monotonic
+        # ClientRequestToken -> (request body, status, headers, response) of a transaction that succeeded,
+        # oldest first; each is kept _TOKEN_SECONDS, as DynamoDB keeps it (botocore sends a token with
+        # every TransactWriteItems, so a long-lived dev server would otherwise keep every one).
         self._transactions: dict[str, tuple[bytes, str, list[tuple[str, str]], list[bytes]]] = {}
+        self._remembered_at: dict[str, float] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         environ.pop(_STRICT_ENVIRON_KEY, None)
@@ -514,7 +522,8 @@ class _AtomicDynamoDB:
         """DynamoDB's ClientRequestToken: a TransactWriteItems repeated with the token of one that
         succeeded succeeds again without applying anything (botocore sends one token per call and
         keeps it across its retries, so a retry after a read timeout must not fail its own conditions).
-        moto ignores the token; AWS keeps it 10 minutes, this process for its lifetime."""
+        moto ignores the token; DynamoDB and this middleware keep it 10 minutes."""
+        self._forget_expired_tokens()
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
         try:
@@ -543,7 +552,16 @@ class _AtomicDynamoDB:
         response = list(self._app(environ, remember))
         if token and str(answer.get("status", "")).startswith("200"):
             self._transactions[token] = (body, answer["status"], answer["headers"], response)
+            self._remembered_at[token] = self.clock()
         return response
+
+    def _forget_expired_tokens(self) -> None:
+        horizon = self.clock() - _TOKEN_SECONDS
+        while self._remembered_at:  # oldest first: stop at the first one still kept
+            token, at = next(iter(self._remembered_at.items()))
+            if at > horizon:
+                return
+            del self._remembered_at[token], self._transactions[token]
 
 
 class MotoServer:

@@ -6,7 +6,7 @@ special code path here.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -24,13 +24,17 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
 
 
-@cache
-def _client(service: str) -> Any:
+def _new_client(service: str, region: str) -> Any:
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
-        region_name=get_settings().aws_region,
+        region_name=region,
         config=_CONFIG,
     )
+
+
+@cache
+def _client(service: str) -> Any:
+    return _new_client(service, get_settings().aws_region)
 
 
 def dynamodb() -> DynamoDBClient:
@@ -58,13 +62,11 @@ def events() -> EventBridgeClient:
     return client
 
 
-@cache
+# Bounded: the region comes from a user's topic ARN (any `[a-z0-9-]+`), and each client holds its own
+# session's copy of the service model; AWS has fewer regions than this.
+@lru_cache(maxsize=48)
 def _regional_client(service: str, region: str) -> Any:
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        region_name=region,
-        config=_CONFIG,
-    )
+    return _new_client(service, region)
 
 
 def sns(region: str | None = None) -> Any:

@@ -124,3 +124,42 @@ def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twi
             dynamodb.transact_write_items(TransactItems=[created, counted])
     finally:
         server.stop()
+
+
+def test_a_client_request_token_is_forgotten_after_ten_minutes() -> None:
+    import boto3
+
+    # Given the local cloud's moto server with a clock the test moves, and a table
+    server = moto_bridge.start_server("127.0.0.1", 0)
+    now = [1000.0]
+    server._app.clock = lambda: now[0]
+    try:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://127.0.0.1:{moto_bridge.bound_port(server)}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        created = {
+            "Put": {
+                "TableName": "t",
+                "Item": {"pk": {"S": "a"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        dynamodb.transact_write_items(TransactItems=[created], ClientRequestToken="token-1")
+        # When the same transaction comes again with its token more than ten minutes later
+        now[0] += 601
+        # Then the token is no longer known: the condition is judged again (as DynamoDB does)
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[created], ClientRequestToken="token-1")
+        assert server._app._transactions == {}
+    finally:
+        server.stop()

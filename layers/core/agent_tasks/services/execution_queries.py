@@ -27,7 +27,8 @@ def deliveries(actor: Actor, execution_id: str) -> DeliveriesResponse:
     """The notifier's delivery attempts of the owner's execution (another user's: 404)."""
     from agent_tasks.store import deliveries as delivery_store
 
-    own_execution(actor, execution_id)
+    if execution_store.owner_of(execution_id) != actor.user_id:  # the owner only: no spilled field read
+        raise NotFoundError("no such execution")
     return DeliveriesResponse(items=delivery_store.list_for_execution(execution_id))
 
 

@@ -156,6 +156,12 @@ def status_of(execution_id: str) -> str | None:
     return str(item["status"]) if item else None
 
 
+def owner_of(execution_id: str) -> str | None:
+    """Only the owner's id (an ownership check that needs nothing else: no spilled field read)."""
+    item = get_item(execution_key(execution_id), projection=["owner_id"])
+    return str(item["owner_id"]) if item else None
+
+
 def update(
     execution_id: str,
     changes: dict[str, Any],

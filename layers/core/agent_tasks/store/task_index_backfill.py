@@ -6,8 +6,9 @@ Tasks written before the list indexes have no GSI1 keys (the list of all), no li
 (`store/tasks.to_item`, `index_items`, `counts_item`), in two phases:
 
 1. `tasks`: a Scan of the task items, a page at a time; each live task is written again at its own
-   version (conditional: a task changed meanwhile was written by the new code, indexes and all)
-   and its index items are put (puts of the same item are harmless). The owners seen are kept.
+   version with its index items, in one transaction (conditional: a task changed meanwhile was
+   written by the new code, indexes and all, and gets no stale index item from the backfill; puts
+   of the same item are harmless). The owners seen are kept.
 2. `counts`: for each owner seen, every live task is read through the list of all (complete after
    phase 1) and the counts item is written whole: exact, whatever it held before.
 
@@ -68,13 +69,14 @@ def run(
     while state.phase == "tasks":
         _backfill_page(state, page_size)
         save(state)
-    while state.phase == "counts":
-        remaining = [owner for owner in state.owners if owner not in set(state.counted)]
-        if not remaining:
-            state.phase = "done"
-        else:
-            _count(remaining[0])
-            state.counted.append(remaining[0])
+    if state.phase == "counts":
+        counted = set(state.counted)
+        for owner in state.owners:
+            if owner not in counted:
+                _count(owner)
+                state.counted.append(owner)
+                save(state)
+        state.phase = "done"
         save(state)
     return state
 
@@ -97,12 +99,17 @@ def _backfill_page(state: BackfillState, page_size: int) -> None:
         task = task_store.from_item(deserialize(item))
         if task.is_deleted:
             continue
+        # The task again (GSI1 keys and derived fields) and its index items, in one transaction
+        # conditional on its version: at most 50 tags + 2 flags + 2 models + the task, under 100.
+        index_puts = [
+            {"Put": {"TableName": table_name(), "Item": serialize(entry)}}
+            for entry in task_store.index_items(task)
+        ]
         try:
-            transact([task_store.put_version(task, task)])  # GSI1 keys and derived fields
+            transact([task_store.put_version(task, task), *index_puts])
         except TransactionConflict:
             state.tasks_changed_meanwhile += 1  # the service wrote it since: with its indexes
             continue
-        write_batch([serialize(entry) for entry in task_store.index_items(task)])
         owners[task.owner_id] = None
         state.tasks_written += 1
     state.owners = list(owners)
