@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 from moto.awslambda.models import LambdaFunction
 
@@ -77,10 +82,12 @@ def test_inline_role_policies_are_restated_as_the_json_iam_keeps(monkeypatch: py
         assert json.loads(role.policies["p"])["Version"] == "2012-10-17"
 
 
-def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twice() -> None:
+@contextmanager
+def _server_with_a_table() -> Iterator[tuple[Any, Any, str]]:
+    """A local moto server and a table of its own: moto's backends are shared by the
+    whole process, so a fixed table name would collide with another test's."""
     import boto3
 
-    # Given the local cloud's moto server and a table
     server = moto_bridge.start_server("127.0.0.1", 0)
     try:
         dynamodb = boto3.client(
@@ -90,22 +97,35 @@ def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twi
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+        table = f"t-{uuid.uuid4().hex}"
         dynamodb.create_table(
-            TableName="t",
+            TableName=table,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        created = {
-            "Put": {
-                "TableName": "t",
-                "Item": {"pk": {"S": "a"}},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
+        yield server, dynamodb, table
+    finally:
+        server.stop()
+
+
+def _create(table: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {"pk": {"S": "a"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
         }
+    }
+
+
+def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twice() -> None:
+    # Given the local cloud's moto server and a table
+    with _server_with_a_table() as (_, dynamodb, table):
+        created = _create(table)
         counted = {
             "Update": {
-                "TableName": "t",
+                "TableName": table,
                 "Key": {"pk": {"S": "n"}},
                 "UpdateExpression": "ADD hits :one",
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -115,45 +135,21 @@ def test_a_transaction_repeated_with_its_client_request_token_is_not_applied_twi
         for _ in range(2):
             dynamodb.transact_write_items(TransactItems=[created, counted], ClientRequestToken="token-1")
         # Then the second succeeds without applying again: the condition holds, the counter counts once
-        assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "n"}})["Item"]["hits"] == {"N": "1"}
+        assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "n"}})["Item"]["hits"] == {"N": "1"}
         # And the token with other parameters is refused, as DynamoDB does
         with pytest.raises(dynamodb.exceptions.IdempotentParameterMismatchException):
             dynamodb.transact_write_items(TransactItems=[counted], ClientRequestToken="token-1")
         # And without a token, the condition is judged again
         with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
             dynamodb.transact_write_items(TransactItems=[created, counted])
-    finally:
-        server.stop()
 
 
 def test_a_client_request_token_is_forgotten_after_ten_minutes() -> None:
-    import boto3
-
     # Given the local cloud's moto server with a clock the test moves, and a table
-    server = moto_bridge.start_server("127.0.0.1", 0)
-    now = [1000.0]
-    server._app.clock = lambda: now[0]
-    try:
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=f"http://127.0.0.1:{moto_bridge.bound_port(server)}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        created = {
-            "Put": {
-                "TableName": "t",
-                "Item": {"pk": {"S": "a"}},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
+    with _server_with_a_table() as (server, dynamodb, table):
+        now = [1000.0]
+        server._app.clock = lambda: now[0]
+        created = _create(table)
         dynamodb.transact_write_items(TransactItems=[created], ClientRequestToken="token-1")
         # When the same transaction comes again with its token more than ten minutes later
         now[0] += 601
@@ -161,5 +157,3 @@ def test_a_client_request_token_is_forgotten_after_ten_minutes() -> None:
         with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
             dynamodb.transact_write_items(TransactItems=[created], ClientRequestToken="token-1")
         assert server._app._transactions == {}
-    finally:
-        server.stop()
