@@ -69,3 +69,11 @@ def test_an_only_if_over_the_whole_event_stays_within_its_budget() -> None:
     # Then they are evaluated
     assert conditions.holds("length(structured_output.items[?ok]) > `3000`", event) == (True, None)
     assert conditions.holds("contains(to_string(@), 'item-7999')", event) == (True, None)
+
+
+def test_the_notifier_publishes_in_the_services_own_account_only_where_a_topic_allows_it() -> None:
+    # Given the notifier's SNS grant in the template
+    statements = load_template()["Resources"]["NotifierFunction"]["Properties"]["Policies"][0]["Statement"]
+    (publish,) = [s for s in statements if "sns:Publish" in s["Action"]]
+    # Then it never covers the stack's own account: there only a topic's own policy lets it publish
+    assert publish["Condition"] == {"StringNotEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
