@@ -14,10 +14,9 @@ from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.observability import logger
 from agent_tasks.services.workflow.errors import AgentRunFailed
 from agent_tasks.services.workflow.run_inputs import (
-    open_secrets,
-    options_for,
     provider_name,
     require,
+    secrets_and_options,
     select_provider,
 )
 from agent_tasks.settings import get_settings
@@ -76,7 +75,7 @@ def prepare(execution_id: str) -> dict[str, Any]:
     if execution.status != "pending":
         return {"next": "stop"}
     # Each secret is checked here, so a missing or unreadable one ends the run before it starts.
-    options = options_for(execution, open_secrets(execution))
+    _, options = secrets_and_options(execution)
     _check_model_runnable(options)
     now = utc_now()
     rendered = render(str(execution.task_snapshot["prompt_template"]), execution.prompt_variables)

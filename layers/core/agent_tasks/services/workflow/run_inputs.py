@@ -35,17 +35,18 @@ def _live_mcp_tokens(execution: Execution) -> dict[str, str]:
     }
 
 
-def options_for(execution: Execution, secrets: Mapping[str, str] | None = None) -> SdkOptions:
-    """The snapshot's options, with MCP tokens from the live task (`{{ secret.NAME }}` replaced)."""
+def secrets_and_options(execution: Execution) -> tuple[dict[str, str], SdkOptions]:
+    """The values of the secrets the run needs, and the snapshot's options with MCP tokens from the live
+    task (`{{ secret.NAME }}` replaced): the live task is read once for both."""
+    tokens = _live_mcp_tokens(execution)
+    values = _open_secrets(execution, tokens)
     raw = dict(execution.task_snapshot.get("sdk_options") or {})
     servers = raw.get("mcp_servers") or []
     if servers:
-        tokens = _live_mcp_tokens(execution)
-        values = secrets or {}
         raw["mcp_servers"] = [
             {**s, "authorization_token": _with_secrets(tokens.get(s["name"]), values)} for s in servers
         ]
-    return SdkOptions.model_validate(raw)
+    return values, SdkOptions.model_validate(raw)
 
 
 def _with_secrets(token: str | None, values: Mapping[str, str]) -> str | None:
@@ -54,13 +55,13 @@ def _with_secrets(token: str | None, values: Mapping[str, str]) -> str | None:
     return SECRET_REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), token)
 
 
-def open_secrets(execution: Execution) -> dict[str, str]:
+def _open_secrets(execution: Execution, mcp_tokens: Mapping[str, str]) -> dict[str, str]:
     """The values of every secret the run needs: its task's `secrets` and any an MCP token names.
     A secret that is gone or cannot be opened fails the run, naming it and saying why."""
     from agent_tasks.services import secrets
 
     names = list(execution.task_snapshot.get("secrets") or [])
-    for token in _live_mcp_tokens(execution).values():
+    for token in mcp_tokens.values():
         names.extend(referenced_names(token))
     if not names:
         return {}

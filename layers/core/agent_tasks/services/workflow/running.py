@@ -20,9 +20,8 @@ from agent_tasks.services import approvals, spend
 from agent_tasks.services.ending import drop_workspace, end_execution
 from agent_tasks.services.workflow.errors import MAX_ERROR_MESSAGE_CHARS, AgentRunFailed, TransientModelError
 from agent_tasks.services.workflow.run_inputs import (
-    open_secrets,
-    options_for,
     require,
+    secrets_and_options,
     select_provider,
     timeout_message,
 )
@@ -138,9 +137,8 @@ def run_agent(
     session = session_store.get(execution.session_id)
     if session is None:
         raise NotFoundError(f"session {execution.session_id} is not stored")
-    secret_values = open_secrets(execution)
+    secret_values, options = secrets_and_options(execution)
     scrubber = Scrubber(secret_values)
-    options = options_for(execution, secret_values)
     snapshot = execution.task_snapshot
     tool_secrets = {name: secret_values[name] for name in snapshot.get("secrets") or []}
     transcript = session_store.all_messages(session.id)
