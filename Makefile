@@ -41,7 +41,10 @@ dev: install
 	$(BIN)/agent-tasks dev
 
 ## make test: every check, as CI runs it
-test: install lint typecheck templates unit integration e2e
+# The static checks are single-threaded: two at a time use both cores (output kept per target).
+test: install
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck templates
+	$(MAKE) --no-print-directory unit integration e2e
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import uuid
@@ -134,6 +135,8 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         api_port=0, fire_rules=False, poll_queues=False, extra_environment={"MODEL_PROVIDER": "scripted"}
     )
     cloud.start()
+    gc.collect()
+    gc.freeze()  # the cloud lives as long as the session: the collector need not walk it again
     try:
         yield cloud
     finally:
