@@ -65,12 +65,12 @@ integration: install
 	$(BIN)/pytest tests/integration -q -n 2
 
 e2e: install
-	$(BIN)/pytest tests/e2e -q
+	$(BIN)/pytest tests/e2e -q -n 2 --dist loadgroup
 
 ## make e2e-aws STACK=<name>: the e2e tests against a deployed stack (skipped without AWS credentials)
 e2e-aws: install
 	@test -n "$(STACK)" || { echo "usage: make e2e-aws STACK=<deployed stack name>" >&2; exit 2; }
-	AGENT_TASKS_E2E_STACK=$(STACK) $(BIN)/pytest tests/e2e -q -rs
+	AGENT_TASKS_E2E_STACK=$(STACK) $(BIN)/pytest tests/e2e -q -rs -n 2 --dist loadgroup
 
 ## make package: sam build (arm64, CPython 3.13) and the checks Lambda would make (size, imports, .pyc, no dev deps)
 package: install $(SAM_VENV)/.installed

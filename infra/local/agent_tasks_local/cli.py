@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from agent_tasks_client.cli import make_cli
-from agent_tasks_local.jwt_dev import DEFAULT_TTL_SECONDS, DevIssuer
+from agent_tasks_local.jwt_dev import DEFAULT_TTL_SECONDS, DevIssuer, state_dir
 
 
 @click.command(help="Run the whole service locally against moto.")
@@ -22,7 +22,7 @@ from agent_tasks_local.jwt_dev import DEFAULT_TTL_SECONDS, DevIssuer
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--no-rules", is_flag=True, help="Do not fire scheduled rules (tests drive them).")
 def dev(host: str, port: int, no_rules: bool) -> None:
-    from agent_tasks_local.cloud import LocalCloud, state_dir
+    from agent_tasks_local.cloud import LocalCloud
 
     cloud = LocalCloud(api_host=host, api_port=port, fire_rules=not no_rules)
     stopped = threading.Event()
@@ -56,8 +56,6 @@ def dev(host: str, port: int, no_rules: bool) -> None:
 
 
 def mint(user: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, audience: str | None = None) -> str:
-    from agent_tasks_local.cloud import state_dir
-
     return DevIssuer.load_or_create(state_dir()).mint(user, ttl_seconds=ttl_seconds, audience=audience)
 
 
@@ -68,8 +66,6 @@ def mint(user: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, audience: str | None
 )
 @click.option("--audience", default=None, help="Audience claim (default: the local API's).")
 def token(user: str, ttl: int, audience: str | None) -> None:
-    from agent_tasks_local.cloud import state_dir
-
     issuer = DevIssuer.load_or_create(state_dir())
     print(f"# bearer token for {user!r}, valid {ttl} s, issuer {issuer.issuer}", file=sys.stderr)
     print(issuer.mint(user, ttl_seconds=ttl, audience=audience))

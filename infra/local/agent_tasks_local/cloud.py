@@ -20,7 +20,7 @@ from agent_tasks_local import iam, moto_bridge
 from agent_tasks_local.async_invoke import AsyncInvoker
 from agent_tasks_local.deploy import DeployedStack, deploy, load_template
 from agent_tasks_local.front import ApiFront, routes_from_template
-from agent_tasks_local.jwt_dev import DevIssuer
+from agent_tasks_local.jwt_dev import DevIssuer, state_dir
 from agent_tasks_local.lambdas import FunctionHost
 from agent_tasks_local.queues import QueuePoller, queue_sources
 from agent_tasks_local.rules import RuleFirer
@@ -38,11 +38,6 @@ LOCAL_AWS_ENVIRONMENT = {
     "AWS_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
 }
-
-
-def state_dir() -> Path:
-    """Where the local cloud keeps what must outlive a process (the dev signing key)."""
-    return Path(os.environ.get("AGENT_TASKS_LOCAL_DIR", PROJECT_ROOT / ".local-cloud"))
 
 
 @dataclass

@@ -18,6 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 DEV_ISSUER = "https://dev-issuer.agent-tasks.local"
 DEV_AUDIENCE = "agent-tasks-local"
 DEFAULT_TTL_SECONDS = 12 * 3600
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def state_dir() -> Path:
+    """Where the local cloud keeps what must outlive a process (the dev signing key). Here, not in
+    `cloud`, so `agent-tasks token` and `login --local` start without importing moto."""
+    return Path(os.environ.get("AGENT_TASKS_LOCAL_DIR", _PROJECT_ROOT / ".local-cloud"))
 
 
 class TokenRejectedError(Exception):
