@@ -99,6 +99,8 @@ class LocalCloud:
 
         self.host = FunctionHost(REGION, ACCOUNT)
         self._restore_lambda = moto_bridge.route_lambda_invocations(self.host.invoke)
+        # moto copies the whole table per TransactWriteItems; here a transaction costs its items
+        self._restores.append(moto_bridge.transactions_at_item_cost())
         self.stack = deploy(
             self.template_path,
             stack_name=STACK_NAME,
