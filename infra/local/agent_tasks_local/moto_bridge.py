@@ -37,6 +37,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.awslambda.models import LambdaFunction
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -99,6 +100,12 @@ def check_internals() -> None:
         if attribute not in _IAM_REQUEST_NAMES:
             raise RuntimeError(f"moto's IAMRequest no longer has {attribute!r}: re-check moto_bridge")
     _check_transactions()
+    _check_signature(
+        BaseJSONSerializer._serialize_type_structure,
+        ["self", "serialized", "value", "shape", "key"],
+        "moto's BaseJSONSerializer._serialize_type_structure",
+    )
+    _check_signature(BaseJSONSerializer.get_serialized_name, ["self", "shape", "default_name"])
 
 
 def _check_transactions() -> None:
@@ -607,6 +614,65 @@ def transactions_at_item_cost() -> Callable[[], None]:
     def restore() -> None:
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         del Table.__deepcopy__  # type: ignore[attr-defined]
+
+    return restore
+
+
+# ---------------------------------------------------------------- DynamoDB answers without moto's shape walk
+
+_ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_SCALAR_TYPES = frozenset({"S", "N"})
+_SET_TYPES = frozenset({"SS", "NS"})
+
+
+def _wire_ready(value: Any) -> bool:
+    """Whether an attribute value as moto answers it is already its JSON wire form: one type key, text
+    for S and N, text lists for SS and NS, booleans for NULL and BOOL, and maps or lists of such.
+    Binary values (B, BS) are left to moto's serializer (it encodes them)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _SCALAR_TYPES:
+        return isinstance(inner, str)
+    if kind == "M":
+        return isinstance(inner, dict) and all(_wire_ready(member) for member in inner.values())
+    if kind == "L":
+        return isinstance(inner, list) and all(_wire_ready(member) for member in inner)
+    if kind in _SET_TYPES:
+        return isinstance(inner, list) and all(isinstance(member, str) for member in inner)
+    if kind in ("NULL", "BOOL"):
+        return isinstance(inner, bool)
+    return False
+
+
+def answers_without_shape_walk() -> Callable[[], None]:
+    """moto 5.2 serialises every answer by walking the operation's output shape; for DynamoDB that is
+    each of an AttributeValue's ten members, for each attribute of each item, with alias lookups on
+    every step: most of a GetItem's cost (about 100 ms a task item under a profiler here). An
+    attribute value moto holds is already the JSON DynamoDB answers, so here a DynamoDB AttributeValue
+    already in wire form is put into the answer as it is; anything else (binary values, other
+    services) goes through moto's serializer as before. Returns a function that undoes it."""
+    check_internals()
+    original = BaseJSONSerializer._serialize_type_structure
+
+    @functools.wraps(original)
+    def _serialize_type_structure(
+        self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+            and _wire_ready(value)
+        ):
+            serialized[self.get_serialized_name(shape, key)] = value
+            return
+        original(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+    def restore() -> None:
+        BaseJSONSerializer._serialize_type_structure = original  # type: ignore[method-assign]
 
     return restore
 

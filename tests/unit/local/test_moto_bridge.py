@@ -310,3 +310,68 @@ def test_a_transaction_that_succeeds_applies_every_write_without_copying_the_tab
         monkeypatch.undo()
     # And once undone, moto copies tables again as it did
     assert "__deepcopy__" not in vars(Table)
+
+
+# -- DynamoDB answers without moto's shape walk (answers_without_shape_walk) ---------------------------
+
+
+def _answers(dynamodb: Any, table: str) -> list[Any]:
+    """What each reading call answers (request ids and dates aside)."""
+    key = _key("A", "1")
+    calls = [
+        dynamodb.get_item(TableName=table, Key=key),
+        dynamodb.query(
+            TableName=table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "A"}}
+        ),
+        dynamodb.scan(TableName=table),
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": [key, _key("B", "1")]}}),
+        dynamodb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}]),
+        dynamodb.update_item(
+            TableName=table,
+            Key=_key("B", "1"),
+            UpdateExpression="SET seen = :yes",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+            ReturnValues="ALL_NEW",
+        ),
+    ]
+    for answer in calls:
+        answer.pop("ResponseMetadata", None)
+    return calls
+
+
+def test_dynamodb_answers_are_the_same_without_the_shape_walk() -> None:
+    # Given items with every kind of attribute value, nested, and one with binary values
+    with _cheap_transactions() as (dynamodb, table):
+        every_kind = {
+            **_key("A", "1"),
+            "s": {"S": "text"},
+            "n": {"N": "12.5"},
+            "ss": {"SS": ["a", "b"]},
+            "ns": {"NS": ["1", "2"]},
+            "null": {"NULL": True},
+            "bool": {"BOOL": False},
+            "m": {"M": {"inner": {"L": [{"S": "x"}, {"M": {"deep": {"N": "1"}}}, {"NULL": True}]}}},
+            "empty_m": {"M": {}},
+            "empty_l": {"L": []},
+        }
+        dynamodb.put_item(TableName=table, Item=every_kind)
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                **_key("B", "1"),
+                "b": {"B": b"\x00\xffbytes"},
+                "bs": {"BS": [b"one", b"two"]},
+                "seen": {"BOOL": True},  # what the update below sets (both rounds read the same items)
+            },
+        )
+        # When each reading call is answered by moto's serializer, then without its shape walk
+        walked = _answers(dynamodb, table)
+        restore = moto_bridge.answers_without_shape_walk()
+        try:
+            direct = _answers(dynamodb, table)
+        finally:
+            restore()
+        # Then the answers are the same, binary values included
+        assert direct == walked
+        assert direct[0]["Item"] == every_kind
+        assert direct[5]["Attributes"]["b"] == {"B": b"\x00\xffbytes"}
