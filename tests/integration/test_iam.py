@@ -20,6 +20,7 @@ from agent_tasks.store import executions as execution_store
 from agent_tasks.store.concurrency import slot_key
 from agent_tasks_local.iam import granted_actions
 from tests.support.approvals import finished_run, waiting_request
+from tests.support.cancel_other import cancel_other_flow, end_flow
 from tests.support.events import EVENTS_DIR
 from tests.support.executions import TERMINAL, api_client, finished, pending_execution, stored_task
 from tests.support.polling import wait_until
@@ -83,9 +84,6 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
     },
     "StarterFunction": {
         "events:PutEvents": "announces an execution whose workflow could not be started",
-        "states:StopExecution": "overlap_policy cancel_other: a due slot stops the task's run still going "
-        "(tests/unit/schedules/test_one_time_and_cancel_other.py)",
-        "s3:DeleteObject": "cancel_other: the cancelled run's saved workspace is removed, as on any end",
         "dynamodb:DeleteItem": "a start that fails ends the run, which may promote a queued one",
         "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
         "sqs:SendMessage": "a start that fails ends the run, which may promote a queued one",
@@ -260,6 +258,11 @@ def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
     waiting_request(http, waits)
     assert http.post(f"/api/v1/task-executions/{waits}/cancel").status_code == 200
     assert http.delete(f"/api/v1/tasks/{gated['id']}").status_code == 204
+    # And under overlap_policy cancel_other a due slot cancels the run in progress (the starter stops
+    # its workflow, releases its wait and removes its workspace) and starts
+    superseding = cancel_other_flow(local_cloud, http, name="IAM cancel other")
+    assert execution_store.get(superseding.first).status == "cancelled"  # type: ignore[union-attr]
+    end_flow(http, superseding)
     # And the task is deleted (its name lock goes with it)
     assert http.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
     wait_until(

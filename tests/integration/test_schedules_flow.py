@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import boto3
 import httpx2 as httpx
 import pytest
 
+from agent_tasks.store import audit as audit_store
+from tests.support.cancel_other import cancel_other_flow, end_flow
 from tests.support.polling import wait_until
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
@@ -72,3 +75,46 @@ def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
     again = local_cloud.rules.fire("SchedulerFunctionTick", at=slot)
     assert (again["started"], again["dispatched"]) == (0, 0), again
     assert http.get(f"/api/v1/tasks/{task['id']}/executions").json()["total"] == 1
+
+
+def test_under_cancel_other_the_next_slot_cancels_the_run_in_progress_and_starts(
+    local_cloud: Any, http: httpx.Client
+) -> None:
+    denied_before = len(local_cloud.ledger.denied)
+    # Given a task due every minute under overlap_policy cancel_other, with a run in progress (waiting
+    # for a person before write_file)
+    # When the tick at its next slot runs and the starter starts the slot
+    flow = cancel_other_flow(local_cloud, http, name="Cancel the other")
+    try:
+        # Then the run in progress is cancelled, saying why, and its approval request with it
+        first = http.get(f"/api/v1/task-executions/{flow.first}").json()
+        assert first["status"] == "cancelled", first
+        assert "cancel_other" in (first["error_message"] or ""), first
+        approvals = http.get(f"/api/v1/task-executions/{flow.first}/approvals").json()["items"]
+        assert [a["status"] for a in approvals] == ["cancelled"]
+        # And its workflow is no longer running
+        machine = local_cloud.stack.outputs["StateMachineArn"]
+        arn = machine.replace(":stateMachine:", ":execution:") + f":{flow.first}"
+        sfn = boto3.client("stepfunctions")
+        wait_until(
+            lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING",
+            what="the cancelled run's workflow to stop",
+        )
+        # And the slot's run started: two executions (the cancelled one and the slot's), the second going
+        second = http.get(f"/api/v1/task-executions/{flow.second}").json()
+        assert second["trigger_type"] == "scheduled"
+        assert datetime.fromisoformat(second["trigger_metadata"]["slot"]) == flow.slot
+        assert second["status"] not in TERMINAL, second
+        listed = http.get(f"/api/v1/tasks/{flow.task_id}/executions").json()
+        assert sorted(e["id"] for e in listed["items"]) == sorted([flow.first, flow.second])
+        # And the cancel is audited, naming the run it cancelled
+        [audited] = [
+            event
+            for event in audit_store.list_events("sched-e2e", limit=500, start_key=None)[0]
+            if event.action == "schedule.overlap_cancelled" and event.resource_id == flow.task_id
+        ]
+        assert audited.details["cancelled_execution_ids"] == [flow.first]
+        # And the starter's role allowed all of it (stop the workflow, release the wait, drop the workspace)
+        assert local_cloud.ledger.denied[denied_before:] == []
+    finally:
+        end_flow(http, flow)

@@ -94,6 +94,10 @@ class LocalCloud:
 
         self.host = FunctionHost(REGION, ACCOUNT)
         self._restore_lambda = moto_bridge.route_lambda_invocations(self.host.invoke)
+        # moto copies the whole table per TransactWriteItems; here a transaction costs its items
+        self._restores.append(moto_bridge.transactions_at_item_cost())
+        # ... and its answers skip moto's walk of the output shape (attribute values are wire-ready)
+        self._restores.append(moto_bridge.answers_without_shape_walk())
         self.stack = deploy(
             self.template_path,
             stack_name=STACK_NAME,

@@ -11,13 +11,16 @@ _authenticate_and_authorize_action`, `IAMRequest`), which the strict local cloud
 the resource each request acts on (moto passes "*" for most services); the Lambda client its
 Step Functions interpreter makes (`lambda_eval_utils.boto_client_for`), which we sign with the
 state machine's role; and `Rule.send_to_targets` of moto's EventBridge, which delivers to
-Lambda targets here (moto raises NotImplementedError for them). Outside moto, botocore's
+Lambda targets here (moto raises NotImplementedError for them); and DynamoDB's
+`DynamoDBBackend.transact_write_items` with its `Table` (items, stream), whose whole-table backup
+we replace with a backup of the items a transaction touches. Outside moto, botocore's
 `Session.get_credentials` is where every client gets its (per-function) credentials.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import io
 import json
@@ -34,6 +37,11 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.awslambda.models import LambdaFunction
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.exceptions import ResourceNotFoundException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -91,6 +99,34 @@ def check_internals() -> None:
     for attribute in ("_access_key", "check_signature", "check_action_permitted"):
         if attribute not in _IAM_REQUEST_NAMES:
             raise RuntimeError(f"moto's IAMRequest no longer has {attribute!r}: re-check moto_bridge")
+    _check_transactions()
+    _check_signature(
+        BaseJSONSerializer._serialize_type_structure,
+        ["self", "serialized", "value", "shape", "key"],
+        "moto's BaseJSONSerializer._serialize_type_structure",
+    )
+    _check_signature(BaseJSONSerializer.get_serialized_name, ["self", "shape", "default_name"])
+
+
+def _check_transactions() -> None:
+    """What transactions_at_item_cost relies on: moto's TransactWriteItems backs up each table it names
+    with copy.deepcopy and rolls back by putting the backups in place; a table keeps its items in
+    `items` (hash key -> item, or hash key -> range key -> item) and its stream in `stream_shard`;
+    and Table copies as a plain object (no deepcopy or pickling hooks of its own but ours)."""
+    _check_signature(DynamoDBBackend.transact_write_items, ["self", "transact_items"])
+    source = inspect.getsource(DynamoDBBackend.transact_write_items)
+    for needle in ("copy.deepcopy(", "self.tables[table_name] = original_table_state[table_name]"):
+        if needle not in source:
+            raise RuntimeError(
+                f"moto's transact_write_items no longer has {needle!r}: re-check transactions_at_item_cost"
+            )
+    for attribute in ("items", "stream_shard", "hash_key_attr", "range_key_attr"):
+        if attribute not in Table.__init__.__code__.co_names:
+            raise RuntimeError(f"moto's dynamodb Table no longer sets {attribute!r}: re-check moto_bridge")
+    if vars(Table).get("__deepcopy__", _table_deepcopy) is not _table_deepcopy or any(
+        hook in vars(Table) for hook in ("__slots__", "__getstate__", "__reduce__", "__reduce_ex__")
+    ):
+        raise RuntimeError("moto's dynamodb Table copies itself its own way: re-check moto_bridge")
 
 
 def _check_signature(target: Callable[..., Any], expected: list[str], name: str = "") -> None:
@@ -480,6 +516,163 @@ def deliver_rules_to_lambda(deliver: LambdaDelivery) -> Callable[[], None]:
 
     def restore() -> None:
         Rule.send_to_targets = original  # type: ignore[method-assign]
+
+    return restore
+
+
+# ---------------------------------------------------------------- DynamoDB transactions at their items' cost
+
+_in_transaction = threading.local()
+
+
+def _table_deepcopy(self: Table, memo: dict[int, Any]) -> Table:
+    """A Table's deep copy, as copy.deepcopy makes it, except inside TransactWriteItems (on the
+    thread running it): there the "backup" moto takes of every table the transaction names is the
+    live table itself, and the items the transaction touches are kept and restored instead (below)."""
+    if getattr(_in_transaction, "active", False):
+        return self
+    clone = object.__new__(type(self))
+    memo[id(self)] = clone
+    clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    return clone
+
+
+class _TouchedItems:
+    """The items a TransactWriteItems names, as they were before it (None: absent), and how long each
+    table's stream was: what restoring the tables after a failed transaction needs."""
+
+    def __init__(self, backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        self._items: dict[tuple[int, DynamoType, DynamoType | None], tuple[Table, Item | None]] = {}
+        self._streams: dict[int, tuple[Table, int]] = {}
+        for entry in transact_items:
+            for operation in entry.values():
+                if isinstance(operation, dict):
+                    self._keep(backend, operation)
+
+    def _keep(self, backend: DynamoDBBackend, operation: dict[str, Any]) -> None:
+        try:
+            table = backend.get_table(str(operation.get("TableName")))
+            attributes = operation["Item"] if "Item" in operation else operation["Key"]
+            hash_key = DynamoType(attributes[table.hash_key_attr])
+            range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+        except (ResourceNotFoundException, KeyError, TypeError, AttributeError):
+            return  # moto refuses this operation itself, before writing it
+        identity = (id(table), hash_key, range_key)
+        if identity not in self._items:
+            stored: Any = table.items.get(hash_key)  # the item, or (range key table) its partition
+            if range_key is not None:
+                stored = stored.get(range_key) if isinstance(stored, dict) else None
+            self._items[identity] = (table, copy.deepcopy(stored))
+        if table.stream_shard is not None and id(table) not in self._streams:
+            self._streams[id(table)] = (table, len(table.stream_shard.items))
+
+    def restore(self) -> None:
+        for (_, hash_key, range_key), (table, before) in self._items.items():
+            if range_key is None:
+                if before is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = before  # type: ignore[assignment]  # moto types it so too
+                continue
+            partition = table.items.get(hash_key)
+            if before is not None:
+                table.items[hash_key][range_key] = before
+            elif isinstance(partition, dict):
+                partition.pop(range_key, None)
+                if not partition:
+                    table.items.pop(hash_key, None)
+        for table, length in self._streams.values():
+            if table.stream_shard is not None:
+                del table.stream_shard.items[length:]
+
+
+def transactions_at_item_cost() -> Callable[[], None]:
+    """moto's TransactWriteItems deep-copies every table it names before writing, to roll back a
+    failed transaction: O(table) per transaction, which makes 1,000 scheduled starts quadratic.
+    Here the rollback keeps and restores only the items the transaction names (at most 100), so a
+    transaction costs what its items cost. moto's own logic (conditions, order, errors) is unchanged:
+    only its table copy becomes the live table and, when it fails, the kept items are put back (the
+    rollback moto does by swapping the tables in). Returns a function that undoes it."""
+    check_internals()
+    original = DynamoDBBackend.transact_write_items
+
+    @functools.wraps(original)  # check_internals reads moto's own (through __wrapped__)
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        touched = _TouchedItems(self, transact_items)
+        _in_transaction.active = True
+        try:
+            original(self, transact_items)
+        except BaseException:
+            touched.restore()
+            raise
+        finally:
+            _in_transaction.active = False
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    Table.__deepcopy__ = _table_deepcopy  # type: ignore[attr-defined]
+
+    def restore() -> None:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        del Table.__deepcopy__  # type: ignore[attr-defined]
+
+    return restore
+
+
+# ---------------------------------------------------------------- DynamoDB answers without moto's shape walk
+
+_ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_SCALAR_TYPES = frozenset({"S", "N"})
+_SET_TYPES = frozenset({"SS", "NS"})
+
+
+def _wire_ready(value: Any) -> bool:
+    """Whether an attribute value as moto answers it is already its JSON wire form: one type key, text
+    for S and N, text lists for SS and NS, booleans for NULL and BOOL, and maps or lists of such.
+    Binary values (B, BS) are left to moto's serializer (it encodes them)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _SCALAR_TYPES:
+        return isinstance(inner, str)
+    if kind == "M":
+        return isinstance(inner, dict) and all(_wire_ready(member) for member in inner.values())
+    if kind == "L":
+        return isinstance(inner, list) and all(_wire_ready(member) for member in inner)
+    if kind in _SET_TYPES:
+        return isinstance(inner, list) and all(isinstance(member, str) for member in inner)
+    if kind in ("NULL", "BOOL"):
+        return isinstance(inner, bool)
+    return False
+
+
+def answers_without_shape_walk() -> Callable[[], None]:
+    """moto 5.2 serialises every answer by walking the operation's output shape; for DynamoDB that is
+    each of an AttributeValue's ten members, for each attribute of each item, with alias lookups on
+    every step: most of a GetItem's cost (about 100 ms a task item under a profiler here). An
+    attribute value moto holds is already the JSON DynamoDB answers, so here a DynamoDB AttributeValue
+    already in wire form is put into the answer as it is; anything else (binary values, other
+    services) goes through moto's serializer as before. Returns a function that undoes it."""
+    check_internals()
+    original = BaseJSONSerializer._serialize_type_structure
+
+    @functools.wraps(original)
+    def _serialize_type_structure(
+        self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+            and _wire_ready(value)
+        ):
+            serialized[self.get_serialized_name(shape, key)] = value
+            return
+        original(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+    def restore() -> None:
+        BaseJSONSerializer._serialize_type_structure = original  # type: ignore[method-assign]
 
     return restore
 

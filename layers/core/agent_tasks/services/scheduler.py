@@ -22,8 +22,9 @@ task that is still in the due slice. A later tick that finds a claim older than 
 first: if its execution was written it is only started (if still pending), otherwise the slot
 is decided and written afresh, under the same id. So a crash between any two steps loses no
 slot, and the deterministic id means no slot ever gets two executions. A claim younger than the
-lease belongs to a tick still at work and is left to it. An edit of the task by its owner
-replaces the item without the claim: the owner's new schedule wins over a half-run old slot.
+lease belongs to a tick still at work and is left to it. An edit of the task by its owner keeps
+the claim (the slot is still owed) unless it turns the schedule off; when the edit changed the
+schedule, the claim is finished against the schedule as the owner left it (`_finish`).
 
 After an outage only the latest missed slot runs (plan_tick); the skipped ones are counted in
 the execution's `trigger_metadata.skipped_missed_slots`, in an audit event and in the summary.
@@ -67,6 +68,8 @@ from agent_tasks.store import tasks as task_store
 # Longer than the scheduler function's timeout (55 s in template.yaml): a claim this old has no
 # live owner, so a later tick finishes it.
 CLAIM_LEASE = timedelta(seconds=90)
+# A claim's finish is made again this many times when the owner's edits keep moving the schedule.
+_FINISH_ATTEMPTS = 3
 # The overlap check looks at this many of a task's newest executions for one still going.
 OVERLAP_WINDOW = 25
 
@@ -241,18 +244,23 @@ def _handle(
     if not schedule_store.advance_schedule(task.id, task.next_run_at, following, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
+    claimed = task.model_copy(update={"next_run_at": following, "pending_slot": pending})
     if too_late_to_catch_up(run_slot + offset, now, task.catchup_window_seconds):
         # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
         audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
         if skipped:
             audits.append(_skip_audit(task, pending, now, "missed", count=skipped))
         summary.skipped_missed += skipped + 1
-        if schedule_store.finish_slot(
-            task.id, run_slot, following, audits, jitter_seconds=task.jitter_seconds
-        ):
-            _end_if_last(task, following, now, summary, outcome="was skipped: reached after catchup_window")
+        finished = _finish(claimed, pending, audits, started=False)
+        if finished is not None:
+            _end_if_last(
+                finished,
+                finished.next_run_at,
+                now,
+                summary,
+                outcome="was skipped: reached after catchup_window",
+            )
         return
-    claimed = task.model_copy(update={"next_run_at": following, "pending_slot": pending})
     dispatcher.dispatch(claimed, pending, now, summary, recovering=False)
 
 
@@ -296,19 +304,47 @@ def run_claimed_slot(
         else:
             summary.started += 1
             summary.execution_ids.append(execution_id)
-    if (task.next_run_at is None and not task.is_one_time) or not schedule_store.finish_slot(
-        task.id,
-        pending.slot,
-        task.next_run_at,
-        audits,
-        jitter_seconds=task.jitter_seconds,
-        count_run=not overlapping and task.max_runs is not None,
-    ):
+    finished = _finish(task, pending, audits, started=not overlapping)
+    if finished is None:
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
         return
-    _end_if_last(task, task.next_run_at, now, summary, outcome=outcome)
-    if not overlapping and task.max_runs is not None:
+    _end_if_last(finished, finished.next_run_at, now, summary, outcome=outcome)
+    if not overlapping and finished.max_runs is not None:
         _end_if_max_runs(task_store.get(task.id), now, summary)
+
+
+def _finish(task: Task, pending: PendingSlot, audits: list[AuditEvent], *, started: bool) -> Task | None:
+    """Finish the claim on `pending` (finish_slot, with the slot's audit events), moving the task's due
+    key to its next_run_at; the task as finished (its schedule), or None when the claim is no longer
+    this slot's (finished already, or the schedule turned off).
+
+    The owner may edit the schedule between the claim and its finish: the edit keeps the claim but
+    changes next_run_at (a new cron, a moved run_at, an end that leaves no slot), so finish_slot's
+    condition on the next_run_at the claim wrote fails. Then the finish is made again against the
+    schedule as the owner left it (re-read): the claimed slot has run once, and the owner's schedule
+    decides what comes next. Without this the claim stayed, and every tick after the lease took the
+    slot up again."""
+    current = task
+    for _ in range(_FINISH_ATTEMPTS):
+        if schedule_store.finish_slot(
+            current.id,
+            pending.slot,
+            current.next_run_at,
+            audits,
+            jitter_seconds=current.jitter_seconds,
+            count_run=started and current.max_runs is not None,
+        ):
+            return current
+        stored = task_store.get(task.id)
+        if (
+            stored is None
+            or not stored.is_due_indexed
+            or stored.pending_slot is None
+            or stored.pending_slot.slot != pending.slot
+        ):
+            return None
+        current = stored
+    return None
 
 
 def _end_if_max_runs(task: Task | None, now: datetime, summary: TickSummary) -> bool:
@@ -325,8 +361,9 @@ def _end_if_last(
     task: Task, next_run_at: datetime | None, now: datetime, summary: TickSummary, *, outcome: str
 ) -> None:
     """After its last slot a schedule disables itself, saying why: the one slot of a one-time schedule
-    (`outcome` says what became of it), or the last slot before schedule_end_at."""
-    if task.is_one_time and task.run_at is not None:
+    (`outcome` says what became of it; not when the owner moved run_at meanwhile, which left a
+    next_run_at), or the last slot before schedule_end_at."""
+    if task.is_one_time and task.run_at is not None and next_run_at is None:
         reason = f"ended: the one-time slot at run_at ({task.run_at.isoformat()}) {outcome}"
     elif window_ended(next_run_at, task.schedule_end_at) and task.schedule_end_at is not None:
         reason = f"ended: the last slot before schedule_end_at ({task.schedule_end_at.isoformat()}) has run"

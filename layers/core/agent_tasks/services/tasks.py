@@ -207,7 +207,11 @@ def update_task(caller: Actor, task_id: str, body: TaskUpdate, *, if_match: str 
         next_run_at=next_run_at,
         consecutive_failures=0 if "schedule_enabled" in changes else old.consecutive_failures,
         scheduled_runs=0 if "schedule_enabled" in changes else old.scheduled_runs,
-        pending_slot=old.pending_slot,  # a slot the scheduler has claimed is still owed
+        # A slot the scheduler has claimed is still owed (scheduler.py finishes it against the schedule
+        # as edited), unless the schedule is turned off: then it is not, nor when it is turned on again.
+        pending_slot=old.pending_slot
+        if fields.is_scheduled and fields.schedule_enabled and fields.is_active
+        else None,
         schedule_paused_reason=None if changes.get("schedule_enabled") else old.schedule_paused_reason,
         template_variables=validate_template(fields.prompt_template),
         webhook_secret=webhook_secret,
