@@ -21,6 +21,7 @@ from agent_tasks.aws import reset_clients
 from agent_tasks.services.paging import cursor_signing_key
 from agent_tasks.settings import get_settings
 from agent_tasks_local.lambdas import load_function_module
+from tests.support.moto_speed import copy_each_table_once
 from tests.support.template import PROJECT_ROOT, create_table
 
 
@@ -49,6 +50,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     suffix = uuid.uuid4().hex[:8]
     names = {"TABLE_NAME": f"agent-tasks-{suffix}", "BUCKET_NAME": f"agent-tasks-artifacts-{suffix}"}
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, even after a local cloud started
+    copy_each_table_once(monkeypatch)  # moto's transactions copied the table once per item
     with mock_aws():
         for key, value in names.items():
             monkeypatch.setenv(key, value)

@@ -14,16 +14,15 @@ from agent_tasks.services import workflow
 from agent_tasks.store import executions as execution_store
 from agent_tasks_local.deploy import _lifecycle_rule
 from tests.support.api_calls import Api, valid_task
-from tests.support.fixtures import LambdaClient
-from tests.support.schedules import use_pass_state_machine
+from tests.support.fixtures import FakePorts, LambdaClient
 from tests.support.template import template
 
 DAY = 86_400
 
 
 @pytest.fixture
-def alice(api: LambdaClient, monkeypatch: pytest.MonkeyPatch) -> Api:
-    use_pass_state_machine(monkeypatch)  # executions start (the steps are then called directly)
+def alice(api: LambdaClient, fake_ports: FakePorts) -> Api:
+    # Executions start on the fake workflow port (the steps are then called directly).
     return Api(api, "alice")
 
 

@@ -15,7 +15,7 @@ from agent_tasks.services.scheduler import tick
 from agent_tasks.store import executions as execution_store
 from tests.support.executions import pending_execution, stored_task
 from tests.support.fixtures import FakePorts
-from tests.support.schedules import executions_of, scheduled_task, use_pass_state_machine
+from tests.support.schedules import executions_of, scheduled_task
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # A routable address nothing answers (TEST-NET-1): a request there would hang until its timeout.
@@ -50,10 +50,8 @@ def test_a_tick_of_due_tasks_whose_starts_fail_puts_their_events_and_makes_no_ht
     aws: dict[str, str],
     fake_ports: FakePorts,
     http_clients: list[Any],
-    monkeypatch: pytest.MonkeyPatch,
     due: int,
 ) -> None:
-    use_pass_state_machine(monkeypatch)
     # Given due tasks, each with a webhook that would never answer, whose workflows cannot start
     config = {"webhook_url": SILENT_HOOK, "on": ["failed"]}
     tasks = [

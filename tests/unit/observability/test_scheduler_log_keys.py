@@ -12,8 +12,8 @@ import pytest
 
 from agent_tasks import observability
 from tests.support.events import EVENTS_DIR
-from tests.support.fixtures import LambdaClient, load_function
-from tests.support.schedules import executions_of, scheduled_task, use_pass_state_machine
+from tests.support.fixtures import FakePorts, LambdaClient, load_function
+from tests.support.schedules import executions_of, scheduled_task
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -27,8 +27,10 @@ class _CurrentStdout:
 
 
 @pytest.fixture
-def scheduler(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, LambdaClient]:
-    use_pass_state_machine(monkeypatch)
+def scheduler(
+    aws: dict[str, str], fake_ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, LambdaClient]:
+    # Workflows are started on the fake workflow port (the scheduler's logs are the subject here).
     # The Logger keeps the stream it was made with (long replaced by pytest): use the current one.
     monkeypatch.setattr(observability.logger.registered_handler, "stream", _CurrentStdout())
     module = load_function("scheduler")

@@ -1,15 +1,23 @@
-"""Scheduler tests run against moto (the template's table) with a do-nothing state machine."""
+"""Scheduler tests run against moto (the template's table) with the in-memory workflow port: the
+scheduler's subject is its own storage; starting a workflow is our port (its AWS adapter is tested
+against moto in tests/unit/test_aws_adapters.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.schedules import use_pass_state_machine
+from agent_tasks.adapters import InMemoryWorkflows
+from agent_tasks.settings import get_settings
+from tests.support.fixtures import FakePorts
 
 
 @pytest.fixture
-def state_machine(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
-    """The ARN of a moto state machine the scheduler starts executions on. Runs of the pass machine
-    never end, so the per-user concurrency limit is raised past what any of these tests starts."""
+def workflows(
+    aws: dict[str, str], fake_ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> InMemoryWorkflows:
+    """The fake workflow port the scheduler starts executions on (events, topics and secure values are
+    fakes too). Its workflows never run, so the per-user concurrency limit is raised past what any of
+    these tests starts."""
     monkeypatch.setenv("MAX_CONCURRENT_RUNS_PER_USER", "1000")
-    return use_pass_state_machine(monkeypatch)
+    get_settings.cache_clear()
+    return fake_ports.workflows

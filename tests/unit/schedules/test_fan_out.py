@@ -1,4 +1,5 @@
-"""The scheduler's fan-out against moto: the tick claims and queues, starter workers start.
+"""The scheduler's fan-out against moto (table, start queue) and the fake workflow port: the tick
+claims and queues, starter workers start.
 
 Worker crash, duplicate delivery and throttled starts keep the tick's guarantees: one execution
 per slot, no slot lost.
@@ -12,9 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from agent_tasks import aws as aws_clients
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.schedules.quotas import PLAN_LEAD_SECONDS, BucketQuota
 from agent_tasks.services import executions as execution_service
@@ -30,7 +30,6 @@ from tests.support.schedules import (
     scheduled_task,
     serialize_moto_requests,
     stored_item,
-    workflow_names,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -39,7 +38,7 @@ RULE = "agent-tasks-scheduler-tick-test"
 
 
 @pytest.fixture
-def queue(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def queue(workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch) -> str:
     """A moto start queue, named by START_QUEUE_URL (moto requests made atomic: workers run in threads)."""
     serialize_moto_requests(monkeypatch)
     url = boto3.client("sqs", region_name="us-east-1").create_queue(
@@ -114,7 +113,7 @@ def _queued_tick(now: datetime, queue_url: str, workers: int = 4) -> Any:
 
 
 def test_the_tick_only_claims_and_queues_and_the_workers_start_each_slot_once(
-    state_machine: str, starter: Starter
+    workflows: InMemoryWorkflows, starter: Starter
 ) -> None:
     # Given 23 tasks due at 09:00
     tasks = [scheduled_task("0 9 * * *", created=T0 - MINUTE) for _ in range(23)]
@@ -123,7 +122,7 @@ def test_the_tick_only_claims_and_queues_and_the_workers_start_each_slot_once(
     # Then it claimed and queued every slot and started none itself
     assert (summary.due, summary.dispatched, summary.started, summary.errors) == (23, 23, 0, 0)
     assert all(stored_item(t.id)["pending_slot"]["slot"] == "2026-03-02T09:00:00Z" for t in tasks)
-    assert workflow_names(state_machine) == []
+    assert workflows.started == []
     # When the workers take the queue
     assert starter.drain() == 23
     # Then each slot has one execution and one workflow, and every claim is finished
@@ -132,10 +131,10 @@ def test_the_tick_only_claims_and_queues_and_the_workers_start_each_slot_once(
         assert execution.id == slot_execution_id(task.id, T0)
         assert execution.trigger_metadata == {"slot": T0.isoformat(), "rule": RULE, "skipped_missed_slots": 0}
         assert "pending_slot" not in stored_item(task.id)
-    assert sorted(workflow_names(state_machine)) == sorted(slot_execution_id(t.id, T0) for t in tasks)
+    assert sorted(workflows.started) == sorted(slot_execution_id(t.id, T0) for t in tasks)
 
 
-def test_the_queue_order_interleaves_owners(state_machine: str, queue: str) -> None:
+def test_the_queue_order_interleaves_owners(workflows: InMemoryWorkflows, queue: str) -> None:
     # Given one owner with 12 slots due at 09:00 and three others with 2 each
     heavy = [scheduled_task("0 9 * * *", created=T0 - MINUTE, owner="heavy") for _ in range(12)]
     light = [
@@ -158,7 +157,7 @@ def test_the_queue_order_interleaves_owners(state_machine: str, queue: str) -> N
 
 
 def test_the_tick_paces_starts_past_the_burst_and_the_starter_waits_out_the_rest(
-    state_machine: str, starter: Starter, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, starter: Starter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 5 slots due at 09:00 and a start quota of 2 at once, then 1 a second
     tasks = [scheduled_task("0 9 * * *", created=T0 - MINUTE) for _ in range(5)]
@@ -204,7 +203,7 @@ def _record_sends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 # -- duplicate delivery ------------------------------------------------------------------------------
 
 
-def test_a_duplicate_delivery_starts_nothing_more(state_machine: str, starter: Starter) -> None:
+def test_a_duplicate_delivery_starts_nothing_more(workflows: InMemoryWorkflows, starter: Starter) -> None:
     # Given a claimed, queued slot
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     _queued_tick(T0, starter.queue_url)
@@ -214,7 +213,7 @@ def test_a_duplicate_delivery_starts_nothing_more(state_machine: str, starter: S
     assert starter.run([{**message, "MessageId": "copy-2"}]) == []
     # Then there is one execution and one workflow for the slot
     [execution] = executions_of(task.id)
-    assert workflow_names(state_machine) == [execution.id]
+    assert workflows.started == [execution.id]
 
 
 # -- worker crash ------------------------------------------------------------------------------------
@@ -222,7 +221,7 @@ def test_a_duplicate_delivery_starts_nothing_more(state_machine: str, starter: S
 
 @pytest.mark.parametrize("step", ["create_and_start", "_start_workflow"])
 def test_a_worker_that_fails_mid_slot_gets_the_message_back_and_the_slot_runs_once(
-    state_machine: str, starter: Starter, monkeypatch: pytest.MonkeyPatch, step: str
+    workflows: InMemoryWorkflows, starter: Starter, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     # Given a queued slot and a worker that fails at one step of it
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
@@ -236,13 +235,13 @@ def test_a_worker_that_fails_mid_slot_gets_the_message_back_and_the_slot_runs_on
     assert starter.run([{**message, "MessageId": "again"}]) == []
     # Then the slot has one execution and one workflow
     [execution] = executions_of(task.id)
-    assert execution.status == "pending"  # started; the pass machine does not run the executor
-    assert workflow_names(state_machine) == [execution.id]
+    assert execution.status == "pending"  # started; the fake's workflows do not run
+    assert workflows.started == [execution.id]
     assert "pending_slot" not in stored_item(task.id)
 
 
 def test_a_worker_that_dies_with_the_message_leaves_the_claim_for_a_later_tick(
-    state_machine: str, starter: Starter
+    workflows: InMemoryWorkflows, starter: Starter
 ) -> None:
     # Given a queued slot whose message is lost with its worker (as after the dead-letter queue)
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
@@ -265,64 +264,35 @@ def test_a_worker_that_dies_with_the_message_leaves_the_claim_for_a_later_tick(
 # -- throttled starts --------------------------------------------------------------------------------
 
 
-class ThrottlingStepFunctions:
-    """The real (moto) Step Functions client, whose StartExecution answers ThrottlingException the
-    first `throttled` times, as AWS does when the account's token bucket is empty."""
-
-    def __init__(self, real: Any, throttled: int) -> None:
-        self._real = real
-        self.remaining = throttled
-
-    def start_execution(self, **kwargs: Any) -> Any:
-        if self.remaining > 0:
-            self.remaining -= 1
-            raise ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution"
-            )
-        return self._real.start_execution(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-@pytest.fixture
-def throttle(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def install(throttled: int) -> ThrottlingStepFunctions:
-        fake = ThrottlingStepFunctions(aws_clients.stepfunctions(), throttled)
-        monkeypatch.setattr(aws_clients, "stepfunctions", lambda: fake)
-        return fake
-
-    return install
-
-
 def test_throttled_starts_back_off_and_start_without_an_error(
-    state_machine: str, starter: Starter, throttle: Any
+    workflows: InMemoryWorkflows, starter: Starter
 ) -> None:
-    # Given three queued slots and a Step Functions that throttles the first five starts
+    # Given three queued slots and a Step Functions that throttles the first five starts (the workflow
+    # port refuses them as its AWS adapter does a ThrottlingException: tests/unit/test_aws_adapters.py)
     tasks = [scheduled_task("0 9 * * *", created=T0 - MINUTE) for _ in range(3)]
     _queued_tick(T0, starter.queue_url)
-    fake = throttle(5)
+    workflows.throttle(5)
     # When the workers take the queue
     messages = starter.receive()
     assert starter.run(messages) == []
     # Then they backed off (growing, jittered waits) and every slot started once; none failed
-    assert fake.remaining == 0
+    assert workflows.failures_left == 0
     assert len(starter.sleeps) == 5
     assert all(0 <= delay <= 2.0 for delay in starter.sleeps)
     for task in tasks:
         [execution] = executions_of(task.id)
         assert execution.status == "pending"
         assert execution.error_message is None
-    assert len(workflow_names(state_machine)) == 3
+    assert len(workflows.started) == 3
 
 
 def test_a_start_throttled_past_the_workers_time_comes_back_pending_not_failed(
-    state_machine: str, starter: Starter, throttle: Any, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, starter: Starter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a queued slot, a Step Functions that throttles for long, and a worker short of time
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     _queued_tick(T0, starter.queue_url)
-    fake = throttle(1_000)
+    workflows.throttle(1_000)
     monkeypatch.setattr(starter.invoke.module, "_MARGIN_SECONDS", 60.0)  # no time left to wait
     [message] = starter.receive()
     # When the worker runs it
@@ -333,9 +303,9 @@ def test_a_start_throttled_past_the_workers_time_comes_back_pending_not_failed(
     assert (execution.status, execution.error_message) == ("pending", None)
     assert stored_item(task.id)["pending_slot"]["slot"] == "2026-03-02T09:00:00Z"
     # And when the bucket has refilled and the message is delivered again, it starts
-    fake.remaining = 0
+    workflows.clear_failures()
     assert starter.run([{**message, "MessageId": "again"}]) == []
-    assert workflow_names(state_machine) == [execution.id]
+    assert workflows.started == [execution.id]
     assert "pending_slot" not in stored_item(task.id)
 
 
@@ -347,7 +317,7 @@ def test_a_message_that_is_not_a_slot_is_reported_failed(starter: Starter) -> No
     assert starter.run([message]) == [message["MessageId"]]
 
 
-def test_a_slot_start_message_is_what_the_tick_sends(queue: str, state_machine: str) -> None:
+def test_a_slot_start_message_is_what_the_tick_sends(queue: str, workflows: InMemoryWorkflows) -> None:
     # Given a due task, When the tick queues it, Then the body is a SlotStart naming the claim
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     _queued_tick(T0 + timedelta(seconds=4), queue)
@@ -356,7 +326,7 @@ def test_a_slot_start_message_is_what_the_tick_sends(queue: str, state_machine: 
     assert (start.task_id, start.slot, start.owner_id, start.rule) == (task.id, T0, OWNER, RULE)
 
 
-def test_a_queued_pending_execution_is_started_once(state_machine: str, starter: Starter) -> None:
+def test_a_queued_pending_execution_is_started_once(workflows: InMemoryWorkflows, starter: Starter) -> None:
     # Given a written, pending execution (as a backfill leaves it) queued by id, twice
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     execution = execution_service.create_and_start(
@@ -370,4 +340,4 @@ def test_a_queued_pending_execution_is_started_once(state_machine: str, starter:
     # When the workers take the queue
     assert starter.drain() == 2
     # Then it started once
-    assert workflow_names(state_machine) == [execution.id]
+    assert workflows.started == [execution.id]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.schedules.jitter import jitter_offset
 from agent_tasks.services.scheduler import tick
@@ -31,7 +32,7 @@ def test_offsets_are_fixed_per_task_and_slot_within_the_jitter_and_spread_out() 
         jitter_offset("task-0", T0, 3601)
 
 
-def test_the_tick_starts_a_jittered_slot_at_its_offset_and_records_it(state_machine: str) -> None:
+def test_the_tick_starts_a_jittered_slot_at_its_offset_and_records_it(workflows: InMemoryWorkflows) -> None:
     # Given a 09:00 task allowed ten minutes of jitter, whose 09:00 slot's offset is o
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE, jitter_seconds=600)
     offset = jitter_offset(task.id, T0, 600)

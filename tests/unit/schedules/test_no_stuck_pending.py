@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from agent_tasks import aws
+from agent_tasks.adapters import InMemoryWorkflows, WorkflowStartError
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.scheduler import tick
 from agent_tasks.store import executions as execution_store
-from tests.support.schedules import CALLER, executions_of, scheduled_task, workflow_names
+from tests.support.schedules import CALLER, executions_of, scheduled_task
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -25,42 +23,28 @@ class _ProcessDied(BaseException):
 
 
 @pytest.fixture
-def start_fails() -> Iterator[Callable[[BaseException, int], None]]:
-    """Make the next StartExecution calls fail, at the HTTP layer, with a given error."""
-    client = aws.stepfunctions()
-    handlers: list[Any] = []
-
-    def arrange(error: BaseException, times: int) -> None:
-        left = [times]
-
-        def fail(**_kwargs: Any) -> None:
-            if left[0] > 0:
-                left[0] -= 1
-                raise error
-
-        client.meta.events.register("before-send.sfn.StartExecution", fail)
-        handlers.append(fail)
-
-    yield arrange
-    for handler in handlers:
-        client.meta.events.unregister("before-send.sfn.StartExecution", handler)
+def start_fails(workflows: InMemoryWorkflows) -> Callable[[BaseException, int], None]:
+    """Make the next starts fail with a given error: what the workflow port's AWS adapter raises for
+    StartExecution's failures (that mapping is tested against moto in tests/unit/test_aws_adapters.py),
+    or an exception nothing catches."""
+    return workflows.fail_next
 
 
-def _throttled() -> ClientError:
-    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution")
+def _throttled() -> WorkflowStartError:
+    return WorkflowStartError("ThrottlingException")
 
 
 @pytest.mark.parametrize(
     "error",
     [
-        ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com"),
-        EndpointConnectionError(endpoint_url="https://states.us-east-1.amazonaws.com"),
-        ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "StartExecution"),
+        WorkflowStartError("ReadTimeoutError", answered=False),
+        WorkflowStartError("EndpointConnectionError", answered=False),
+        WorkflowStartError("AccessDeniedException"),
     ],
     ids=["read-timeout", "no-connection", "refused"],
 )
 def test_a_start_that_keeps_failing_ends_the_execution_failed(
-    state_machine: str, start_fails: Callable[[BaseException, int], None], error: BaseException
+    workflows: InMemoryWorkflows, start_fails: Callable[[BaseException, int], None], error: BaseException
 ) -> None:
     # Given StartExecution failing every time
     start_fails(error, 1000)
@@ -77,7 +61,7 @@ def test_a_start_that_keeps_failing_ends_the_execution_failed(
 
 
 def test_a_start_throttled_once_is_retried_by_name(
-    state_machine: str, start_fails: Callable[[BaseException, int], None]
+    workflows: InMemoryWorkflows, start_fails: Callable[[BaseException, int], None]
 ) -> None:
     # Given StartExecution throttled once, then working
     start_fails(_throttled(), 1)
@@ -87,12 +71,13 @@ def test_a_start_throttled_once_is_retried_by_name(
     execution = execution_service.create_and_start(task, {}, trigger_type="manual", actor=CALLER)
 
     # Then its workflow was started (once: the name is the execution id) and it is pending
-    assert workflow_names(state_machine).count(execution.id) == 1
+    assert workflows.start_calls == 2
+    assert workflows.started.count(execution.id) == 1
     assert execution_store.get(execution.id).status == "pending"  # type: ignore[union-attr]
 
 
 def test_a_pending_execution_without_a_workflow_is_ended_and_the_schedule_keeps_firing(
-    state_machine: str, start_fails: Callable[[BaseException, int], None]
+    workflows: InMemoryWorkflows, start_fails: Callable[[BaseException, int], None]
 ) -> None:
     # Given a task every minute with overlap_policy skip, and a run of it written at 09:00 by an API
     # function that died before StartExecution
@@ -120,7 +105,7 @@ def test_a_pending_execution_without_a_workflow_is_ended_and_the_schedule_keeps_
     assert started == [1, 1, 1]
 
 
-def test_a_pending_execution_younger_than_five_minutes_is_left_alone(state_machine: str) -> None:
+def test_a_pending_execution_younger_than_five_minutes_is_left_alone(workflows: InMemoryWorkflows) -> None:
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     execution = execution_service.create_and_start(task, {}, trigger_type="manual", actor=CALLER, now=T0)
 

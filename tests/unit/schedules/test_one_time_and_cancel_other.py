@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services import scheduler as scheduler_module
 from agent_tasks.services.scheduler import tick
@@ -23,7 +23,6 @@ from tests.support.schedules import (
     one_time_task,
     scheduled_task,
     stored_item,
-    workflow_names,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -32,7 +31,7 @@ RULE = "agent-tasks-scheduler-tick-test"
 
 
 @pytest.fixture
-def alice(api: LambdaClient, state_machine: str) -> Api:
+def alice(api: LambdaClient, workflows: InMemoryWorkflows) -> Api:
     return Api(api, "alice")
 
 
@@ -115,7 +114,9 @@ def test_patching_run_at(alice: Api) -> None:
 # -- run_at through the scheduler ---------------------------------------------------------------------
 
 
-def test_a_one_time_slot_runs_once_then_the_schedule_disables_itself_saying_why(state_machine: str) -> None:
+def test_a_one_time_slot_runs_once_then_the_schedule_disables_itself_saying_why(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a task to run once at 09:01
     run_at = T0 + MINUTE
     task = one_time_task(run_at, created=T0 - MINUTE)
@@ -127,7 +128,7 @@ def test_a_one_time_slot_runs_once_then_the_schedule_disables_itself_saying_why(
     [execution] = executions_of(task.id)
     assert execution.id == slot_execution_id(task.id, run_at)
     assert (execution.trigger_type, execution.trigger_metadata["slot"]) == ("scheduled", run_at.isoformat())
-    assert workflow_names(state_machine) == [execution.id]
+    assert workflows.started == [execution.id]
     # And the schedule is off, saying why, out of the due index
     stored = task_store.get(task.id)
     assert stored is not None
@@ -142,7 +143,7 @@ def test_a_one_time_slot_runs_once_then_the_schedule_disables_itself_saying_why(
     assert len(executions_of(task.id)) == 1
 
 
-def test_a_one_time_slot_follows_the_overlap_policy(state_machine: str) -> None:
+def test_a_one_time_slot_follows_the_overlap_policy(workflows: InMemoryWorkflows) -> None:
     # Given a one-time task under skip whose earlier (run-now) run is still going
     task = one_time_task(T0, created=T0 - MINUTE)
     _running_execution(task.id)
@@ -158,7 +159,7 @@ def test_a_one_time_slot_follows_the_overlap_policy(state_machine: str) -> None:
 
 
 def test_a_one_time_schedule_whose_end_did_not_happen_is_ended_by_the_next_tick(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a one-time slot that ran, and a crash just before its schedule was disabled
     task = one_time_task(T0, created=T0 - MINUTE)
@@ -191,7 +192,7 @@ def _running_execution(task_id: str, *, slot: datetime | None = None) -> str:
     return execution.id
 
 
-def test_a_due_slot_cancels_the_run_still_going_and_starts(state_machine: str) -> None:
+def test_a_due_slot_cancels_the_run_still_going_and_starts(workflows: InMemoryWorkflows) -> None:
     # Given a five-minute task under cancel_other whose 09:00 run is still running at 09:05
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="cancel_other")
     assert tick(T0, rule=RULE).started == 1
@@ -207,10 +208,8 @@ def test_a_due_slot_cancels_the_run_still_going_and_starts(state_machine: str) -
     assert cancelled.error_message is not None
     assert "cancel_other" in cancelled.error_message
     second = slot_execution_id(task.id, T0 + 5 * MINUTE)
-    assert sorted(workflow_names(state_machine)) == sorted([first, second])
-    arn = state_machine.replace(":stateMachine:", ":execution:")
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    assert sfn.describe_execution(executionArn=f"{arn}:{first}")["status"] == "ABORTED"
+    assert sorted(workflows.started) == sorted([first, second])
+    assert workflows.stopped == [first]  # the 09:00 run's workflow was stopped
     # And the audit trail says which run the slot cancelled
     [event] = [e for e in audit_actions() if e["action"] == "schedule.overlap_cancelled"]
     assert event["details"]["cancelled_execution_ids"] == [first]
@@ -220,7 +219,7 @@ def test_a_due_slot_cancels_the_run_still_going_and_starts(state_machine: str) -
     assert stored.consecutive_failures == 0
 
 
-def test_a_due_slot_under_cancel_other_with_nothing_running_just_starts(state_machine: str) -> None:
+def test_a_due_slot_under_cancel_other_with_nothing_running_just_starts(workflows: InMemoryWorkflows) -> None:
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="cancel_other")
     assert tick(T0, rule=RULE).started == 1
     execution_store.update(slot_execution_id(task.id, T0), {"status": "completed"})

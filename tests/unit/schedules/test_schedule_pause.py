@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.services import workflow
 from agent_tasks.services.scheduler import tick
 from agent_tasks.store import tasks as task_store
+from tests.support.fixtures import FakePorts
 from tests.support.schedules import audit_actions, executions_of, scheduled_task, stored_item
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,20 +24,16 @@ FAILURE = {
 
 
 @pytest.fixture
-def bus_messages(state_machine: str) -> Any:
-    """SchedulePaused events on the default bus, delivered by a rule to an SQS queue (moto)."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    events = boto3.client("events", region_name="us-east-1")
-    queue_url = sqs.create_queue(QueueName="paused-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name="paused", EventPattern=json.dumps({"detail-type": ["SchedulePaused"]}))
-    events.put_targets(Rule="paused", Targets=[{"Id": "queue", "Arn": queue_arn}])
+def bus_messages(workflows: InMemoryWorkflows, fake_ports: FakePorts) -> Any:
+    """SchedulePaused events published on the service's bus (the event port's fake; its EventBridge
+    adapter, source and rule matching included, is tested against moto in tests/unit/test_aws_adapters.py)."""
 
     def read() -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in messages]
+        return [
+            {"detail-type": kind, "detail": json.loads(detail)}
+            for kind, detail in fake_ports.event_bus.published
+            if kind == "SchedulePaused"
+        ]
 
     return read
 
@@ -78,7 +75,6 @@ def test_after_n_failures_in_a_row_the_schedule_pauses_itself_saying_why(bus_mes
     assert audit["actor_id"] == "system:scheduler"
     assert audit["details"]["consecutive_failures"] == 3
     [event] = bus_messages()
-    assert event["source"] == "agent-tasks"
     assert event["detail-type"] == "SchedulePaused"
     assert event["detail"]["task_id"] == task.id
     assert event["detail"]["reason"] == paused.schedule_paused_reason

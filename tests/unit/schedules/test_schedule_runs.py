@@ -8,16 +8,16 @@ from typing import Any
 import boto3
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services.slot_starts import ExecutionStart
 from agent_tasks.settings import get_settings
 from tests.support.api_calls import Api, valid_task
 from tests.support.fixtures import LambdaClient
-from tests.support.schedules import workflow_names
 
 
 @pytest.fixture
-def alice(api: LambdaClient, state_machine: str) -> Api:
+def alice(api: LambdaClient, workflows: InMemoryWorkflows) -> Api:
     return Api(api, "alice")
 
 
@@ -35,7 +35,7 @@ def _fields(payload: dict[str, Any]) -> list[str]:
 # -- run now -----------------------------------------------------------------------------------------
 
 
-def test_run_now_starts_a_manual_execution_marked_run_now(alice: Api, state_machine: str) -> None:
+def test_run_now_starts_a_manual_execution_marked_run_now(alice: Api, workflows: InMemoryWorkflows) -> None:
     # Given a scheduled task
     task = _scheduled(alice)
     # When its owner runs it now
@@ -45,10 +45,10 @@ def test_run_now_starts_a_manual_execution_marked_run_now(alice: Api, state_mach
     assert headers["Location"] == f"/api/v1/task-executions/{execution['id']}"
     assert execution["trigger_type"] == "manual"
     assert execution["trigger_metadata"] == {"run_now": True, "forced": False}
-    assert workflow_names(state_machine) == [execution["id"]]
+    assert workflows.started == [execution["id"]]
 
 
-def test_run_now_respects_the_skip_policy_unless_forced(alice: Api, state_machine: str) -> None:
+def test_run_now_respects_the_skip_policy_unless_forced(alice: Api, workflows: InMemoryWorkflows) -> None:
     # Given a task under overlap_policy skip with a run still pending
     task = _scheduled(alice, overlap_policy="skip")
     assert alice.call("POST", f"/api/v1/tasks/{task['id']}/run-now")[0] == 202
@@ -60,10 +60,10 @@ def test_run_now_respects_the_skip_policy_unless_forced(alice: Api, state_machin
     status, forced, _ = alice.call("POST", f"/api/v1/tasks/{task['id']}/run-now", {"force": True})
     assert status == 202, forced
     assert forced["trigger_metadata"] == {"run_now": True, "forced": True}
-    assert len(workflow_names(state_machine)) == 2
+    assert len(workflows.started) == 2
 
 
-def test_run_now_under_allow_starts_beside_a_running_one(alice: Api, state_machine: str) -> None:
+def test_run_now_under_allow_starts_beside_a_running_one(alice: Api, workflows: InMemoryWorkflows) -> None:
     task = _scheduled(alice, overlap_policy="allow")
     assert alice.call("POST", f"/api/v1/tasks/{task['id']}/run-now")[0] == 202
     assert alice.call("POST", f"/api/v1/tasks/{task['id']}/run-now")[0] == 202
@@ -89,7 +89,7 @@ def _backfill(alice: Api, task_id: str, start: datetime, end: datetime) -> tuple
 
 
 def test_backfill_runs_each_past_slot_once_with_its_slot_in_the_metadata(
-    alice: Api, state_machine: str
+    alice: Api, workflows: InMemoryWorkflows
 ) -> None:
     # Given an hourly task
     task = _scheduled(alice)
@@ -102,7 +102,7 @@ def test_backfill_runs_each_past_slot_once_with_its_slot_in_the_metadata(
     assert [datetime.fromisoformat(s) for s in result["slots"]] == slots
     assert result["execution_ids"] == [slot_execution_id(task["id"], slot) for slot in slots]
     assert result["already_ran"] == []
-    assert sorted(workflow_names(state_machine)) == sorted(result["execution_ids"])
+    assert sorted(workflows.started) == sorted(result["execution_ids"])
     _, first, _ = alice.call("GET", f"/api/v1/task-executions/{result['execution_ids'][0]}")
     assert first["trigger_type"] == "manual"
     assert first["trigger_metadata"] == {"backfill": True, "slot": slots[0].isoformat()}
@@ -111,11 +111,11 @@ def test_backfill_runs_each_past_slot_once_with_its_slot_in_the_metadata(
     assert status == 202, again
     assert [datetime.fromisoformat(s) for s in again["already_ran"]] == slots[3:5]
     assert again["execution_ids"] == [slot_execution_id(task["id"], start + timedelta(hours=5))]
-    assert len(workflow_names(state_machine)) == 6
+    assert len(workflows.started) == 6
 
 
 def test_backfill_is_spaced_out_through_the_start_queue(
-    alice: Api, state_machine: str, monkeypatch: pytest.MonkeyPatch
+    alice: Api, workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a start queue
     sqs = boto3.client("sqs", region_name="us-east-1")
@@ -129,7 +129,7 @@ def test_backfill_is_spaced_out_through_the_start_queue(
     # Then they are written pending and queued, the first at once and the others later
     assert status == 202, result
     assert result["spacing_seconds"] == 5
-    assert workflow_names(state_machine) == []
+    assert workflows.started == []
     visible = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [ExecutionStart.model_validate_json(m["Body"]).execution_id for m in visible] == [
         result["execution_ids"][0]

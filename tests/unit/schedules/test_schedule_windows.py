@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules.windows import next_fire_in_window, too_late_to_catch_up, window_ended
 from agent_tasks.services.scheduler import tick
 from agent_tasks.store import tasks as task_store
@@ -39,7 +40,9 @@ def test_the_catch_up_window() -> None:
     assert not too_late_to_catch_up(T0, T0 + timedelta(days=9), None)
 
 
-def test_a_slot_reached_after_the_catch_up_window_is_skipped_and_recorded(state_machine: str) -> None:
+def test_a_slot_reached_after_the_catch_up_window_is_skipped_and_recorded(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a task due at 09:00 that may catch up 5 minutes late at most
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE, catchup_window_seconds=300)
     # When the scheduler reaches it only at 09:10 (it was down)
@@ -55,13 +58,13 @@ def test_a_slot_reached_after_the_catch_up_window_is_skipped_and_recorded(state_
     assert stored.pending_slot is None
 
 
-def test_a_slot_within_the_catch_up_window_still_runs(state_machine: str) -> None:
+def test_a_slot_within_the_catch_up_window_still_runs(workflows: InMemoryWorkflows) -> None:
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE, catchup_window_seconds=300)
     assert tick(T0 + 4 * MINUTE, rule=RULE).started == 1
     assert len(executions_of(task.id)) == 1
 
 
-def test_the_schedule_disables_itself_after_its_last_slot_saying_why(state_machine: str) -> None:
+def test_the_schedule_disables_itself_after_its_last_slot_saying_why(workflows: InMemoryWorkflows) -> None:
     # Given a five-minute schedule that ends at 09:07
     task = scheduled_task(
         "*/5 * * * *", created=T0 - MINUTE, schedule_end_at=T0 + 7 * MINUTE, overlap_policy="allow"
@@ -130,7 +133,7 @@ def test_next_run_and_preview_start_at_the_window(alice: Api) -> None:
     ]
 
 
-def test_the_schedule_disables_itself_after_max_runs_saying_why(state_machine: str) -> None:
+def test_the_schedule_disables_itself_after_max_runs_saying_why(workflows: InMemoryWorkflows) -> None:
     # Given a five-minute schedule allowed two runs
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, max_runs=2, overlap_policy="allow")
     # When three ticks run
@@ -146,7 +149,7 @@ def test_the_schedule_disables_itself_after_max_runs_saying_why(state_machine: s
     assert stored.schedule_paused_reason == "ended: max_runs (2) scheduled runs have started"
 
 
-def test_a_skipped_slot_is_not_a_run(state_machine: str) -> None:
+def test_a_skipped_slot_is_not_a_run(workflows: InMemoryWorkflows) -> None:
     # Given a task allowed two runs whose first run is still going (skip policy)
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, max_runs=2)
     tick(T0, rule=RULE)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent_tasks import aws
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services import executions as execution_service
 from agent_tasks.services.scheduler import tick
@@ -42,7 +43,7 @@ class DynamoReads:
 
 @pytest.mark.slow  # a benchmark: `make bench` runs it, the default unit run leaves it out
 def test_a_tick_over_5000_scheduled_tasks_with_10_due_reads_about_10_items(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # moto copies the whole table for every TransactWriteItems (seconds at 5,000 items), and writing
     # executions reads nothing: record the starts instead, so this test measures only the reads.

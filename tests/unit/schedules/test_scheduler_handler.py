@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from agent_tasks.adapters import InMemoryWorkflows
 from tests.support.events import EVENTS_DIR
 from tests.support.fixtures import LambdaClient, load_function
 from tests.support.schedules import executions_of, scheduled_task
@@ -23,7 +24,7 @@ def _scheduled_event(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def scheduler_function(state_machine: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def scheduler_function(workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch) -> Any:
     module = load_function("scheduler")
     return module, LambdaClient(module, "scheduler")
 

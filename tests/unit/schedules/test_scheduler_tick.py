@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.models.tasks import PendingSlot, TaskUpdate
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services import executions as execution_service
@@ -24,7 +25,6 @@ from tests.support.schedules import (
     scheduled_task,
     serialize_moto_requests,
     stored_item,
-    workflow_names,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def _ticks_at_once(now: datetime, count: int) -> list[TickSummary]:
 
 @pytest.mark.parametrize("concurrent_ticks", [2, 8])
 def test_concurrent_ticks_start_exactly_one_execution_per_slot(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch, concurrent_ticks: int
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch, concurrent_ticks: int
 ) -> None:
     serialize_moto_requests(monkeypatch)
     # Given five tasks due every minute (overlap allowed, so every slot must start)
@@ -63,12 +63,14 @@ def test_concurrent_ticks_start_exactly_one_execution_per_slot(
         assert sorted(e.trigger_metadata["slot"] for e in executions) == [s.isoformat() for s in slots]
         assert {e.trigger_metadata["rule"] for e in executions} == {RULE}
     # And exactly one workflow per execution
-    names = workflow_names(state_machine)
+    names = workflows.started
     assert len(names) == len(tasks) * len(slots)
     assert len(set(names)) == len(names)
 
 
-def test_an_execution_carries_the_slot_the_rule_and_the_schedule_moves_on(state_machine: str) -> None:
+def test_an_execution_carries_the_slot_the_rule_and_the_schedule_moves_on(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a task due at 09:00
     task = scheduled_task("0 9 * * *", created=T0 - MINUTE)
     # When the 09:00 tick runs
@@ -98,7 +100,7 @@ def test_an_execution_carries_the_slot_the_rule_and_the_schedule_moves_on(state_
     ],
 )
 def test_a_crash_between_steps_loses_no_slot_and_starts_none_twice(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch, owner: object, name: str
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch, owner: object, name: str
 ) -> None:
     # Given a task due every five minutes and a crash injected at one step of the 09:00 tick
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
@@ -118,14 +120,16 @@ def test_a_crash_between_steps_loses_no_slot_and_starts_none_twice(
     assert recovered.recovered == 1
     [execution] = executions_of(task.id)
     assert execution.id == slot_execution_id(task.id, T0)
-    assert workflow_names(state_machine) == [execution.id]
+    assert workflows.started == [execution.id]
     item = stored_item(task.id)
     assert "pending_slot" not in item
     assert item["next_run_at"] == "2026-03-02T09:05:00Z"
     assert item["GSI2SK"].startswith("2026-03-02T09:05:00Z#")
 
 
-def test_a_slot_planned_again_after_a_stale_write_is_still_one_execution(state_machine: str) -> None:
+def test_a_slot_planned_again_after_a_stale_write_is_still_one_execution(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given the 09:00 slot already started
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="allow")
     tick(T0, rule=RULE)
@@ -138,7 +142,7 @@ def test_a_slot_planned_again_after_a_stale_write_is_still_one_execution(state_m
     # Then the slot's deterministic id makes the second attempt a no-op: one execution, one workflow
     assert summary.errors == 0
     assert len(executions_of(task.id)) == 1
-    assert len(workflow_names(state_machine)) == 1
+    assert len(workflows.started) == 1
     assert stored_item(task.id)["next_run_at"] == "2026-03-02T09:05:00Z"
 
 
@@ -154,7 +158,7 @@ def _tick_every(start: datetime, end: datetime, step: timedelta) -> list[TickSum
     return summaries
 
 
-def test_a_0230_new_york_task_runs_once_on_the_spring_forward_day(state_machine: str) -> None:
+def test_a_0230_new_york_task_runs_once_on_the_spring_forward_day(workflows: InMemoryWorkflows) -> None:
     # Given a task at 02:30 New York time, a wall time that does not exist on 2026-03-08
     task = scheduled_task(
         "30 2 * * *",
@@ -177,7 +181,7 @@ def test_a_0230_new_york_task_runs_once_on_the_spring_forward_day(state_machine:
     assert sum(s.skipped_missed for s in summaries) == 0
 
 
-def test_a_0130_new_york_task_runs_once_on_the_fall_back_day(state_machine: str) -> None:
+def test_a_0130_new_york_task_runs_once_on_the_fall_back_day(workflows: InMemoryWorkflows) -> None:
     # Given a task at 01:30 New York time, a wall time that happens twice on 2026-11-01
     task = scheduled_task(
         "30 1 * * *",
@@ -197,7 +201,9 @@ def test_a_0130_new_york_task_runs_once_on_the_fall_back_day(state_machine: str)
 # -- policies ----------------------------------------------------------------------------------------
 
 
-def test_overlap_skip_skips_a_slot_while_the_previous_run_is_going_and_records_it(state_machine: str) -> None:
+def test_overlap_skip_skips_a_slot_while_the_previous_run_is_going_and_records_it(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a task every five minutes with overlap_policy skip, whose 09:00 run is still pending
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="skip")
     assert tick(T0, rule=RULE).started == 1
@@ -219,7 +225,7 @@ def test_overlap_skip_skips_a_slot_while_the_previous_run_is_going_and_records_i
     assert len(executions_of(task.id)) == 2
 
 
-def test_overlap_allow_starts_every_slot(state_machine: str) -> None:
+def test_overlap_allow_starts_every_slot(workflows: InMemoryWorkflows) -> None:
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="allow")
     tick(T0, rule=RULE)
     summary = tick(T0 + 5 * MINUTE, rule=RULE)
@@ -228,7 +234,7 @@ def test_overlap_allow_starts_every_slot(state_machine: str) -> None:
 
 
 def test_after_an_outage_the_latest_missed_slot_runs_once_and_the_skip_is_recorded(
-    state_machine: str,
+    workflows: InMemoryWorkflows,
 ) -> None:
     # Given a task every five minutes, due at 09:00, and no tick for an hour
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
@@ -249,7 +255,7 @@ def test_after_an_outage_the_latest_missed_slot_runs_once_and_the_skip_is_record
     assert stored_item(task.id)["next_run_at"] == "2026-03-02T10:05:00Z"
 
 
-def test_a_deleted_task_stops_being_scheduled(state_machine: str) -> None:
+def test_a_deleted_task_stops_being_scheduled(workflows: InMemoryWorkflows) -> None:
     # Given a scheduled task
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
     # When its owner deletes it
@@ -261,7 +267,9 @@ def test_a_deleted_task_stops_being_scheduled(state_machine: str) -> None:
     assert executions_of(task.id) == []
 
 
-def test_a_deactivated_task_stops_being_scheduled_and_a_reactivated_one_resumes(state_machine: str) -> None:
+def test_a_deactivated_task_stops_being_scheduled_and_a_reactivated_one_resumes(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a scheduled task that has run once
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="allow")
     tick(T0, rule=RULE)
@@ -278,7 +286,9 @@ def test_a_deactivated_task_stops_being_scheduled_and_a_reactivated_one_resumes(
     assert tick(reactivated.next_run_at, rule=RULE).started == 1
 
 
-def test_a_disabled_schedule_stops_and_a_tick_racing_the_disable_claims_nothing(state_machine: str) -> None:
+def test_a_disabled_schedule_stops_and_a_tick_racing_the_disable_claims_nothing(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a due task whose schedule its owner disables
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
     task_service.update_task(CALLER, task.id, TaskUpdate(schedule_enabled=False), if_match=None)
@@ -296,7 +306,7 @@ def test_a_disabled_schedule_stops_and_a_tick_racing_the_disable_claims_nothing(
 
 
 def test_a_transient_conflict_writing_the_execution_keeps_the_claim(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the execution's transaction is cancelled once for a reason that is not a failed condition
     from agent_tasks.store.dynamo import TransactionConflict
@@ -328,7 +338,7 @@ def test_a_transient_conflict_writing_the_execution_keeps_the_claim(
 
 
 def test_an_edit_while_a_slot_is_claimed_keeps_the_claim(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the 09:00 tick claimed the slot and then crashed before writing the execution
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
@@ -344,7 +354,7 @@ def test_an_edit_while_a_slot_is_claimed_keeps_the_claim(
 
 
 def test_overlap_buffer_one_queues_one_slot_skips_the_next_and_starts_it_when_the_run_ends(
-    state_machine: str,
+    workflows: InMemoryWorkflows,
 ) -> None:
     from agent_tasks.services.ending import end_execution
 
@@ -376,10 +386,10 @@ def test_overlap_buffer_one_queues_one_slot_skips_the_next_and_starts_it_when_th
     started = execution_store.get(second.id)
     assert started is not None
     assert started.status == "pending"
-    assert second.id in workflow_names(state_machine)
+    assert second.id in workflows.started
 
 
-def test_overlap_skip_counts_a_queued_run_as_going(state_machine: str) -> None:
+def test_overlap_skip_counts_a_queued_run_as_going(workflows: InMemoryWorkflows) -> None:
     # Given a task limited to one run at a time, every five minutes, its first run going
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     t0 = now - timedelta(minutes=now.minute % 5) + 5 * MINUTE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.services.scheduler import tick
 from agent_tasks.store import executions as execution_store
 from tests.support.schedules import audit_actions, executions_of, scheduled_task
@@ -13,7 +14,7 @@ RULE = "agent-tasks-scheduler-tick-test"
 MINUTE = timedelta(minutes=1)
 
 
-def test_a_run_waiting_for_approval_makes_skip_skip_the_next_slot(state_machine: str) -> None:
+def test_a_run_waiting_for_approval_makes_skip_skip_the_next_slot(workflows: InMemoryWorkflows) -> None:
     # Given a task every five minutes under skip, whose 09:00 run waits for a person's approval
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE, overlap_policy="skip")
     assert tick(T0, rule=RULE).started == 1

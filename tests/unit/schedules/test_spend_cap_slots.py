@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.models.limits import SpendLimits
 from agent_tasks.services.scheduler import tick
 from agent_tasks.store import audit as audit_store
@@ -25,7 +26,9 @@ def _capped_at(cap: float, spent: float) -> None:
     transact(usage_store.rollup_items(OWNER, "another-task", T0 - timedelta(hours=1), spent, None))
 
 
-def test_a_slot_over_the_owners_daily_cap_is_skipped_with_an_audit_event(state_machine: str) -> None:
+def test_a_slot_over_the_owners_daily_cap_is_skipped_with_an_audit_event(
+    workflows: InMemoryWorkflows,
+) -> None:
     # Given a scheduled task whose owner spent their daily cap this morning
     task = scheduled_task("*/5 * * * *", created=T0 - timedelta(minutes=1))
     _capped_at(1.0, 1.5)
@@ -41,7 +44,7 @@ def test_a_slot_over_the_owners_daily_cap_is_skipped_with_an_audit_event(state_m
     assert stored_item(task.id)["next_run_at"] == "2026-03-02T09:05:00Z"
 
 
-def test_under_the_cap_the_slot_starts(state_machine: str) -> None:
+def test_under_the_cap_the_slot_starts(workflows: InMemoryWorkflows) -> None:
     task = scheduled_task("*/5 * * * *", created=T0 - timedelta(minutes=1))
     _capped_at(1.0, 0.5)
     assert tick(T0, rule=RULE).started == 1

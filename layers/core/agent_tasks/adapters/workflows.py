@@ -4,6 +4,7 @@ waiting task of it (a `.waitForTaskToken` state) by its task token."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +23,10 @@ class WorkflowStartError(Exception):
         super().__init__(code)
         self.code = code
         self.answered = answered
+
+
+# The code Step Functions answers a StartExecution over the account's token bucket with.
+THROTTLING_CODE = "ThrottlingException"
 
 
 class Workflows(Protocol):
@@ -90,7 +95,12 @@ class StepFunctionsWorkflows:
 @dataclass
 class InMemoryWorkflows:
     """A fake: records starts, stops and answered task tokens; `refuse_with` makes every start fail with
-    that code; a token in `gone_tokens` is no longer waiting."""
+    that code; a token in `gone_tokens` is no longer waiting. Safe to share between threads (the
+    scheduler's ticks and starters run in several at once).
+
+    `throttle(n)` refuses the next n starts as the AWS adapter does when Step Functions answers
+    ThrottlingException (its token bucket empty); `fail_next(error, n)` raises `error` from the next n
+    starts (a timeout, a crash of the caller)."""
 
     started: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
@@ -98,26 +108,55 @@ class InMemoryWorkflows:
     released: list[tuple[str, str]] = field(default_factory=list)
     gone_tokens: set[str] = field(default_factory=set)
     refuse_with: str | None = None
+    start_calls: int = 0
+    _failures: list[BaseException] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def throttle(self, times: int) -> None:
+        """Refuse the next `times` starts with ThrottlingException (as `StepFunctionsWorkflows` does)."""
+        self.fail_next(WorkflowStartError(THROTTLING_CODE), times)
+
+    def fail_next(self, error: BaseException, times: int) -> None:
+        """Raise `error` from each of the next `times` starts (before anything is started)."""
+        with self._lock:
+            self._failures.extend([error] * times)
+
+    def clear_failures(self) -> None:
+        """The failures still to come are dropped (the token bucket has refilled)."""
+        with self._lock:
+            self._failures.clear()
+
+    @property
+    def failures_left(self) -> int:
+        with self._lock:
+            return len(self._failures)
 
     def start(self, execution_id: str) -> None:
-        if self.refuse_with is not None:
-            raise WorkflowStartError(self.refuse_with)
-        if execution_id not in self.started:
-            self.started.append(execution_id)
+        with self._lock:
+            self.start_calls += 1
+            if self._failures:
+                raise self._failures.pop(0)
+            if self.refuse_with is not None:
+                raise WorkflowStartError(self.refuse_with)
+            if execution_id not in self.started:
+                self.started.append(execution_id)
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
-        self.stopped.append(execution_id)
+        with self._lock:
+            self.stopped.append(execution_id)
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
-        if task_token in self.gone_tokens:
-            return False
-        self.resumed.append((task_token, output))
-        self.gone_tokens.add(task_token)
-        return True
+        with self._lock:
+            if task_token in self.gone_tokens:
+                return False
+            self.resumed.append((task_token, output))
+            self.gone_tokens.add(task_token)
+            return True
 
     def release(self, task_token: str, *, error: str, cause: str) -> bool:
-        if task_token in self.gone_tokens:
-            return False
-        self.released.append((task_token, error))
-        self.gone_tokens.add(task_token)
-        return True
+        with self._lock:
+            if task_token in self.gone_tokens:
+                return False
+            self.released.append((task_token, error))
+            self.gone_tokens.add(task_token)
+            return True
