@@ -20,8 +20,8 @@ from agent_tasks.agent.model_catalog import forget_process_cache
 from agent_tasks.aws import reset_clients
 from agent_tasks.services.paging import cursor_signing_key
 from agent_tasks.settings import get_settings
+from agent_tasks_local import moto_bridge
 from agent_tasks_local.lambdas import load_function_module
-from tests.support.moto_speed import copy_each_table_once
 from tests.support.template import PROJECT_ROOT, create_table
 
 
@@ -50,17 +50,23 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     suffix = uuid.uuid4().hex[:8]
     names = {"TABLE_NAME": f"agent-tasks-{suffix}", "BUCKET_NAME": f"agent-tasks-artifacts-{suffix}"}
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, even after a local cloud started
-    copy_each_table_once(monkeypatch)  # moto's transactions copied the table once per item
-    with mock_aws():
-        for key, value in names.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv(
-            "STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-test"
-        )
-        _refresh(keep_clients=True)
-        create_table(aws_clients.dynamodb(), names["TABLE_NAME"])
-        aws_clients.s3().create_bucket(Bucket=names["BUCKET_NAME"])
-        yield names
+    # The local cloud's two mends of moto's DynamoDB costs (a transaction copied the whole table,
+    # once per item; every answer walked its output shape), here for in-process moto too.
+    restores = [moto_bridge.transactions_at_item_cost(), moto_bridge.answers_without_shape_walk()]
+    try:
+        with mock_aws():
+            for key, value in names.items():
+                monkeypatch.setenv(key, value)
+            monkeypatch.setenv(
+                "STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:agent-tasks-test"
+            )
+            _refresh(keep_clients=True)
+            create_table(aws_clients.dynamodb(), names["TABLE_NAME"])
+            aws_clients.s3().create_bucket(Bucket=names["BUCKET_NAME"])
+            yield names
+    finally:
+        for restore in reversed(restores):
+            restore()
     _refresh(keep_clients=True)
 
 
