@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +13,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from agent_tasks import aws
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
+
+
+def wait_timestamp(moment: datetime) -> str:
+    """`moment` as the workflow's Wait state reads it (TimestampPath): UTC, whole seconds, `Z`."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a wait timestamp must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class WorkflowStartError(Exception):
@@ -25,8 +33,9 @@ class WorkflowStartError(Exception):
 
 
 class Workflows(Protocol):
-    def start(self, execution_id: str) -> None:
-        """Start the execution's workflow, named after it: a second start of one name is no error."""
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
+        """Start the execution's workflow, named after it: a second start of one name is no error.
+        With `not_before` the workflow waits until then before its first step (a slot started ahead)."""
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         """Stop the execution's workflow if it is running; never raises for one that is not."""
@@ -42,12 +51,15 @@ class Workflows(Protocol):
 class StepFunctionsWorkflows:
     """Step Functions: StartExecution / StopExecution on the settings' state machine."""
 
-    def start(self, execution_id: str) -> None:
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
+        payload: dict[str, str] = {"execution_id": execution_id}
+        if not_before is not None:
+            payload["not_before"] = wait_timestamp(not_before)
         try:
             aws.stepfunctions().start_execution(
                 stateMachineArn=get_settings().state_machine_arn,
                 name=execution_id,
-                input=json.dumps({"execution_id": execution_id}),
+                input=json.dumps(payload),
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
@@ -93,17 +105,21 @@ class InMemoryWorkflows:
     that code; a token in `gone_tokens` is no longer waiting."""
 
     started: list[str] = field(default_factory=list)
+    # execution id -> the not_before its workflow was started with (a slot started ahead)
+    waits: dict[str, datetime] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)
     resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     released: list[tuple[str, str]] = field(default_factory=list)
     gone_tokens: set[str] = field(default_factory=set)
     refuse_with: str | None = None
 
-    def start(self, execution_id: str) -> None:
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
         if self.refuse_with is not None:
             raise WorkflowStartError(self.refuse_with)
         if execution_id not in self.started:
             self.started.append(execution_id)
+            if not_before is not None:
+                self.waits[execution_id] = not_before
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         self.stopped.append(execution_id)
