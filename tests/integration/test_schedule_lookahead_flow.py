@@ -16,6 +16,7 @@ import boto3
 import httpx2 as httpx
 import pytest
 
+from agent_tasks.settings import get_settings
 from tests.support.polling import wait_until
 
 TERMINAL = {"completed", "failed", "cancelled", "timed_out"}
@@ -32,8 +33,11 @@ def http(local_cloud: Any) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def clock_at_the_slot(local_cloud: Any) -> Iterator[list[datetime]]:
-    """The workflows' wait clock, set by the test; the real clock again afterwards."""
+def clock_at_the_slot(local_cloud: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
+    """The lookahead at its default (60 s), and the workflows' wait clock, set by the test; the real
+    clock again afterwards."""
+    monkeypatch.setenv("SCHEDULE_LOOKAHEAD_SECONDS", "60")
+    get_settings.cache_clear()
     moment: list[datetime] = []
     original = local_cloud.wait_clock
     local_cloud.wait_clock = lambda: moment[0] if moment else datetime.now(UTC)
@@ -41,13 +45,15 @@ def clock_at_the_slot(local_cloud: Any) -> Iterator[list[datetime]]:
         yield moment
     finally:
         local_cloud.wait_clock = original
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 def test_a_slot_claimed_ahead_waits_for_its_time_then_runs(
     local_cloud: Any, http: httpx.Client, clock_at_the_slot: list[datetime]
 ) -> None:
-    # Given a task due once a day at a minute two to three minutes from now
-    slot = (datetime.now(UTC) + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    # Given a task due once a day, at a minute one to two minutes from now
+    slot = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
     response = http.post(
         "/api/v1/tasks",
         json={
@@ -62,7 +68,8 @@ def test_a_slot_claimed_ahead_waits_for_its_time_then_runs(
     assert response.status_code == 201, response.text
     task = response.json()
     assert datetime.fromisoformat(task["next_run_at"]) == slot
-    # When the scheduler's rule fires 50 s before the slot (inside the 60 s lookahead)
+    # When the scheduler's rule fires 50 s before the slot, inside the 60 s lookahead (the handler
+    # takes the event's time, at most a minute ahead of its clock)
     summary = local_cloud.rules.fire("SchedulerFunctionTick", at=slot - timedelta(seconds=50))
     # Then the tick claimed the slot ahead, and the starter starts its workflow (now, before the slot)
     assert (summary["claimed_ahead"], summary["dispatched"]) == (1, 1), summary
