@@ -21,8 +21,16 @@ from agent_tasks.services.actor import Actor
 from agent_tasks.services.scheduler import tick
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
+from agent_tasks.store import schedules as schedule_store
 from agent_tasks.store import tasks as task_store
-from tests.support.schedules import OWNER, audit_actions, executions_of, one_time_task, scheduled_task
+from tests.support.schedules import (
+    OWNER,
+    audit_actions,
+    executions_of,
+    fail_once,
+    one_time_task,
+    scheduled_task,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -319,3 +327,28 @@ def test_the_state_machine_waits_for_not_before_only_when_the_input_carries_it()
     # And a run queued at its slot looks again every TURN_POLL_SECONDS
     assert states["WaitForTurn"]["Seconds"] == slot_time.TURN_POLL_SECONDS
     assert states["CheckTurn"]["Parameters"]["step"] == "check_turn"
+
+
+def test_a_waiting_run_recovered_after_a_crash_is_counted_once_when_it_begins(
+    lookahead: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a schedule with max_runs whose tick crashed after starting the waiting run, before
+    # finishing the claim
+    task = scheduled_task("0 9 * * *", created=T0 - timedelta(seconds=55), max_runs=5)
+    fail_once(monkeypatch, schedule_store, "finish_slot")
+    assert tick(T0 - timedelta(seconds=50), rule=RULE).errors == 1
+    waiting = slot_execution_id(task.id, T0)
+    assert execution_store.status_of(waiting) == "pending"
+    # When a tick past the claim's lease (and past the slot) finishes the claim
+    recovered = tick(T0 + timedelta(seconds=45), rule=RULE)
+    assert (recovered.recovered, recovered.errors) == (1, 0)
+    stored = task_store.get(task.id)
+    assert stored is not None
+    # Then the run is not counted yet, and still waits for its BeginSlot
+    assert (stored.pending_slot, stored.scheduled_runs) == (None, 0)
+    # And when it begins it counts once
+    assert slot_time.begin_slot(waiting, now=T0 + timedelta(seconds=46)) == {"next": "run"}
+    stored = task_store.get(task.id)
+    assert stored is not None
+    assert stored.scheduled_runs == 1
+    assert len(executions_of(task.id)) == 1

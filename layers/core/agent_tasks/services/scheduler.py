@@ -334,7 +334,9 @@ def run_claimed_slot(
         else:
             summary.started += 1
             summary.execution_ids.append(execution_id)
-    counted = not overlapping and not ahead and task.max_runs is not None  # ahead: counted as it begins
+    # A run started waiting for its slot (now, or before a crash) is counted as it begins (slot_time.py).
+    waits = ahead or (existing is not None and existing.waiting_until is not None)
+    counted = not overlapping and not waits and task.max_runs is not None
     if (task.next_run_at is None and not task.is_one_time) or not schedule_store.finish_slot(
         task.id,
         pending.slot,
