@@ -72,7 +72,9 @@ def test_a_slot_claimed_ahead_waits_for_its_time_then_runs(
     # takes the event's time, at most a minute ahead of its clock)
     summary = local_cloud.rules.fire("SchedulerFunctionTick", at=slot - timedelta(seconds=50))
     # Then the tick claimed the slot ahead, and the starter starts its workflow (now, before the slot)
-    assert (summary["claimed_ahead"], summary["dispatched"]) == (1, 1), summary
+    # (other flows' tasks in this shared local cloud may be due too)
+    assert summary["claimed_ahead"] >= 1, summary
+    assert summary["dispatched"] >= 1, summary
     clock_at_the_slot.append(slot)  # the workflow's clock reaches the slot: its Wait ends
     local_cloud.queues.drain("StarterFunction")
 
