@@ -1,9 +1,10 @@
-"""The executor function: the Prepare, RunAgent, AwaitApproval, ApprovalTimedOut, Finalize and
-MarkFailed steps of an execution.
+"""The executor function: the BeginSlot and CheckTurn (a scheduled run started ahead of its slot),
+Prepare, RunAgent, AwaitApproval, ApprovalTimedOut, Finalize and MarkFailed steps of an execution.
 
-Event (from the state machine): {"step": "prepare" | "run_agent" | "await_approval" |
-"approval_timed_out" | "finalize" | "mark_failed", "execution_id": "...", "error"?: {"Error", "Cause"},
-"state"?: {...}, "approval_id"?: "...", "task_token"?: "..."}, parsed as `StepEvent`.
+Event (from the state machine): {"step": "begin_slot" | "check_turn" | "prepare" | "run_agent" |
+"await_approval" | "approval_timed_out" | "finalize" | "mark_failed", "execution_id": "...",
+"error"?: {"Error", "Cause"}, "state"?: {...}, "approval_id"?: "...", "task_token"?: "..."}, parsed
+as `StepEvent`.
 """
 
 from __future__ import annotations

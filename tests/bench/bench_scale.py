@@ -15,7 +15,17 @@ latencies as parameters (`ScaleParameters`); nothing here calls AWS or reads the
    retried as botocore's standard mode does (4 retries, full jitter, 1-2-4-8 s caps), then with the
    starter's own backoff (full jitter, 0.05 s doubling to 2 s).
 
-Delay of a slot = when its StartExecution succeeded, minus the slot's time.
+4. With the lookahead (SCHEDULE_LOOKAHEAD_SECONDS, `lookahead_s`, the service's default) the
+   slots are claimed by the tick before the minute whose horizon covers them (ticks come every 60 s,
+   `tick_delay_s` after the minute) and their workflows started as above, paced, ahead of time; each
+   waits (a Wait state) until its slot. At the slot every waiting workflow leaves its Wait: each
+   state transition takes a token of the account's StateTransition bucket; then its BeginSlot step
+   (a Lambda invocation, `begin_slot_ms`, at most `lambda_concurrency` at once, each new instance
+   paying a cold start) judges the slot and admits the run.
+
+Delay of a slot = when its StartExecution succeeded, minus the slot's time; with the lookahead, when
+its BeginSlot step has decided it (the same point of the path: the starter decides before it starts),
+minus the slot's time.
 
 Defaults and where they come from:
 - StartExecution bucket 1,300, refill 300/s: Step Functions developer guide, "Step Functions service
@@ -27,6 +37,10 @@ Defaults and where they come from:
   "single-digit millisecond" latency, doubled for multi-item calls (an assumption).
 - StartExecution 50 ms, SQS send 10 ms and delivery 50 ms, tick delivery 1 s after the minute,
   cold start 600 ms: assumptions (the issue's "tens of ms" per StartExecution); change them here.
+- StateTransition bucket 5,000, refill 5,000/s (800 / 800 in the other regions): the same quotas
+  page, "Quotas related to state throttling" (as recalled, not re-read this stop: check it).
+- BeginSlot 40 ms (four single-item DynamoDB calls and one transaction) and 1,000 concurrent
+  executor instances (the account's default Lambda concurrency): assumptions.
 """
 
 from __future__ import annotations
@@ -48,6 +62,7 @@ from agent_tasks.schedules.quotas import (
     planned_start_offset,
     queue_delay,
 )
+from agent_tasks.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,13 @@ class ScaleParameters:
     # QueueDispatcher's policy, schedules/quotas.py planned_start_offset and queue_delay; the starter
     # waits out the fraction of a second); False: the code before it.
     pace_starts: bool = True
+    # Claim slots this far ahead and start their workflows waiting for the slot (0: off); the
+    # service's default (settings.py SCHEDULE_LOOKAHEAD_SECONDS).
+    lookahead_s: float = float(Settings.model_fields["schedule_lookahead_seconds"].default)
+    transition_bucket: int = 5000
+    transition_refill_per_second: float = 5000.0
+    begin_slot_ms: float = 40.0
+    lambda_concurrency: int = 1000
     seed: int = 20
 
 
@@ -83,9 +105,10 @@ class ScaleParameters:
 class _Slot:
     owner: str
     available_at: float = 0.0
-    not_before: float = 0.0
+    not_before: float = -math.inf  # no pacing plan: the starter starts it at once
     started_at: float | None = None
     attempts: int = 0
+    begun_at: float | None = None  # with the lookahead: when its BeginSlot step decided it
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -106,7 +129,10 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
     # pacing each message carries the DelaySeconds the real dispatcher gives it (the dispatcher's
     # clock starts when the handler does, at tick_delay_s).
     quota = BucketQuota(p.bucket_size, p.refill_per_second)
-    queried = p.tick_delay_s + p.shards * p.dynamodb_multi_ms / 1000
+    # The tick that claims the slots: the first (every 60 s, tick_delay_s after the minute) whose
+    # horizon (its time plus the lookahead) reaches the slot (time 0).
+    tick_at = p.tick_delay_s + 60.0 * math.ceil((-p.lookahead_s - p.tick_delay_s) / 60.0)
+    queried = tick_at + p.shards * p.dynamodb_multi_ms / 1000
     claim_s = 2 * p.dynamodb_ms / 1000
     plan_start = queried + claim_s / p.claim_workers  # the first dispatch
     for index, slot in enumerate(ordered):
@@ -123,7 +149,7 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
     ordered = sorted(ordered, key=lambda slot: slot.available_at)
 
     # 2-3. Pollers and starts, as events in time order.
-    bucket = TokenBucket(quota, now=0.0)
+    bucket = TokenBucket(quota, now=tick_at)
     queue = deque(ordered)
     events: list[tuple[float, int, str, Any]] = []
     sequence = itertools.count()
@@ -185,8 +211,15 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
             if in_batch[payload] == 0:
                 at(now, "instance_free")
 
+    if p.lookahead_s > 0:
+        _begin_at_slot(slots, p)
+
     def figures(selected: list[_Slot]) -> dict[str, float]:
-        delays = [slot.started_at for slot in selected if slot.started_at is not None]
+        delays = [
+            slot.begun_at if slot.begun_at is not None else slot.started_at
+            for slot in selected
+            if slot.started_at is not None
+        ]
         return {
             "count": len(delays),
             "p50_s": round(_percentile(delays, 0.50), 2),
@@ -208,17 +241,48 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
         "all_within_60s": overall["max_s"] <= 60.0,
         "others_p99_under_10s": others["p99_s"] < 10.0,
         "others_p99_floor_s": others_p99_floor(p),
+        "started_before_slot": sum(1 for slot in slots if (slot.started_at or 0.0) <= 0.0),
+        "tick_at_s": round(tick_at, 2),
     }
 
 
+def _begin_at_slot(slots: list[_Slot], p: ScaleParameters) -> None:
+    """The waiting workflows at their slot: each leaves its Wait (at the slot, or at once if it
+    started late) with a StateTransition token, then its BeginSlot invocation runs on one of
+    `lambda_concurrency` executor instances (a new one pays a cold start)."""
+    transitions = TokenBucket(BucketQuota(p.transition_bucket, p.transition_refill_per_second), now=0.0)
+    refill = p.transition_refill_per_second
+    instances: list[float] = []  # when each instance is free, a heap
+    for slot in sorted(slots, key=lambda slot: max(0.0, slot.started_at or 0.0)):
+        ready = max(0.0, slot.started_at or 0.0)
+        while not transitions.try_take(ready):
+            ready += 1.0 / refill
+        if len(instances) < p.lambda_concurrency:
+            begins = ready + p.cold_start_s
+        else:
+            begins = max(ready, heapq.heappop(instances))
+        slot.begun_at = begins + p.begin_slot_ms / 1000
+        heapq.heappush(instances, slot.begun_at)
+
+
+_OTHER_REGIONS: dict[str, Any] = {
+    "bucket_size": 800,
+    "refill_per_second": 150,
+    "transition_bucket": 800,
+    "transition_refill_per_second": 800.0,
+}
 SCENARIOS = {
-    "AWS defaults (us-east-1)": ScaleParameters(),
-    "AWS defaults (us-east-1), before pacing": ScaleParameters(pace_starts=False),
-    "other regions (800 / 150 per s)": ScaleParameters(bucket_size=800, refill_per_second=150),
-    "other regions, before pacing": ScaleParameters(
-        bucket_size=800, refill_per_second=150, pace_starts=False
+    "AWS defaults (us-east-1), lookahead 60 s (the default)": ScaleParameters(lookahead_s=60),
+    "AWS defaults (us-east-1), lookahead off": ScaleParameters(lookahead_s=0),
+    "AWS defaults (us-east-1), lookahead off, before pacing": ScaleParameters(
+        lookahead_s=0, pace_starts=False
     ),
-    "start quota raised to refill 600/s": ScaleParameters(refill_per_second=600),
+    "other regions (800 / 150 per s), lookahead 60 s": ScaleParameters(lookahead_s=60, **_OTHER_REGIONS),
+    "other regions, lookahead off": ScaleParameters(lookahead_s=0, **_OTHER_REGIONS),
+    "other regions, lookahead 120 s": ScaleParameters(lookahead_s=120, **_OTHER_REGIONS),
+    "start quota raised to refill 600/s, lookahead off": ScaleParameters(
+        lookahead_s=0, refill_per_second=600
+    ),
 }
 
 
@@ -248,9 +312,14 @@ def main() -> None:
             f"instances {result['peak_instances']}; every slot within 60 s: {result['all_within_60s']}; "
             f"others' p99 under 10 s: {result['others_p99_under_10s']}"
         )
-        print(
-            f"  others' p99 floor at this quota (tick delay + bucket alone): {result['others_p99_floor_s']} s"
-        )
+        if result["parameters"]["lookahead_s"]:
+            print(
+                f"  claimed by the tick at {result['tick_at_s']} s; workflows started before their slot: "
+                f"{result['started_before_slot']}"
+            )
+        else:
+            floor = result["others_p99_floor_s"]
+            print(f"  others' p99 floor at this quota (tick delay + bucket alone): {floor} s")
 
 
 if __name__ == "__main__":

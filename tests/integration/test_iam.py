@@ -44,6 +44,9 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "before the wait began (a race an answer within milliseconds of the request wins)",
         "states:SendTaskFailure": "releases a wait when the execution ends in a step while waiting (e.g. "
         "MarkFailed), or when the awaited request is missing",
+        "states:StopExecution": "a scheduled run started ahead of its slot, under overlap_policy "
+        "cancel_other, stops the task's runs going at its slot (services/slot_time.py; "
+        "tests/unit/schedules/test_lookahead.py)",
     },
     "ExecutionStateMachine": dict.fromkeys(
         (

@@ -15,6 +15,7 @@ import boto3
 import httpx2 as httpx
 import pytest
 
+from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from tests.support.cancel_other import cancel_other_flow, end_flow
 from tests.support.polling import wait_until
@@ -32,8 +33,21 @@ def http(local_cloud: Any) -> Iterator[httpx.Client]:
         yield client
 
 
+@pytest.fixture
+def claim_when_due(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This flow claims the slot when it is due: with the lookahead on, the second tick would claim
+    the next minute's slot ahead (its flow: test_schedule_lookahead_flow.py)."""
+    monkeypatch.setenv("SCHEDULE_LOOKAHEAD_SECONDS", "0")
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
 def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
-    local_cloud: Any, http: httpx.Client
+    local_cloud: Any, http: httpx.Client, claim_when_due: None
 ) -> None:
     # Given a task scheduled every minute
     response = http.post(

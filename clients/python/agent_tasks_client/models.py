@@ -197,6 +197,7 @@ class ExecutionResponse(TypedDict):
     expires_at: NotRequired[int | None]
     queued_until: NotRequired[str | None]
     dequeued_at: NotRequired[str | None]
+    waiting_until: NotRequired[str | None]
     _links: dict[str, str]
     last_message_seq: NotRequired[int]
 

@@ -9,6 +9,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ class LocalCloud:
     strict_iam: bool = True
     # Seconds before retry n of a failed asynchronous invocation (AWS waits about 1, then 2 minutes).
     async_retry_delay: Any = field(default=lambda _retry: 0.0)
+    # The clock of workflows' Wait-until-timestamp states (a slot started ahead waits for its time):
+    # aware UTC now. A test sets a later one (`wait_clock`) so a workflow need not wait out the slot.
+    wait_clock: Any = field(default=lambda: datetime.now(UTC))
 
     ledger: iam.Ledger = field(default_factory=iam.Ledger, init=False)
     # (function logical id, event) of every EventBridge rule delivery, in order, for tests.
@@ -114,6 +118,7 @@ class LocalCloud:
         )
         self._restores.append(moto_bridge.deliver_rules_to_lambda(self._deliver_to_function))
         self._restores.append(moto_bridge.announce_workflow_ends(self._workflow_ended))
+        self._restores.append(moto_bridge.honour_wait_timestamps(lambda: self.wait_clock()))
         if self.strict_iam:
             self._enforce_iam()
         else:

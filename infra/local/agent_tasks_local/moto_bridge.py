@@ -11,9 +11,10 @@ _authenticate_and_authorize_action`, `IAMRequest`), which the strict local cloud
 the resource each request acts on (moto passes "*" for most services); the Lambda client its
 Step Functions interpreter makes (`lambda_eval_utils.boto_client_for`), which we sign with the
 state machine's role; and `Rule.send_to_targets` of moto's EventBridge, which delivers to
-Lambda targets here (moto raises NotImplementedError for them); and DynamoDB's
+Lambda targets here (moto raises NotImplementedError for them); DynamoDB's
 `DynamoDBBackend.transact_write_items` with its `Table` (items, stream), whose whole-table backup
-we replace with a backup of the items a transaction touches. Outside moto, botocore's
+we replace with a backup of the items a transaction touches; and the Wait state's
+`Timestamp._get_wait_seconds`, which reads the local clock here. Outside moto, botocore's
 `Session.get_credentials` is where every client gets its (per-function) credentials.
 """
 
@@ -24,10 +25,12 @@ import functools
 import inspect
 import io
 import json
+import math
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -45,7 +48,9 @@ from moto.dynamodb.models.table import Table
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut, CallbackPoolManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from werkzeug.exceptions import HTTPException
@@ -90,6 +95,9 @@ def check_internals() -> None:
     _check_signature(CallbackPoolManager.get, ["self", "callback_id"])
     _check_signature(CallbackPoolManager.notify, ["self", "callback_id", "outcome"])
     _check_signature(CallbackOutcomeTimedOut.__init__, ["self", "callback_id"])
+    _check_signature(Timestamp._get_wait_seconds, ["self", "env"])
+    _check_signature(Timestamp._from_timestamp_string, ["timestamp"], "Timestamp._from_timestamp_string")
+    _check_signature(Timestamp._create_failure_event, ["self", "env", "timestamp_str"])
     if "_pool" not in CallbackPoolManager.__init__.__code__.co_names:
         raise RuntimeError("moto's CallbackPoolManager no longer keeps '_pool': re-check moto_bridge")
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -480,6 +488,36 @@ def time_out_task_waits(execution_name: str) -> int:
             ):
                 ended += 1
     return ended
+
+
+# ---------------------------------------------------------------- Wait states until a timestamp
+
+# The local clock of Wait states with Timestamp/TimestampPath: aware UTC now (injectable, so a test of
+# a workflow started ahead of its slot does not sleep until the slot).
+WaitClock = Callable[[], datetime]
+
+
+def honour_wait_timestamps(clock: WaitClock) -> Callable[[], None]:
+    """moto's Wait until a timestamp compares it with the machine's naive local time (`datetime.now()`:
+    hours off unless the machine runs in UTC); here it is compared with `clock()`, aware UTC, and a
+    timestamp already past waits not at all, as in AWS."""
+    check_internals()
+    original = Timestamp._get_wait_seconds
+
+    def _get_wait_seconds(self: Timestamp, env: Any) -> int:
+        self.string.eval(env=env)
+        text: str = env.stack.pop()
+        moment = Timestamp._from_timestamp_string(timestamp=text)
+        if moment is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        return max(0, math.ceil((moment.replace(tzinfo=UTC) - clock()).total_seconds()))
+
+    Timestamp._get_wait_seconds = _get_wait_seconds  # type: ignore[method-assign]
+
+    def restore() -> None:
+        Timestamp._get_wait_seconds = original  # type: ignore[method-assign]
+
+    return restore
 
 
 # ---------------------------------------------------------------- EventBridge rules with Lambda targets

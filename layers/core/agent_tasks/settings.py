@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     start_queue_url: str = Field(default="", validation_alias="START_QUEUE_URL")
     # Due tasks a scheduler tick claims at once (each claim is two DynamoDB calls).
     scheduler_claim_workers: int = Field(default=16, ge=1, le=64, validation_alias="SCHEDULER_CLAIM_WORKERS")
+    # How far ahead of a slot's time the tick claims it and starts its workflow, which waits (a Wait
+    # state) until the slot: the StartExecution calls of a round minute spread over the minute before
+    # it (services/slot_time.py). 0: off (slots are claimed when due). At most 240 s: a waiting
+    # execution must begin well inside the stale-pending sweeper's 5 minutes.
+    schedule_lookahead_seconds: int = Field(
+        default=60, ge=0, le=240, validation_alias="SCHEDULE_LOOKAHEAD_SECONDS"
+    )
     # The account's StartExecution token bucket when its quota was raised (else the region's default,
     # schedules/quotas.py): the tick paces queued starts to it.
     start_quota_bucket: int | None = Field(

@@ -11,6 +11,14 @@ from agent_tasks.settings import get_settings
 from tests.support.fixtures import FakePorts
 
 
+@pytest.fixture(autouse=True)
+def claim_when_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests claim slots when they are due: the lookahead (claiming ahead, the workflow waiting
+    for the slot) is off unless a test turns it on (test_lookahead.py)."""
+    monkeypatch.setenv("SCHEDULE_LOOKAHEAD_SECONDS", "0")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def workflows(
     aws: dict[str, str], fake_ports: FakePorts, monkeypatch: pytest.MonkeyPatch

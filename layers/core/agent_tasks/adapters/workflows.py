@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,6 +14,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from agent_tasks import aws
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
+
+
+def wait_timestamp(moment: datetime) -> str:
+    """`moment` as the workflow's Wait state reads it (TimestampPath): UTC, whole seconds, `Z`."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a wait timestamp must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class WorkflowStartError(Exception):
@@ -30,8 +38,9 @@ THROTTLING_CODE = "ThrottlingException"
 
 
 class Workflows(Protocol):
-    def start(self, execution_id: str) -> None:
-        """Start the execution's workflow, named after it: a second start of one name is no error."""
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
+        """Start the execution's workflow, named after it: a second start of one name is no error.
+        With `not_before` the workflow waits until then before its first step (a slot started ahead)."""
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         """Stop the execution's workflow if it is running; never raises for one that is not."""
@@ -47,12 +56,15 @@ class Workflows(Protocol):
 class StepFunctionsWorkflows:
     """Step Functions: StartExecution / StopExecution on the settings' state machine."""
 
-    def start(self, execution_id: str) -> None:
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
+        payload: dict[str, str] = {"execution_id": execution_id}
+        if not_before is not None:
+            payload["not_before"] = wait_timestamp(not_before)
         try:
             aws.stepfunctions().start_execution(
                 stateMachineArn=get_settings().state_machine_arn,
                 name=execution_id,
-                input=json.dumps({"execution_id": execution_id}),
+                input=json.dumps(payload),
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
@@ -103,6 +115,8 @@ class InMemoryWorkflows:
     starts (a timeout, a crash of the caller)."""
 
     started: list[str] = field(default_factory=list)
+    # execution id -> the not_before its workflow was started with (a slot started ahead)
+    waits: dict[str, datetime] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)
     resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     released: list[tuple[str, str]] = field(default_factory=list)
@@ -131,7 +145,7 @@ class InMemoryWorkflows:
         with self._lock:
             return len(self._failures)
 
-    def start(self, execution_id: str) -> None:
+    def start(self, execution_id: str, *, not_before: datetime | None = None) -> None:
         with self._lock:
             self.start_calls += 1
             if self._failures:
@@ -140,6 +154,8 @@ class InMemoryWorkflows:
                 raise WorkflowStartError(self.refuse_with)
             if execution_id not in self.started:
                 self.started.append(execution_id)
+                if not_before is not None:
+                    self.waits[execution_id] = not_before
 
     def stop(self, execution_id: str, *, error: str, cause: str) -> None:
         with self._lock:

@@ -8,8 +8,19 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-StepName = Literal["prepare", "run_agent", "await_approval", "approval_timed_out", "finalize", "mark_failed"]
+StepName = Literal[
+    "begin_slot",
+    "check_turn",
+    "prepare",
+    "run_agent",
+    "await_approval",
+    "approval_timed_out",
+    "finalize",
+    "mark_failed",
+]
 STEP_NAMES: tuple[str, ...] = (
+    "begin_slot",
+    "check_turn",
     "prepare",
     "run_agent",
     "await_approval",

@@ -185,6 +185,13 @@ class ExecutionView(BaseModel):
     dequeued_at: datetime | None = Field(
         default=None, description="When a queued execution got its run slot and was started."
     )
+    waiting_until: datetime | None = Field(
+        default=None,
+        description="A scheduled run started ahead of its slot (the schedule lookahead): `pending`, its "
+        "workflow waits until this time (the slot, plus its jitter), then the slot is decided as if "
+        "it started then (pause, edit, overlap policy, concurrency limits). It holds no run slot and "
+        "does not count as running while it waits; cleared when the slot begins.",
+    )
 
     @property
     def is_finished(self) -> bool:

@@ -398,6 +398,9 @@ class PendingSlot(BaseModel):
     claimed_at: datetime
     rule: str | None = None
     skipped_missed_slots: int = 0
+    # Claimed ahead of its time (the schedule lookahead): when its run is to begin (slot plus jitter).
+    # A start made before then waits in the workflow until it (services/slot_time.py).
+    begins_at: datetime | None = None
 
 
 class Task(BaseModel):

@@ -99,6 +99,73 @@ def admit(task: Task, execution: Execution, audit: AuditEvent, *, buffered: bool
     return _enqueue(task, execution, audit, buffered=buffered)
 
 
+def admit_waiting(
+    task: Task, execution: Execution, *, buffered: bool = False, changes: dict[str, Any] | None = None
+) -> Execution | None:
+    """Admit a scheduled run that waited for its slot (services/slot_time.py), as `admit` admits a new
+    one, judged now: it takes its run slots and stays pending (its workflow goes on), or a limit is
+    reached (or `buffered`) and it moves to `queued`, to be promoted as any queued run. `changes` are
+    written with it (a refreshed snapshot). None when it is no longer pending (cancelled meanwhile)."""
+    extra = {**(changes or {}), "waiting_until": None}
+    if not buffered:
+        slots = _slots(task, buffered=False)
+        for attempt in range(2):
+            items = [slot_store.take_slot_item(slot, execution.id, limit) for slot, limit in slots]
+            try:
+                return execution_store.update(
+                    execution.id,
+                    {**extra, "run_slots": [kind for (kind, _), _ in slots]},
+                    status_in={"pending"},
+                    also=items,
+                )
+            except TransactionConflict as conflict:
+                full = _full(conflict, slots, offset=1)
+                if not full:
+                    if conflict.reasons[:1] == ["ConditionalCheckFailed"]:
+                        return None  # no longer pending
+                    raise ConflictError("the change conflicted with another one; retry") from conflict
+                if attempt == 0 and _repair(full):
+                    continue
+                break
+    until = utc_now() + timedelta(seconds=task.queued_ttl_seconds)
+    entry = slot_store.put_entry_item(
+        owner_id=task.owner_id,
+        execution_id=execution.id,
+        task_id=task.id,
+        created_at=execution.created_at,
+        queued_until=until,
+        buffered=buffered,
+        shard=due_shard(execution.id, get_settings().due_shards),
+        expires_at=execution.expires_at,
+    )
+    metadata = {**execution.trigger_metadata, **({"buffered": True} if buffered else {})}
+    try:
+        queued = execution_store.update(
+            execution.id,
+            {
+                **extra,
+                "status": "queued",
+                "queued_until": until.isoformat(),
+                "trigger_metadata": metadata,
+                "run_slots": [],
+            },
+            status_in={"pending"},
+            also=[entry],
+        )
+    except TransactionConflict as conflict:
+        if conflict.reasons[:1] == ["ConditionalCheckFailed"]:
+            return None
+        raise
+    if queued is None:
+        return None
+    logger.info("waiting execution queued at its slot", extra={"execution_id": execution.id})
+    try:  # an end may have freed a slot meanwhile: one pass now
+        promote(task.owner_id, repair=False)
+    except Exception:  # noqa: BLE001 - the sweep's pass promotes it later
+        logger.exception("promoting after queueing failed", extra={"owner_id": task.owner_id})
+    return execution_store.get(execution.id) or queued
+
+
 def _enqueue(task: Task, execution: Execution, audit: AuditEvent, *, buffered: bool) -> Execution:
     until = execution.created_at + timedelta(seconds=task.queued_ttl_seconds)
     metadata = {**execution.trigger_metadata, **({"buffered": True} if buffered else {})}

@@ -62,6 +62,7 @@ def create_and_start(
     defer_throttled: bool = False,
     start: bool = True,
     buffered: bool = False,
+    waiting_until: datetime | None = None,
 ) -> Execution:
     """Write the pending execution with its audit event and run slots (one transaction), then start its
     workflow; over a concurrency limit (or `buffered`: a buffer_one slot) it is written `queued` instead
@@ -72,6 +73,9 @@ def create_and_start(
     If StartExecution fails, the execution is marked failed with the reason, so it never stays pending;
     with `defer_throttled` a throttled start raises StartThrottled instead (the caller starts it later).
     With `start=False` the execution is only written, pending, for the caller to start (ensure_started).
+    With `waiting_until` (a scheduled slot started ahead: services/slot_time.py) it is written pending
+    without run slots and its workflow waits until then; admission and the overlap policy are judged
+    when it begins, at that time.
     """
     _check_runnable(task)
     now = now or utc_now()
@@ -91,6 +95,7 @@ def create_and_start(
         created_at=now,
         created_by=actor.user_id,
         expires_at=retention.expires_at(now, days),
+        waiting_until=waiting_until,
     )
     audit = audit_store.new_event(
         actor_id=actor.user_id,
@@ -102,7 +107,10 @@ def create_and_start(
         request_id=actor.request_id,
         details={"task_id": task.id, "trigger_type": trigger_type},
     )
-    execution = concurrency.admit(task, execution, audit, buffered=buffered)
+    if waiting_until is None:
+        execution = concurrency.admit(task, execution, audit, buffered=buffered)
+    else:  # no run slot while it waits: admitted when it begins (slot_time.begin_slot)
+        execution_store.create(execution, audit)
     bind_execution(execution)
     record_execution_started(execution)
     if not start or execution.status != "pending":
@@ -135,7 +143,9 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
     failure = "error"
     for _attempt in range(2):
         try:
-            adapters.workflows().start(execution.id)  # a start of a name already started is no error
+            # A start of a name already started is no error. A run still waiting for its slot waits in
+            # its workflow (the Wait state) until then.
+            adapters.workflows().start(execution.id, not_before=execution.waiting_until)
         except adapters.WorkflowStartError as error:
             if defer_throttled and error.code in THROTTLING_CODES:
                 raise StartThrottled(f"StartExecution throttled ({error.code})") from error

@@ -35,6 +35,14 @@ claimed, so its message comes back (or a later tick re-sends it after CLAIM_LEAS
 finished under the same id. The due entries are claimed in an order that interleaves owners
 (schedules/fairness.py). Without a queue (tests, the handler without START_QUEUE_URL) the claimed
 slots run inline, one after another, exactly as the workers would run them.
+Lookahead (SCHEDULE_LOOKAHEAD_SECONDS, default 60): the tick also claims slots due up to that far
+ahead, in the same order and with the same claim. A slot claimed ahead is written `pending` with
+`waiting_until` (its slot plus jitter), holding no run slot, and its workflow is started at once,
+paced like any other, with a Wait state until that time; the claim is then finished. What must be
+judged at the slot's time (pause, delete or edit of the schedule, spend cap, the overlap policy,
+concurrency limits, max_runs) is judged then, by the workflow's first step
+(services/slot_time.py), which ends the run `cancelled` with the reason when the slot no longer
+runs. So the StartExecution calls of a round minute's slots spread over the minute before it.
 Nothing here reads the wall clock: `now` comes from the caller.
 """
 
@@ -52,6 +60,7 @@ from agent_tasks.observability import execution_log_keys, logger
 from agent_tasks.parallel import map_in_context
 from agent_tasks.schedules import overlap_decision, plan_tick, should_pause, slot_execution_id
 from agent_tasks.schedules.fairness import interleave_owners
+from agent_tasks.schedules.fire_times import next_fire_time
 from agent_tasks.schedules.jitter import jitter_offset
 from agent_tasks.schedules.policy import OverlapDecision
 from agent_tasks.schedules.windows import too_late_to_catch_up, window_ended
@@ -84,6 +93,7 @@ class TickSummary:
     skipped_missed: int = 0
     paused: int = 0
     recovered: int = 0
+    claimed_ahead: int = 0  # slots claimed before their time (lookahead): their workflows wait for them
     claimed_elsewhere: int = 0
     items_read: int = 0
     errors: int = 0
@@ -106,6 +116,7 @@ class TickSummary:
             "skipped_missed": self.skipped_missed,
             "paused": self.paused,
             "recovered": self.recovered,
+            "claimed_ahead": self.claimed_ahead,
             "claimed_elsewhere": self.claimed_elsewhere,
             "items_read": self.items_read,
             "errors": self.errors,
@@ -163,8 +174,9 @@ def tick(
         logger.exception("sweeping queued executions failed")
 
     entries = []
+    horizon = now + timedelta(seconds=get_settings().schedule_lookahead_seconds)
     for shard in range(get_settings().due_shards):
-        due_slice = schedule_store.query_due(shard, now)
+        due_slice = schedule_store.query_due(shard, horizon)
         summary.items_read += due_slice.items_read
         entries.extend(due_slice.entries)
     # Oldest due first within each owner, owners interleaved (fairness.py).
@@ -216,7 +228,8 @@ def _handle(
     if task.next_run_at is None or not (task.schedule_cron or task.is_one_time):
         return
     offset = jitter_offset(task.id, task.next_run_at, task.jitter_seconds)
-    if task.next_run_at + offset > now:
+    ahead = task.next_run_at + offset > now  # within the lookahead: claimed now, begins at its time
+    if task.next_run_at + offset > now + timedelta(seconds=get_settings().schedule_lookahead_seconds):
         return  # not due yet (the index lags an advance)
     summary.due += 1
     if _end_if_max_runs(task, now, summary):
@@ -233,6 +246,10 @@ def _handle(
     following: datetime | None  # the slot after this one; None for a one-time schedule
     if task.is_one_time:
         run_slot, skipped, following = task.next_run_at, 0, None
+    elif ahead:  # the stored slot itself, not yet due: nothing was missed
+        assert task.schedule_cron is not None
+        following = next_fire_time(task.schedule_cron, task.schedule_timezone, after=task.next_run_at)
+        run_slot, skipped = task.next_run_at, 0
     else:
         assert task.schedule_cron is not None
         # With jitter the slot is due `offset` after its time: plan on the task's shifted clock.
@@ -240,11 +257,18 @@ def _handle(
         if plan.run_slot is None:
             return
         run_slot, skipped, following = plan.run_slot, plan.skipped_count, plan.next_run_at
-    pending = PendingSlot(slot=run_slot, claimed_at=now, rule=rule, skipped_missed_slots=skipped)
+    pending = PendingSlot(
+        slot=run_slot,
+        claimed_at=now,
+        rule=rule,
+        skipped_missed_slots=skipped,
+        begins_at=run_slot + offset if ahead else None,
+    )
     if not schedule_store.advance_schedule(task.id, task.next_run_at, following, pending):
         summary.claimed_elsewhere += 1  # another tick owns this slot
         return
     claimed = task.model_copy(update={"next_run_at": following, "pending_slot": pending})
+    summary.claimed_ahead += ahead
     if too_late_to_catch_up(run_slot + offset, now, task.catchup_window_seconds):
         # Reached too late (an outage): the slot is skipped and recorded with the missed ones.
         audits = [_skip_audit(task, pending, now, "catchup_window", count=1)]
@@ -267,18 +291,25 @@ def _handle(
 def run_claimed_slot(
     task: Task, pending: PendingSlot, now: datetime, summary: TickSummary, *, recovering: bool
 ) -> None:
-    """Decide and start (or skip) a claimed slot, then finish the claim with its audit events."""
+    """Decide and start (or skip) a claimed slot, then finish the claim with its audit events. A slot
+    not yet due (claimed ahead) is started waiting for its time, undecided: its workflow's first step
+    decides it then (services/slot_time.py), and counts it for max_runs if it runs."""
     execution_id = slot_execution_id(task.id, pending.slot)
+    # Claimed ahead and still before its time (a late start decides the slot now, as one claimed due).
+    due = pending.begins_at
+    ahead = due is not None and due > now
     logger.append_keys(execution_id=execution_id, owner_id=task.owner_id)
     audits: list[AuditEvent] = []
     if pending.skipped_missed_slots:
         summary.skipped_missed += pending.skipped_missed_slots
         audits.append(_skip_audit(task, pending, now, "missed", count=pending.skipped_missed_slots))
     existing = execution_store.get(execution_id) if recovering else None
-    running = _still_running(task, execution_id, now) if existing is None else []
-    decision = "start" if existing is not None else _overlap(task, running)
+    running = _still_running(task, execution_id, now) if existing is None and not ahead else []
+    decision = "start" if existing is not None or ahead else _overlap(task, running)
     overlapping = decision == "skip"
     outcome = "was skipped: an earlier run was still going" if overlapping else "has run"
+    if ahead:
+        outcome = "has started (its run waits for the slot's time)"
     if decision == "cancel_others":
         # cancel_other: the runs still going end as a user's cancel ends them, then this one starts.
         audits.append(_cancel_others(task, pending, now, [other for other, _ in running]))
@@ -294,7 +325,14 @@ def run_claimed_slot(
         logger.info("slot skipped: an earlier run is still going", extra={"task_id": task.id})
     else:
         try:
-            _start(task, pending, now, execution_id, buffered=decision == "queue")
+            _start(
+                task,
+                pending,
+                now,
+                execution_id,
+                buffered=decision == "queue",
+                waiting_until=due if ahead else None,
+            )
         except SpendCapReachedError as capped:  # the owner's spend cap: skip the slot, say why
             skip = _skip_audit(task, pending, now, "spend_cap", count=1)
             skip.details["spend_cap"] = capped.details[0].get("ctx", {})
@@ -304,12 +342,15 @@ def run_claimed_slot(
         else:
             summary.started += 1
             summary.execution_ids.append(execution_id)
-    finished = _finish(task, pending, audits, started=not overlapping)
+    # A run started waiting for its slot (now, or before a crash) is counted as it begins (slot_time.py).
+    waits = ahead or (existing is not None and existing.waiting_until is not None)
+    counted = not overlapping and not waits
+    finished = _finish(task, pending, audits, started=counted)
     if finished is None:
         logger.info("slot claim already gone when finishing it", extra={"task_id": task.id})
         return
     _end_if_last(finished, finished.next_run_at, now, summary, outcome=outcome)
-    if not overlapping and finished.max_runs is not None:
+    if counted and finished.max_runs is not None:
         _end_if_max_runs(task_store.get(task.id), now, summary)
 
 
@@ -355,6 +396,26 @@ def _end_if_max_runs(task: Task | None, now: datetime, summary: TickSummary) -> 
     if pause_schedule(task, reason=reason, now=now) is not None:
         summary.paused += 1
     return True
+
+
+def end_if_max_runs(task: Task, now: datetime) -> bool:
+    """`_end_if_max_runs` for a run that began at its slot (services/slot_time.py)."""
+    return _end_if_max_runs(task, now, TickSummary())
+
+
+def still_running(task: Task, execution_id: str, now: datetime) -> list[tuple[str, str]]:
+    """The task's other runs going now, with their statuses (for a slot judged at its time)."""
+    return _still_running(task, execution_id, now)
+
+
+def overlap_for(task: Task, running: list[tuple[str, str]]) -> OverlapDecision:
+    """The overlap policy's decision for a slot while `running` are going."""
+    return _overlap(task, running)
+
+
+def cancel_others(task: Task, pending: PendingSlot, now: datetime, running: list[str]) -> AuditEvent:
+    """Cancel the runs going (cancel_other) for a slot; the audit event that says which."""
+    return _cancel_others(task, pending, now, running)
 
 
 def _end_if_last(
@@ -405,7 +466,15 @@ def _cancel_others(task: Task, pending: PendingSlot, now: datetime, running: lis
     return _slot_audit(task, pending, now, "schedule.overlap_cancelled", cancelled_execution_ids=cancelled)
 
 
-def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str, *, buffered: bool) -> None:
+def _start(
+    task: Task,
+    pending: PendingSlot,
+    now: datetime,
+    execution_id: str,
+    *,
+    buffered: bool,
+    waiting_until: datetime | None = None,
+) -> None:
     metadata: dict[str, Any] = {
         "slot": pending.slot.isoformat(),
         "rule": pending.rule,
@@ -424,6 +493,7 @@ def _start(task: Task, pending: PendingSlot, now: datetime, execution_id: str, *
             execution_id=execution_id,
             defer_throttled=True,  # a throttled slot stays claimed and pending: started again, not failed
             buffered=buffered,
+            waiting_until=waiting_until,
         )
     except ConflictError:
         # The slot's execution exists: another attempt wrote it. Make sure it is started.

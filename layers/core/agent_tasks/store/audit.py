@@ -8,7 +8,7 @@ from typing import Any
 
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.settings import get_settings
-from agent_tasks.store.dynamo import count, query_page, serialize, table_name
+from agent_tasks.store.dynamo import count, query_page, serialize, table_name, transact
 
 
 def audit_key(owner_id: str, at: datetime, event_id: str) -> dict[str, str]:
@@ -57,6 +57,11 @@ def put_audit_item(event: AuditEvent) -> dict[str, Any]:
             "ConditionExpression": "attribute_not_exists(PK)",
         }
     }
+
+
+def record(event: AuditEvent) -> None:
+    """Store one audit event on its own (for a change that is not one write: a slot skipped at its time)."""
+    transact([put_audit_item(event)])
 
 
 AUDIT_SORT_KEY = "*"  # any non-empty <timestamp>#<id>

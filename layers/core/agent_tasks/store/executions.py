@@ -326,7 +326,8 @@ def active_for_task(
 ) -> list[tuple[str, str]]:
     """(id, status) of active executions (ACTIVE_STATUSES: queued counts as running) among the task's
     `newest` executions (GSI1, newest first); one still pending though created (or dequeued) before
-    `stale_pending_before` does not count (its workflow never started, and the sweeper ends it).
+    `stale_pending_before` does not count (its workflow never started, and the sweeper ends it), nor
+    does one still waiting for its slot (`waiting_until`: started ahead, it is not running yet).
 
     Bounded on purpose: the scheduler's overlap check must not read a task's whole history, and a
     run still going is among its latest executions (under the skip policy later slots start none).
@@ -336,9 +337,10 @@ def active_for_task(
         "EXEC#",
         index="GSI1",
         limit=newest,
-        projection=["id", "status", "created_at", "dequeued_at"],
+        projection=["id", "status", "created_at", "dequeued_at", "waiting_until"],
         **_status_filter(sorted(ACTIVE_STATUSES)),
     )
+    items = [item for item in items if not (item.get("status") == "pending" and item.get("waiting_until"))]
     if stale_pending_before is not None:
         items = [
             item

@@ -1,4 +1,5 @@
-"""The executor's steps of an execution's workflow: prepare, run_agent (await_approval and
+"""The executor's steps of an execution's workflow: begin_slot and check_turn (a scheduled run started
+ahead of its slot, at the slot's time: services/slot_time.py), prepare, run_agent (await_approval and
 approval_timed_out while a tool call waits for a person), finalize, mark_failed.
 
 Each step reads the execution, does its part and changes the status only from the status it
@@ -56,7 +57,21 @@ def _approval_timed_out(call: StepCall) -> dict[str, Any]:
     return approvals.time_out(call.execution_id, call.approval_id)
 
 
+def _begin_slot(call: StepCall) -> dict[str, Any]:
+    from agent_tasks.services import slot_time
+
+    return slot_time.begin_slot(call.execution_id)
+
+
+def _check_turn(call: StepCall) -> dict[str, Any]:
+    from agent_tasks.services import slot_time
+
+    return slot_time.check_turn(call.execution_id)
+
+
 STEPS: dict[str, Callable[[StepCall], dict[str, Any]]] = {
+    "begin_slot": _begin_slot,
+    "check_turn": _check_turn,
     "prepare": lambda call: prepare(call.execution_id),
     "run_agent": lambda call: run_agent(call.execution_id, remaining_millis=call.remaining_millis),
     "await_approval": _await_approval,

@@ -1,0 +1,198 @@
+"""Slots started ahead of their time (the schedule lookahead): what is decided at the slot's time.
+
+The tick claims a slot up to SCHEDULE_LOOKAHEAD_SECONDS before it is due and starts its workflow
+at once (services/scheduler.py): the execution is written `pending` with `waiting_until` (the
+slot plus its jitter), holds no run slot and does not count as running. The workflow waits (a
+Wait state on `$.not_before`) and its first step is `begin_slot`, which judges, as the tick would
+have judged a slot claimed when due:
+
+- the slot still belongs to the schedule: the task exists, is active, its schedule is on (an
+  `ended:` disable is the schedule's own end, written with this slot's claim) and its schedule
+  fields (cron, zone, run_at, jitter, start and end) are those the slot was claimed under;
+  max_runs is not reached;
+- the owner's spend cap;
+- the overlap policy, against the runs going now (not the minute before): `skip` (or a full
+  `buffer_one`) skips it, `cancel_other` cancels the runs going, `buffer_one` queues it;
+- the concurrency limits: it takes its run slots, or is queued (concurrency.admit_waiting).
+
+A slot that no longer runs ends `cancelled` with the reason and a `schedule.slot_skipped` audit
+event (as the tick records a skipped slot). A queued one waits in its workflow (`check_turn`
+every few seconds) until a promotion moves it to pending, or it ends (expired, cancelled). A run
+that begins counts for max_runs. Steps are safe to retry: each acts only on a waiting execution.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from agent_tasks.errors import SpendCapReachedError
+from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.common import utc_now
+from agent_tasks.models.executions import Execution
+from agent_tasks.models.tasks import PendingSlot, Task
+from agent_tasks.observability import logger
+from agent_tasks.services import concurrency, spend
+from agent_tasks.services.executions import task_snapshot
+from agent_tasks.store import audit as audit_store
+from agent_tasks.store import executions as execution_store
+from agent_tasks.store import schedules as schedule_store
+from agent_tasks.store import tasks as task_store
+
+# The fields that define which slots a schedule has: a change of any while a run waits for its slot
+# means the slot it waits for is no longer the schedule's.
+SCHEDULE_DEFINITION = (
+    "schedule_cron",
+    "schedule_timezone",
+    "run_at",
+    "jitter_seconds",
+    "schedule_start_at",
+    "schedule_end_at",
+)
+# How long a run queued at its slot waits between looks at whether it was promoted (the ASL's
+# WaitForTurn state uses this number; a test keeps them equal).
+TURN_POLL_SECONDS = 10
+
+
+def _slot_of(execution: Execution) -> datetime:
+    return datetime.fromisoformat(str(execution.trigger_metadata["slot"]))
+
+
+def slot_gone(task: Task | None, execution: Execution, slot: datetime) -> tuple[str, str] | None:
+    """Why the slot the execution waited for no longer runs, as (reason, audit reason); None if it runs."""
+    if task is None or task.is_deleted:
+        return "the task was deleted while the run waited for its slot", "deleted"
+    if not task.is_active:
+        return "the task was deactivated while the run waited for its slot", "inactive"
+    if not task.is_scheduled or not (
+        task.schedule_enabled or (task.schedule_paused_reason or "").startswith("ended:")
+    ):
+        why = f" ({task.schedule_paused_reason})" if task.schedule_paused_reason else ""
+        return f"the schedule was paused or disabled while the run waited for its slot{why}", "paused"
+    current = task_snapshot(task)
+    changed = [name for name in SCHEDULE_DEFINITION if current.get(name) != execution.task_snapshot.get(name)]
+    if changed:
+        return (
+            f"the schedule was edited while the run waited for its slot ({', '.join(changed)} changed): "
+            f"the slot at {slot.isoformat()} is no longer the one it was claimed for",
+            "schedule_changed",
+        )
+    if task.max_runs is not None and task.scheduled_runs >= task.max_runs:
+        return f"max_runs ({task.max_runs}) scheduled runs have started", "max_runs"
+    return None
+
+
+def begin_slot(execution_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The first step of a workflow started ahead of its slot, at the slot's time (see the module
+    docstring). `{"next": "run"}` (go on to Prepare), `"wait_turn"` (queued) or `"stop"`."""
+    from agent_tasks.services.workflow.run_inputs import require
+
+    execution = require(execution_id)
+    if execution.status == "queued":
+        return {"next": "wait_turn"}  # a retried begin that queued it
+    if execution.status != "pending":
+        return {"next": "stop"}  # cancelled while it waited
+    if execution.waiting_until is None:
+        return {"next": "run"}  # a retried begin that admitted it (or a run that never waited)
+    now = now or utc_now()
+    task = task_store.get(execution.task_id)
+    slot = _slot_of(execution)
+    gone = slot_gone(task, execution, slot)
+    if gone is not None:
+        return _skip(execution, task, slot, now, reason=gone[0], audit_reason=gone[1])
+    assert task is not None
+    try:
+        spend.admit(task.owner_id, now=now, task_id=task.id)
+    except SpendCapReachedError:
+        return _skip(
+            execution, task, slot, now, reason="the owner's spend cap is reached", audit_reason="spend_cap"
+        )
+    from agent_tasks.services import scheduler
+
+    running = scheduler.still_running(task, execution.id, now)
+    decision = scheduler.overlap_for(task, running)
+    pending = _pending(execution, slot)
+    if decision == "skip":
+        reason = "overlap_buffer_full" if task.overlap_policy == "buffer_one" else "overlap"
+        return _skip(
+            execution,
+            task,
+            slot,
+            now,
+            reason="an earlier run was still going at the slot's time",
+            audit_reason=reason,
+        )
+    if decision == "cancel_others":
+        audit_store.record(scheduler.cancel_others(task, pending, now, [other for other, _ in running]))
+    refreshed = (
+        {"task_snapshot": task_snapshot(task), "task_version": task.version, "task_name": task.name}
+        if task.version != execution.task_version
+        else {}
+    )
+    admitted = concurrency.admit_waiting(task, execution, buffered=decision == "queue", changes=refreshed)
+    if admitted is None:
+        return {"next": "stop"}  # cancelled as it began
+    if task.max_runs is not None:
+        counted = schedule_store.count_run(task.id)
+        if counted is not None:
+            scheduler.end_if_max_runs(counted, now)
+    logger.info("scheduled run begins at its slot", extra={"status": admitted.status})
+    return {"next": "run"} if admitted.status == "pending" else {"next": "wait_turn"}
+
+
+def check_turn(execution_id: str) -> dict[str, Any]:
+    """A run queued at its slot: `run` once a promotion made it pending, `wait_turn` while it is queued,
+    `stop` when it ended (expired, cancelled)."""
+    status = execution_store.status_of(execution_id)
+    if status == "queued":
+        return {"next": "wait_turn"}
+    return {"next": "run"} if status == "pending" else {"next": "stop"}
+
+
+def _pending(execution: Execution, slot: datetime) -> PendingSlot:
+    metadata = execution.trigger_metadata
+    return PendingSlot(
+        slot=slot,
+        claimed_at=execution.created_at,
+        rule=metadata.get("rule"),
+        skipped_missed_slots=int(metadata.get("skipped_missed_slots") or 0),
+    )
+
+
+def _skip(
+    execution: Execution, task: Task | None, slot: datetime, now: datetime, *, reason: str, audit_reason: str
+) -> dict[str, Any]:
+    """End the waiting run `cancelled` (`skipped at its slot: <reason>`) and record the skipped slot."""
+    from agent_tasks.services.ending import end_execution
+
+    ended = end_execution(
+        execution, "cancelled", reason=f"skipped at its slot: {reason}", from_statuses={"pending"}
+    )
+    if ended is not None:
+        audit_store.record(_skip_audit(execution, task, slot, now, audit_reason))
+        logger.info("slot skipped at its time", extra={"reason": audit_reason})
+    return {"next": "stop"}
+
+
+def _skip_audit(
+    execution: Execution, task: Task | None, slot: datetime, now: datetime, reason: str
+) -> AuditEvent:
+    return audit_store.new_event(
+        actor_id="system:scheduler",
+        owner_id=execution.owner_id,
+        action="schedule.slot_skipped",
+        resource_type="task",
+        resource_id=execution.task_id if task is None else task.id,
+        at=now,
+        request_id=None,
+        details={
+            "reason": reason,
+            "skipped_slots": 1,
+            "slot": slot.isoformat(),
+            "rule": execution.trigger_metadata.get("rule"),
+            "execution_id": execution.id,
+        },
+    )
+
+
+__all__ = ["TURN_POLL_SECONDS", "begin_slot", "check_turn", "slot_gone"]
