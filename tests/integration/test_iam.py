@@ -160,7 +160,7 @@ def test_a_grant_taken_away_fails_as_access_denied(local_cloud: Any, http: httpx
 
 
 def test_every_flow_passes_with_the_templates_policies_and_uses_every_grant(
-    local_cloud: Any, http: httpx.Client
+    local_cloud: Any, http: httpx.Client, claim_when_due: None
 ) -> None:
     local_cloud.ledger.reset()
     # Given a user's SNS topic for the task's notifications

@@ -15,7 +15,6 @@ import boto3
 import httpx2 as httpx
 import pytest
 
-from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from tests.support.cancel_other import cancel_other_flow, end_flow
 from tests.support.polling import wait_until
@@ -31,19 +30,6 @@ def http(local_cloud: Any) -> Iterator[httpx.Client]:
         timeout=30.0,
     ) as client:
         yield client
-
-
-@pytest.fixture
-def claim_when_due(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This flow claims the slot when it is due: with the lookahead on, the second tick would claim
-    the next minute's slot ahead (its flow: test_schedule_lookahead_flow.py)."""
-    monkeypatch.setenv("SCHEDULE_LOOKAHEAD_SECONDS", "0")
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
 
 
 def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
@@ -92,7 +78,7 @@ def test_a_scheduled_task_fires_when_the_tick_is_driven_and_completes(
 
 
 def test_under_cancel_other_the_next_slot_cancels_the_run_in_progress_and_starts(
-    local_cloud: Any, http: httpx.Client
+    local_cloud: Any, http: httpx.Client, claim_when_due: None
 ) -> None:
     denied_before = len(local_cloud.ledger.denied)
     # Given a task due every minute under overlap_policy cancel_other, with a run in progress (waiting
