@@ -22,7 +22,14 @@ from pydantic import (
 
 from agent_tasks.agent import catalog
 from agent_tasks.models.approvals import ApprovalConfig
-from agent_tasks.models.common import API_BASE, OverlapPolicy, ReportFormat, utc_now, utf8_at_most
+from agent_tasks.models.common import (
+    API_BASE,
+    OverlapPolicy,
+    ReportFormat,
+    assembled,
+    utc_now,
+    utf8_at_most,
+)
 from agent_tasks.models.notifications import NotificationConfig
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
@@ -560,6 +567,10 @@ def model_warnings(options: SdkOptions) -> list[str]:
     return model_catalog.lifecycle_warnings(models, model_catalog.current(), utc_now())
 
 
+_TASK_FIELD_NAMES = tuple(TaskFields.model_fields)
+_DEFAULTED = frozenset({"view"})  # left to its default, so not among the fields set
+
+
 class TaskLinks(BaseModel):
     self_: str = Field(alias="self")
     execute: str
@@ -609,9 +620,10 @@ class TaskResponse(TaskFields):
             except ValueError:  # stored under older rules: answered as stored, without words
                 description = None
         # The stored task is already valid: build the answer without validating it all again.
-        fields = {name: getattr(task, name) for name in TaskFields.model_fields}
-        return cls.model_construct(
-            **fields,
+        stored = task.__dict__
+        values = {name: stored[name] for name in _TASK_FIELD_NAMES}
+        values.update(
+            view="owner",
             id=task.id,
             owner_id=task.owner_id,
             version=task.version,
@@ -623,14 +635,18 @@ class TaskResponse(TaskFields):
             schedule_paused_reason=task.schedule_paused_reason,
             webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
             warnings=model_warnings(task.sdk_options),
-            links=TaskLinks.model_construct(
-                self_=base,
-                execute=f"{base}/execute",
-                executions=f"{base}/executions",
-                preview=f"{base}/preview",
-                reports=f"{base}/reports",
+            links=assembled(
+                TaskLinks,
+                {
+                    "self_": base,
+                    "execute": f"{base}/execute",
+                    "executions": f"{base}/executions",
+                    "preview": f"{base}/preview",
+                    "reports": f"{base}/reports",
+                },
             ),
         )
+        return assembled(cls, values, defaulted=_DEFAULTED)
 
 
 class PublicMcpServer(BaseModel):
