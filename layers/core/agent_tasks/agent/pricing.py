@@ -15,12 +15,14 @@ import hashlib
 import json
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
 
 from agent_tasks.agent.model_ids import base_model_id
-from agent_tasks.models.transcript import Usage
+
+if TYPE_CHECKING:  # only annotations name it: the API's create checks prices, never a transcript
+    from agent_tasks.models.transcript import Usage
 
 MILLION = 1_000_000
 
