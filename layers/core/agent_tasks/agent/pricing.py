@@ -30,7 +30,7 @@ MILLION = 1_000_000
 class TokenPrices(BaseModel):
     """USD per million tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: NonNegativeFloat
     output: NonNegativeFloat
@@ -57,7 +57,7 @@ class PriceEntry(TokenPrices):
 
 
 class PriceTable(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     version: Annotated[str, Field(min_length=1, max_length=64)]
     models: dict[str, list[PriceEntry]]

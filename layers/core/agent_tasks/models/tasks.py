@@ -106,7 +106,9 @@ def _check_tools(tools: list[str], mcp_servers: set[str]) -> None:
 class TaskFields(BaseModel):
     """The fields a user may set; shared by create and by the stored definition."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # Built on first use (issue 23): only a PATCH validates TaskFields itself; TaskCreate and
+    # TaskResponse, which a cold start's create and get need, are built at import (each builds its own).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     name: TaskName
     description: Description = None
@@ -306,6 +308,8 @@ class TaskFields(BaseModel):
 
 class TaskCreate(TaskFields):
     """The body of POST /tasks."""
+
+    model_config = ConfigDict(defer_build=False)
 
 
 _NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
@@ -584,7 +588,7 @@ class TaskLinks(BaseModel):
 class TaskResponse(TaskFields):
     """A task as the API answers it to its owner."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=False)
 
     view: Literal["owner"] = Field(default="owner", description="The owner's full view of the task.")
     id: str
@@ -652,11 +656,15 @@ class TaskResponse(TaskFields):
 class PublicMcpServer(BaseModel):
     """An MCP server as others see it: its name (used in tool names), not where it is."""
 
+    model_config = ConfigDict(defer_build=True)  # as PublicTaskResponse
+
     name: str
 
 
 class PublicSdkOptions(BaseModel):
     """A task's options without endpoints: MCP servers by name only."""
+
+    model_config = ConfigDict(defer_build=True)  # as PublicTaskResponse
 
     model: str
     max_turns: int
