@@ -48,3 +48,26 @@ def test_a_function_missing_a_setting_fails_at_cold_start(
         load_function_module(
             PROJECT_ROOT / "functions" / function, "app", f"cold_{function}_{uuid.uuid4().hex}"
         )
+
+
+def test_variables_are_read_in_any_case_and_given_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a variable set in lower case, and another also given to the constructor
+    from agent_tasks.settings import Settings
+
+    monkeypatch.delenv("DEFAULT_MODEL", raising=False)
+    monkeypatch.setenv("default_model", "claude-from-env")
+    monkeypatch.setenv("RETENTION_DAYS", "30")
+    # When the settings are made
+    settings = Settings(RETENTION_DAYS=7)
+    # Then the lower-case variable is read, and the constructor's value beats the environment's
+    assert settings.default_model == "claude-from-env"
+    assert settings.retention_days == 7
+    assert Settings().retention_days == 30
+
+
+def test_an_invalid_value_is_named_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a variable the settings cannot take
+    monkeypatch.setenv("DUE_SHARDS", "0")
+    # When the settings are read / Then the error names the variable and says why
+    with pytest.raises(SettingsError, match=r"DUE_SHARDS.*greater than or equal to 1"):
+        get_settings()

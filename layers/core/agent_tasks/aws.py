@@ -22,13 +22,21 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+# DynamoDB without botocore's client-side parameter validation (issue 23: it was a third of a warm
+# create's CPU, walking every attribute value of a transaction). It is safe because only `store/`
+# calls this client and builds every request itself: item values come from TypeSerializer (which
+# refuses what DynamoDB cannot hold), keys and expressions from code, and the calls are checked
+# against the boto3 stubs by mypy. DynamoDB validates every request anyway; what it refuses comes
+# back as a ValidationException, which store.dynamo answers as 413/422 (botocore's own
+# ParamValidationError would have been a 500).
+_DYNAMODB_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
 
 
 def _new_client(service: str, region: str) -> Any:
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=region,
-        config=_CONFIG,
+        config=_DYNAMODB_CONFIG if service == "dynamodb" else _CONFIG,
     )
 
 

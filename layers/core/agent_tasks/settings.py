@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ModelProviderName = Literal["auto", "anthropic", "bedrock", "scripted"]
 LOCAL_ENVIRONMENTS = frozenset({"local"})
 
 
-class Settings(BaseSettings):
-    """Read once per process (cold start), validated, then passed around or fetched via `get_settings`."""
+class Settings(BaseModel):
+    """Read once per process (cold start), validated, then passed around or fetched via `get_settings`.
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+    Each field is read from the environment variable its `validation_alias` names (any case, as
+    pydantic-settings read them: this is a plain model since issue 23, because importing
+    pydantic-settings was about 5% of a cold start); values given to the constructor, by the same
+    names, take precedence.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
+
+    if TYPE_CHECKING:  # every value may come from the environment, so none is required here
+
+        def __init__(self, **values: Any) -> None: ...
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        if not isinstance(given, dict):
+            return given
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        read = {
+            alias: environment[alias.lower()]
+            for alias in _ALIASES
+            if alias.lower() in environment and alias not in given
+        }
+        return {**read, **given}
 
     # Infrastructure every function needs (the template's Globals set them): no defaults, so a function
     # deployed without one fails at its cold start, naming the variable, not at its first call.
@@ -140,6 +171,13 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError([_variable(field) for field in missing])
         return self
+
+
+# The variable each field is read from: its validation_alias (every field has one), else its name.
+_ALIASES = tuple(
+    field.validation_alias if isinstance(field.validation_alias, str) else name
+    for name, field in Settings.model_fields.items()
+)
 
 
 class SettingsError(RuntimeError):

@@ -15,12 +15,14 @@ import hashlib
 import json
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationError
 
 from agent_tasks.agent.model_ids import base_model_id
-from agent_tasks.models.transcript import Usage
+
+if TYPE_CHECKING:  # only annotations name it: the API's create checks prices, never a transcript
+    from agent_tasks.models.transcript import Usage
 
 MILLION = 1_000_000
 
@@ -28,7 +30,7 @@ MILLION = 1_000_000
 class TokenPrices(BaseModel):
     """USD per million tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     input: NonNegativeFloat
     output: NonNegativeFloat
@@ -55,7 +57,7 @@ class PriceEntry(TokenPrices):
 
 
 class PriceTable(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     version: Annotated[str, Field(min_length=1, max_length=64)]
     models: dict[str, list[PriceEntry]]

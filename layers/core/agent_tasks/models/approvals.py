@@ -83,7 +83,7 @@ class ApprovalConfig(BaseModel):
 class DecisionRequest(BaseModel):
     """The body of POST /task-executions/{id}/approvals/{approval_id}."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     decision: ApprovalDecision
     reason: Annotated[
@@ -95,7 +95,7 @@ class DecisionRequest(BaseModel):
 class ApprovalView(BaseModel):
     """An approval request as stored and answered (the task token is kept apart: see Approval)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: str
     execution_id: str
@@ -159,7 +159,7 @@ class ApprovalResponse(ApprovalView):
 class ApprovalList(BaseModel):
     """GET /task-executions/{id}/approvals: every request of the execution, oldest first."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     items: list[ApprovalResponse]
     links: dict[str, str] = Field(alias="_links")

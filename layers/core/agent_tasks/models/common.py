@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
@@ -55,6 +55,25 @@ def utf8_at_most(limit: int, *, folded: bool = False) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def assembled(model: type[Item], values: dict[str, Any], *, defaulted: frozenset[str] = frozenset()) -> Item:
+    """`model.model_construct(**values)` for values already valid that give every field by its name
+    (`defaulted`: fields given their default value, which model_construct would not count as set).
+
+    The same instance, built without model_construct's per-field alias and default lookups (issue
+    23: those were most of the cost of a task's answer, and a list page builds 20). Values that do
+    not name exactly the model's fields, or a model with private attributes, go through
+    model_construct itself. tests/unit/api/test_task_answers.py compares the two.
+    """
+    if model.__pydantic_post_init__ or values.keys() != model.__pydantic_fields__.keys():
+        return model.model_construct(**{k: v for k, v in values.items() if k not in defaulted})
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", values.keys() - defaulted)
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 def utc_now() -> datetime:

@@ -195,7 +195,7 @@ class NotificationConfig(BaseModel):
 class DeliveryOutcome(BaseModel):
     """What became of one webhook delivery, for the execution record."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     destination: Literal["webhook"] = "webhook"
     event_id: str
@@ -218,7 +218,7 @@ DeliveryDestination = Literal["webhook", "slack", "sns"]
 class Delivery(BaseModel):
     """One attempt to deliver one event to one destination, as the notifier recorded it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     event_id: str = Field(description="The event's id: the same on every attempt (receivers drop repeats).")
     event_type: str = Field(description="The bus detail-type, e.g. ExecutionSucceeded or ApprovalRequested.")
@@ -241,6 +241,6 @@ class Delivery(BaseModel):
 class DeliveriesResponse(BaseModel):
     """The deliveries of an execution's notifications, oldest first."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     items: list[Delivery]

@@ -50,7 +50,7 @@ def referenced_names(text: str | None) -> list[str]:
 class SecretPut(BaseModel):
     """The body of PUT /secrets/{name}: a new value (and description) for the secret."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     value: SecretStr = Field(
         description="The secret value, write-only: never returned. At most 32 KB (UTF-8).",
@@ -75,7 +75,7 @@ class SecretPut(BaseModel):
 class SealedValue(BaseModel):
     """A value as stored: the data key sealed by KMS, the value sealed by that key (AES-256-GCM)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     key_id: str
     encrypted_key: str  # base64 of the KMS ciphertext blob of the data key
@@ -86,7 +86,7 @@ class SealedValue(BaseModel):
 class SecretRecord(BaseModel):
     """What is stored about a secret. The value only ever sealed."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     owner_id: str
     name: str
@@ -101,7 +101,7 @@ class SecretRecord(BaseModel):
 
 
 class SecretLinks(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     self_: str = Field(alias="self")
 
@@ -109,7 +109,7 @@ class SecretLinks(BaseModel):
 class SecretResponse(BaseModel):
     """A secret as the API answers it: its name and history, never its value."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     name: str
     description: str | None = None
@@ -139,7 +139,7 @@ class SecretResponse(BaseModel):
 class SecretList(BaseModel):
     """Every secret of the caller (at most a few hundred: one page)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     items: list[SecretResponse]
     total: int

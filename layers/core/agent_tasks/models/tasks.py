@@ -22,7 +22,14 @@ from pydantic import (
 
 from agent_tasks.agent import catalog
 from agent_tasks.models.approvals import ApprovalConfig
-from agent_tasks.models.common import API_BASE, OverlapPolicy, ReportFormat, utc_now, utf8_at_most
+from agent_tasks.models.common import (
+    API_BASE,
+    OverlapPolicy,
+    ReportFormat,
+    assembled,
+    utc_now,
+    utf8_at_most,
+)
 from agent_tasks.models.notifications import NotificationConfig
 from agent_tasks.models.sdk_options import SdkOptions
 from agent_tasks.models.secrets import MAX_SECRETS_PER_TASK, SecretName
@@ -99,7 +106,9 @@ def _check_tools(tools: list[str], mcp_servers: set[str]) -> None:
 class TaskFields(BaseModel):
     """The fields a user may set; shared by create and by the stored definition."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # Built on first use (issue 23): only a PATCH validates TaskFields itself; TaskCreate and
+    # TaskResponse, which a cold start's create and get need, are built at import (each builds its own).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     name: TaskName
     description: Description = None
@@ -299,6 +308,8 @@ class TaskFields(BaseModel):
 
 class TaskCreate(TaskFields):
     """The body of POST /tasks."""
+
+    model_config = ConfigDict(defer_build=False)
 
 
 _NOT_NULLABLE = (  # PATCH refuses null for these (they have no "unset" state)
@@ -563,6 +574,10 @@ def model_warnings(options: SdkOptions) -> list[str]:
     return model_catalog.lifecycle_warnings(models, model_catalog.current(), utc_now())
 
 
+_TASK_FIELD_NAMES = tuple(TaskFields.model_fields)
+_DEFAULTED = frozenset({"view"})  # left to its default, so not among the fields set
+
+
 class TaskLinks(BaseModel):
     self_: str = Field(alias="self")
     execute: str
@@ -576,7 +591,7 @@ class TaskLinks(BaseModel):
 class TaskResponse(TaskFields):
     """A task as the API answers it to its owner."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=False)
 
     view: Literal["owner"] = Field(default="owner", description="The owner's full view of the task.")
     id: str
@@ -612,9 +627,10 @@ class TaskResponse(TaskFields):
             except ValueError:  # stored under older rules: answered as stored, without words
                 description = None
         # The stored task is already valid: build the answer without validating it all again.
-        fields = {name: getattr(task, name) for name in TaskFields.model_fields}
-        return cls.model_construct(
-            **fields,
+        stored = task.__dict__
+        values = {name: stored[name] for name in _TASK_FIELD_NAMES}
+        values.update(
+            view="owner",
             id=task.id,
             owner_id=task.owner_id,
             version=task.version,
@@ -626,24 +642,32 @@ class TaskResponse(TaskFields):
             schedule_paused_reason=task.schedule_paused_reason,
             webhook_secret=task.webhook_secret if reveal_webhook_secret else None,
             warnings=model_warnings(task.sdk_options),
-            links=TaskLinks.model_construct(
-                self_=base,
-                execute=f"{base}/execute",
-                executions=f"{base}/executions",
-                preview=f"{base}/preview",
-                reports=f"{base}/reports",
+            links=assembled(
+                TaskLinks,
+                {
+                    "self_": base,
+                    "execute": f"{base}/execute",
+                    "executions": f"{base}/executions",
+                    "preview": f"{base}/preview",
+                    "reports": f"{base}/reports",
+                },
             ),
         )
+        return assembled(cls, values, defaulted=_DEFAULTED)
 
 
 class PublicMcpServer(BaseModel):
     """An MCP server as others see it: its name (used in tool names), not where it is."""
+
+    model_config = ConfigDict(defer_build=True)  # as PublicTaskResponse
 
     name: str
 
 
 class PublicSdkOptions(BaseModel):
     """A task's options without endpoints: MCP servers by name only."""
+
+    model_config = ConfigDict(defer_build=True)  # as PublicTaskResponse
 
     model: str
     max_turns: int

@@ -61,7 +61,7 @@ def encode_cursor(position: dict[str, Any], filters: dict[str, Any]) -> str:
 class CursorPosition(BaseModel):
     """Where a cursor points. Cursors come back from clients, so what they hold is checked like input."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     page: int = Field(default=1, ge=1, le=100_000)
     after: int | None = Field(default=None, ge=0)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from agent_tasks import aws
@@ -48,14 +49,53 @@ def _to_dynamo_values(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str), parse_float=_number)
 
 
+class _NotPlain(Exception):
+    """A value outside JSON's own types: `serialize` takes the general path for the whole item."""
+
+
+_LARGEST_INTEGER = 10**38  # DynamoDB keeps 38 digits; a larger int takes the general path (which refuses it)
+
+
+def _attribute(value: Any) -> Any:
+    """A JSON-typed value as an attribute value, exactly as the JSON round trip and TypeSerializer
+    would make it, without the round trip (the stores write what `model_dump(mode="json")` gives)."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int and -_LARGEST_INTEGER < value < _LARGEST_INTEGER:
+        return {"N": str(value)}
+    if kind is float and math.isfinite(value):
+        return {"N": str(DYNAMODB_CONTEXT.create_decimal(_number(repr(value))))}
+    if value is None:
+        return {"NULL": True}
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise _NotPlain
+        return {"M": {key: _attribute(each) for key, each in value.items()}}
+    if kind is list or kind is tuple:
+        return {"L": [_attribute(each) for each in value]}
+    raise _NotPlain
+
+
 def serialize(item: Mapping[str, Any]) -> AttributeMap:
     """A plain dict (None values dropped) as DynamoDB attribute values."""
-    plain = _to_dynamo_values({k: v for k, v in item.items() if v is not None})
+    kept = {k: v for k, v in item.items() if v is not None}
+    try:
+        if all(type(key) is str for key in kept):
+            return {key: _attribute(value) for key, value in kept.items()}
+    except _NotPlain:
+        pass
+    plain = _to_dynamo_values(kept)
     return {k: _serializer.serialize(v) for k, v in plain.items()}
 
 
 def serialize_value(value: Any) -> Any:
-    return _serializer.serialize(_to_dynamo_values(value))
+    try:
+        return _attribute(value)
+    except _NotPlain:
+        return _serializer.serialize(_to_dynamo_values(value))
 
 
 def _plain(value: Any) -> Any:
@@ -70,8 +110,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_number(text: str) -> int | float:
+    if len(text) < 19 and text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
+        return int(text)  # what the Decimal would give, without making it
+    number: int | float = _plain(_deserializer.deserialize({"N": text}))
+    return number
+
+
+def _value(attribute: Any) -> Any:
+    """An attribute value as `_plain(TypeDeserializer().deserialize(...))` makes it, the common types
+    directly (a list page deserialises thousands of them); sets and binaries as before."""
+    if len(attribute) == 1:
+        ((kind, raw),) = attribute.items()
+        if kind == "S":
+            return raw
+        if kind == "N":
+            return _plain_number(raw)
+        if kind == "M":
+            return {key: _value(each) for key, each in raw.items()}
+        if kind == "L":
+            return [_value(each) for each in raw]
+        if kind == "BOOL":
+            return raw
+        if kind == "NULL":
+            return None
+    return _plain(_deserializer.deserialize(attribute))
+
+
 def deserialize(attributes: Mapping[str, Any]) -> Item:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in attributes.items()}
+    return {k: _value(v) for k, v in attributes.items()}
 
 
 class TransactionConflict(Exception):
