@@ -78,6 +78,7 @@ package: install $(SAM_VENV)/.installed
 
 bench: install
 	$(BIN)/pytest tests/unit -q -m slow
+	FAN_OUT_SLOTS=1000 $(BIN)/pytest tests/integration/test_schedule_fan_out.py -q -p no:randomly
 	$(BIN)/python -m tests.bench
 
 ## make client-models: regenerate the client's TypedDicts from the API's OpenAPI document

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agent_tasks.adapters import InMemoryWorkflows
 from agent_tasks.models.tasks import TaskUpdate
 from agent_tasks.schedules import slot_execution_id
 from agent_tasks.services import executions as execution_service
@@ -28,7 +29,6 @@ from tests.support.schedules import (
     one_time_task,
     scheduled_task,
     stored_item,
-    workflow_names,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -67,7 +67,7 @@ def _schedule_paused(task_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_cron_edit_while_a_slot_is_claimed_finishes_the_claim_at_the_new_schedule(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a task due every five minutes, and its owner changing it to every ten while the 09:00
     # slot is being started
@@ -93,11 +93,11 @@ def test_a_cron_edit_while_a_slot_is_claimed_finishes_the_claim_at_the_new_sched
     assert tick(T0 + 10 * MINUTE, rule=RULE).started == 1
     ids = [execution.id for execution in executions_of(task.id)]
     assert ids == [slot_execution_id(task.id, T0), slot_execution_id(task.id, T0 + 10 * MINUTE)]
-    assert sorted(workflow_names(state_machine)) == sorted(ids)
+    assert sorted(workflows.started) == sorted(ids)
 
 
 def test_an_edit_that_ends_the_window_while_a_slot_is_claimed_ends_the_schedule_once(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a task due every five minutes, and its owner ending the schedule at 09:02 while the 09:00
     # slot is being started (so no slot is left: next_run_at goes)
@@ -123,7 +123,7 @@ def test_an_edit_that_ends_the_window_while_a_slot_is_claimed_ends_the_schedule_
 
 
 def test_a_run_at_moved_while_its_slot_is_claimed_runs_both_slots_then_ends(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a one-time task at 09:00, and its owner moving run_at to tomorrow while the 09:00 slot is
     # being started
@@ -159,7 +159,7 @@ def test_a_run_at_moved_while_its_slot_is_claimed_runs_both_slots_then_ends(
 
 
 def test_a_crashed_claim_edited_before_the_lease_ends_runs_once_at_recovery(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the 09:00 tick claimed the slot and crashed before writing the execution
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)
@@ -180,7 +180,7 @@ def test_a_crashed_claim_edited_before_the_lease_ends_runs_once_at_recovery(
 
 
 def test_disabling_a_claimed_schedule_drops_the_claim_so_enabling_it_again_owes_no_old_slot(
-    state_machine: str, monkeypatch: pytest.MonkeyPatch
+    workflows: InMemoryWorkflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the 09:00 tick claimed the slot and crashed before writing the execution
     task = scheduled_task("*/5 * * * *", created=T0 - MINUTE)

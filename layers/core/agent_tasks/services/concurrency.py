@@ -128,16 +128,7 @@ def admit_waiting(
                     continue
                 break
     until = utc_now() + timedelta(seconds=task.queued_ttl_seconds)
-    entry = slot_store.put_entry_item(
-        owner_id=task.owner_id,
-        execution_id=execution.id,
-        task_id=task.id,
-        created_at=execution.created_at,
-        queued_until=until,
-        buffered=buffered,
-        shard=due_shard(execution.id, get_settings().due_shards),
-        expires_at=execution.expires_at,
-    )
+    entry = _queue_entry(task, execution, until, buffered=buffered)
     metadata = {**execution.trigger_metadata, **({"buffered": True} if buffered else {})}
     try:
         queued = execution_store.update(
@@ -166,13 +157,9 @@ def admit_waiting(
     return execution_store.get(execution.id) or queued
 
 
-def _enqueue(task: Task, execution: Execution, audit: AuditEvent, *, buffered: bool) -> Execution:
-    until = execution.created_at + timedelta(seconds=task.queued_ttl_seconds)
-    metadata = {**execution.trigger_metadata, **({"buffered": True} if buffered else {})}
-    queued = execution.model_copy(
-        update={"status": "queued", "queued_until": until, "trigger_metadata": metadata, "run_slots": []}
-    )
-    entry = slot_store.put_entry_item(
+def _queue_entry(task: Task, execution: Execution, until: datetime, *, buffered: bool) -> dict[str, Any]:
+    """The owner's queue entry for a queued execution (the promoter reads these in order)."""
+    return slot_store.put_entry_item(
         owner_id=task.owner_id,
         execution_id=execution.id,
         task_id=task.id,
@@ -182,6 +169,15 @@ def _enqueue(task: Task, execution: Execution, audit: AuditEvent, *, buffered: b
         shard=due_shard(execution.id, get_settings().due_shards),
         expires_at=execution.expires_at,
     )
+
+
+def _enqueue(task: Task, execution: Execution, audit: AuditEvent, *, buffered: bool) -> Execution:
+    until = execution.created_at + timedelta(seconds=task.queued_ttl_seconds)
+    metadata = {**execution.trigger_metadata, **({"buffered": True} if buffered else {})}
+    queued = execution.model_copy(
+        update={"status": "queued", "queued_until": until, "trigger_metadata": metadata, "run_slots": []}
+    )
+    entry = _queue_entry(task, execution, until, buffered=buffered)
     execution_store.create(queued, audit, also=[entry])
     logger.info("execution queued", extra={"execution_id": execution.id, "buffered": buffered})
     # An end may have freed a slot between the full admission and this write: one pass now.

@@ -183,30 +183,22 @@ def finish_slot(
 def count_run(task_id: str) -> Task | None:
     """One more scheduled run began (a slot started ahead, at its time: max_runs); the task as now
     stored (None if it is gone)."""
-    try:
-        result = aws.dynamodb().update_item(
-            TableName=table_name(),
-            Key=task_key(task_id),
-            UpdateExpression="ADD scheduled_runs :one",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return None
-        raise_translated(error)
-    return from_item(deserialize(result["Attributes"]))
+    return _add_one(task_id, "scheduled_runs")
 
 
 def count_failure(task_id: str) -> Task | None:
     """One more scheduled run failed in a row; the task as now stored (None if it is gone)."""
+    return _add_one(task_id, "consecutive_failures")
+
+
+def _add_one(task_id: str, counter: str) -> Task | None:
     try:
         result = aws.dynamodb().update_item(
             TableName=table_name(),
             Key=task_key(task_id),
-            UpdateExpression="ADD consecutive_failures :one",
+            UpdateExpression="ADD #counter :one",
             ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#counter": counter},
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="ALL_NEW",
         )
