@@ -4,7 +4,7 @@ and the reconciler. A malformed event fails its invocation with the field that i
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -18,16 +18,8 @@ StepName = Literal[
     "finalize",
     "mark_failed",
 ]
-STEP_NAMES: tuple[str, ...] = (
-    "begin_slot",
-    "check_turn",
-    "prepare",
-    "run_agent",
-    "await_approval",
-    "approval_timed_out",
-    "finalize",
-    "mark_failed",
-)
+# The names the Literal allows, for the error message (one list, not two to keep in step).
+STEP_NAMES: tuple[str, ...] = get_args(StepName)
 
 
 class StepEvent(BaseModel):

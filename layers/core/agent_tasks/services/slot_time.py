@@ -99,13 +99,13 @@ def begin_slot(execution_id: str, *, now: datetime | None = None) -> dict[str, A
     slot = _slot_of(execution)
     gone = slot_gone(task, execution, slot)
     if gone is not None:
-        return _skip(execution, task, slot, now, reason=gone[0], audit_reason=gone[1])
+        return _skip(execution, slot, now, reason=gone[0], audit_reason=gone[1])
     assert task is not None
     try:
         spend.admit(task.owner_id, now=now, task_id=task.id)
     except SpendCapReachedError:
         return _skip(
-            execution, task, slot, now, reason="the owner's spend cap is reached", audit_reason="spend_cap"
+            execution, slot, now, reason="the owner's spend cap is reached", audit_reason="spend_cap"
         )
     from agent_tasks.services import scheduler
 
@@ -116,7 +116,6 @@ def begin_slot(execution_id: str, *, now: datetime | None = None) -> dict[str, A
         reason = "overlap_buffer_full" if task.overlap_policy == "buffer_one" else "overlap"
         return _skip(
             execution,
-            task,
             slot,
             now,
             reason="an earlier run was still going at the slot's time",
@@ -160,7 +159,7 @@ def _pending(execution: Execution, slot: datetime) -> PendingSlot:
 
 
 def _skip(
-    execution: Execution, task: Task | None, slot: datetime, now: datetime, *, reason: str, audit_reason: str
+    execution: Execution, slot: datetime, now: datetime, *, reason: str, audit_reason: str
 ) -> dict[str, Any]:
     """End the waiting run `cancelled` (`skipped at its slot: <reason>`) and record the skipped slot."""
     from agent_tasks.services.ending import end_execution
@@ -169,20 +168,18 @@ def _skip(
         execution, "cancelled", reason=f"skipped at its slot: {reason}", from_statuses={"pending"}
     )
     if ended is not None:
-        audit_store.record(_skip_audit(execution, task, slot, now, audit_reason))
+        audit_store.record(_skip_audit(execution, slot, now, audit_reason))
         logger.info("slot skipped at its time", extra={"reason": audit_reason})
     return {"next": "stop"}
 
 
-def _skip_audit(
-    execution: Execution, task: Task | None, slot: datetime, now: datetime, reason: str
-) -> AuditEvent:
+def _skip_audit(execution: Execution, slot: datetime, now: datetime, reason: str) -> AuditEvent:
     return audit_store.new_event(
         actor_id="system:scheduler",
         owner_id=execution.owner_id,
         action="schedule.slot_skipped",
         resource_type="task",
-        resource_id=execution.task_id if task is None else task.id,
+        resource_id=execution.task_id,
         at=now,
         request_id=None,
         details={
