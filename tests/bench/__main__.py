@@ -126,6 +126,24 @@ def warm_rows(result: dict[str, Any]) -> list[Row]:
                 f"<={WARM_TARGET_RATIO}x: {'met' if meets else 'MISSED'}",
             )
         )
+    alone = result.get("service_alone")
+    if alone:  # the floor under any framework: the same service calls and answers, nothing around them
+        figures = [alone[op]["us_per_request"] for op in ("create", "get", "list")]
+        bounds = [
+            _ratio(
+                alone[op]["us_per_request"],
+                min(result[p][op]["us_per_request"] for p in ("peer", "peer_async")),
+            )
+            for op in ("create", "get", "list")
+        ]
+        rows.append(
+            (
+                "",
+                "service alone, no framework: create / get / list",
+                " / ".join(f"{figure:.0f}" for figure in figures) + " us",
+                f"{' / '.join(bounds)} best peer: the lowest any framework on this service could reach",
+            )
+        )
     rows.append(("", f"requests per figure: {result['requests']}", "median of rounds", ""))
     for operation, both in result["api_time_shares"].items():
         shares = both["functions"]

@@ -23,6 +23,7 @@ from typing import Any
 from tests.bench import bench_env
 
 VARIANTS = ("api", "peer", "floor")
+_AWS_MODULES = frozenset({"boto3", "botocore", "moto"})
 TIMINGS = [
     *(f"{step}{clock}_ms" for step in ("import", "create", "get", "total") for clock in ("", "_wall")),
     "create_moto_ms",
@@ -67,12 +68,21 @@ def _two_requests(handler: Any, timings: dict[str, float]) -> list[int]:
 
 def _child(variant: str) -> dict[str, Any]:
     bench_env.apply_environment()
-    if variant != "bare_floor":
+    import tests.support.api_calls  # noqa: F401 - event helpers (stdlib only) are not what we measure
+
+    if variant == "bare_floor":
+        # Nothing before the timer may bring boto3 in: the local function loader does (with the
+        # local cloud's IAM and moto's Step Functions parser), and once did here unnoticed, so the
+        # "bare" floor timed a client alone in a process already holding boto3 and moto.
+        if _AWS_MODULES & set(sys.modules):
+            raise RuntimeError(
+                f"the bare floor's process already holds {sorted(_AWS_MODULES & set(sys.modules))}"
+            )
+    else:
         _prepare_table()
         bench_env.MotoClock.install()
-    import tests.support.api_calls  # noqa: F401 - event helpers (stdlib only) are not what we measure
-    from agent_tasks_local.lambdas import load_function_module  # stdlib only: the loader, not the load
-
+        from agent_tasks_local.lambdas import load_function_module  # the loader, not the load
+    bench_env.freeze_bench_heap()  # for every variant alike
     before = set(sys.modules)
     timings: dict[str, float] = {}
     statuses: list[int] = []
