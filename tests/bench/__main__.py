@@ -126,22 +126,30 @@ def warm_rows(result: dict[str, Any]) -> list[Row]:
                 f"<={WARM_TARGET_RATIO}x: {'met' if meets else 'MISSED'}",
             )
         )
-    alone = result.get("service_alone")
-    if alone:  # the floor under any framework: the same service calls and answers, nothing around them
-        figures = [alone[op]["us_per_request"] for op in ("create", "get", "list")]
+    floors = {
+        "service_alone": (
+            "service alone, no framework",
+            "the lowest any framework on this service could reach",
+        ),
+        "service_decorated": (
+            "  + the logger/tracer/metrics decorators",
+            "the lowest with the decorators both wear",
+        ),
+    }
+    for variant, (label, meaning) in floors.items():
+        if variant not in result:
+            continue
+        figures = [result[variant][op]["us_per_request"] for op in ("create", "get", "list")]
         bounds = [
-            _ratio(
-                alone[op]["us_per_request"],
-                min(result[p][op]["us_per_request"] for p in ("peer", "peer_async")),
-            )
-            for op in ("create", "get", "list")
+            _ratio(figure, min(result[p][op]["us_per_request"] for p in ("peer", "peer_async")))
+            for figure, op in zip(figures, ("create", "get", "list"), strict=True)
         ]
         rows.append(
             (
                 "",
-                "service alone, no framework: create / get / list",
+                f"{label}: create / get / list",
                 " / ".join(f"{figure:.0f}" for figure in figures) + " us",
-                f"{' / '.join(bounds)} best peer: the lowest any framework on this service could reach",
+                f"{' / '.join(bounds)} best peer: {meaning}",
             )
         )
     rows.append(("", f"requests per figure: {result['requests']}", "median of rounds", ""))

@@ -101,6 +101,23 @@ def _service_alone() -> Handler:
     return handler
 
 
+def _decorated(handler: Handler) -> Handler:
+    """`handler` inside the logger, tracer and metrics decorators (and metric) both handlers wear."""
+    from aws_lambda_powertools.logging import correlation_paths
+
+    from agent_tasks.observability import logger, metrics, tracer
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def decorated(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = handler(event, context)
+        metrics.add_metric(name="ApiRequests", unit="Count", value=1)
+        return response
+
+    return decorated
+
+
 def _seconds_for(handler: Handler, event: dict[str, Any], count: int, expected: int) -> tuple[float, float]:
     """(CPU, wall) seconds for `count` calls; CPU time is the figure (see bench_env.Stopwatch)."""
     events = [copy.deepcopy(event) for _ in range(count)]
@@ -138,6 +155,7 @@ def measure(requests: int = 2000) -> dict[str, Any]:
         "peer": bench_peer.lambda_handler,
         "peer_async": bench_peer.async_routes_handler(),
         "service_alone": _service_alone(),
+        "service_decorated": _decorated(_service_alone()),
     }
     operations = {
         "create": (bench_env.task_event("POST", "/api/v1/tasks", body=valid_task()), 201),
