@@ -144,7 +144,10 @@ def test_topic_arns_of_real_regions_and_partitions_are_accepted(arn: str) -> Non
         ("arn:aws:sns:us-east-01:123456789012:t", "the region 'us-east-01' is not an AWS region name"),
         ("arn:aws:sns:useast1:123456789012:t", "the region 'useast1' is not an AWS region name"),
         ("arn:aws:sns:cn-north-1:123456789012:t", "the region 'cn-north-1' is not in the partition 'aws'"),
-        ("arn:aws-cn:sns:us-east-1:123456789012:t", "the region 'us-east-1' is not in the partition 'aws-cn'"),
+        (
+            "arn:aws-cn:sns:us-east-1:123456789012:t",
+            "the region 'us-east-1' is not in the partition 'aws-cn'",
+        ),
         ("arn:aws-foo:sns:us-east-1:123456789012:t", "the partition 'aws-foo' is not an AWS partition"),
         ("arn:aws:sns:us-east-1:12345678901:t", "is not a 12-digit AWS account id"),
         ("arn:aws:sns:us-east-1:" + "\u0661" * 12 + ":t", "12-digit"),  # Arabic-Indic digits
