@@ -53,7 +53,8 @@ def test_a_tool_call_with_an_id_not_of_the_apis_shape_ends_the_run_before_it_run
     assert reply.role == "assistant"
     assert [b["type"] for b in reply.content] == ["text", "text"]
     assert "was refused" in reply.content[-1]["text"]
-    assert reply.usage is not None and reply.usage.output_tokens > 0
+    assert reply.usage is not None
+    assert reply.usage.output_tokens > 0
     assert len(loop.server.requests) == 1
 
 
@@ -76,7 +77,8 @@ def test_two_calls_with_one_id_end_the_run_before_either_runs(loop: LoopHarness)
     # When the loop runs / Then neither runs
     result = loop.run("Write both.", allowed=["write_file"])
     assert result.outcome == "error"
-    assert result.error is not None and "two of its tool calls have the id 'toolu_same'" in result.error
+    assert result.error is not None
+    assert "two of its tool calls have the id 'toolu_same'" in result.error
     assert not (loop.workdir / "a.txt").exists()
     assert not (loop.workdir / "b.txt").exists()
 

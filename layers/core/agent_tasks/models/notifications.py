@@ -139,8 +139,8 @@ class NotificationConfig(BaseModel):
     sns_topic_arn: str | None = Field(
         default=None,
         max_length=MAX_TOPIC_ARN_CHARS,
-        description="SNS topic that receives each notification: arn:<partition>:sns:<region>:<account>:<name>, "
-        "with a real region of that partition.",
+        description="SNS topic that receives each notification: "
+        "arn:<partition>:sns:<region>:<account>:<name>, with a real region of that partition.",
     )
 
     @field_validator("on")
