@@ -14,6 +14,7 @@ from agent_tasks import netguard
 from agent_tasks.models.notifications import DeliveryOutcome, NotificationConfig
 from agent_tasks.notify.events import NotificationEvent
 from agent_tasks.notify.webhook import deliver_webhook
+from tests.support.tls import tls_files
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 SECRET = "whsec-delivery-test"
@@ -202,3 +203,57 @@ def test_delivery_goes_to_the_checked_address_with_the_original_host(
         assert outcome.delivered
         assert [h for h in lookups if h != "127.0.0.1"] == ["hooks.test.example"]  # the IP needs no DNS
         assert receiver.requests[0].headers["host"] == f"hooks.test.example:{receiver.port}"
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+
+def _resolve_to_loopback(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+    monkeypatch.setattr(netguard.socket, "getaddrinfo", lambda *a, **k: answers)
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(
+    event: NotificationEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an HTTPS receiver whose certificate (from a CA the environment names) is for its name
+    tls = tls_files()
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
+        _resolve_to_loopback(monkeypatch, receiver.port)
+        # When the event is delivered to that name (resolved once, by the guard)
+        outcome = deliver(f"https://hooks.test.example:{receiver.port}/hooks/agent-tasks", event)
+        # Then the TLS handshake checked the certificate against the name, and the request arrived
+        assert (outcome.status, outcome.last_status_code) == ("delivered", 200)
+        [request] = receiver.requests
+        assert request.signature_valid
+        assert request.headers["host"] == f"hooks.test.example:{receiver.port}"
+
+
+def test_https_to_a_name_the_certificate_does_not_cover_is_refused(
+    event: NotificationEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the same receiver reached under a name its certificate does not hold
+    tls = tls_files()
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
+        _resolve_to_loopback(monkeypatch, receiver.port)
+        # When the event is delivered
+        outcome = deliver(f"https://elsewhere.test.example:{receiver.port}/hooks/agent-tasks", event)
+        # Then the handshake fails on the name: nothing was received, and the failure is recorded
+        assert outcome.status == "failed"
+        assert outcome.last_error is not None
+        assert "certificate is not valid for 'elsewhere.test.example'" in outcome.last_error
+        assert receiver.requests == []
+
+
+def test_https_with_an_untrusted_certificate_is_refused(event: NotificationEvent) -> None:
+    # Given an HTTPS receiver whose CA nothing trusts (no SSL_CERT_FILE)
+    tls = tls_files()
+    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
+        # When the event is delivered / Then the handshake fails and nothing is received
+        outcome = deliver(receiver.url, event)
+        assert outcome.status == "failed"
+        assert outcome.last_error is not None
+        assert "CERTIFICATE_VERIFY_FAILED" in outcome.last_error
+        assert receiver.requests == []

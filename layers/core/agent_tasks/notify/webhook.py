@@ -131,8 +131,11 @@ def deliver_webhook(
             EVENT_TYPE_HEADER: event.type,
             ATTEMPT_HEADER: str(attempt),
         }
+        # No proxy from the environment (trust_env=False), but the CA bundle the environment names
+        # (SSL_CERT_FILE / SSL_CERT_DIR) when it names one: a receiver behind a private CA.
+        verify = httpx2.create_ssl_context(trust_env=True)
         with httpx2.Client(
-            transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+            transport=transport, timeout=timeout, verify=verify, follow_redirects=False, trust_env=False
         ) as client:
             sent = 1
             last = _send_once(client, checked, body, headers)
