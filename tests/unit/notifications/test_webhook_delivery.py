@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -208,52 +209,54 @@ def test_delivery_goes_to_the_checked_address_with_the_original_host(
 # --- TLS -------------------------------------------------------------------------------------
 
 
-def _resolve_to_loopback(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
-    answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
-    monkeypatch.setattr(netguard.socket, "getaddrinfo", lambda *a, **k: answers)
+@pytest.fixture
+def https_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
+    """An HTTPS receiver for `localhost` and `hooks.test.example`, its CA named by SSL_CERT_FILE, and
+    every name resolving to it (as a public name would, for the guard)."""
+    tls = tls_files()
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
+        answers = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", receiver.port))]
+        monkeypatch.setattr(netguard.socket, "getaddrinfo", lambda *a, **k: answers)
+        yield receiver
 
 
 def test_https_goes_to_the_checked_address_and_verifies_the_name(
-    event: NotificationEvent, monkeypatch: pytest.MonkeyPatch
+    event: NotificationEvent, https_receiver: WebhookReceiver
 ) -> None:
     # Given an HTTPS receiver whose certificate (from a CA the environment names) is for its name
-    tls = tls_files()
-    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
-    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
-        _resolve_to_loopback(monkeypatch, receiver.port)
-        # When the event is delivered to that name (resolved once, by the guard)
-        outcome = deliver(f"https://hooks.test.example:{receiver.port}/hooks/agent-tasks", event)
-        # Then the TLS handshake checked the certificate against the name, and the request arrived
-        assert (outcome.status, outcome.last_status_code) == ("delivered", 200)
-        [request] = receiver.requests
-        assert request.signature_valid
-        assert request.headers["host"] == f"hooks.test.example:{receiver.port}"
+    port = https_receiver.port
+    # When the event is delivered to that name (resolved once, by the guard)
+    outcome = deliver(f"https://hooks.test.example:{port}/hooks/agent-tasks", event)
+    # Then the TLS handshake checked the certificate against the name, and the request arrived
+    assert (outcome.status, outcome.last_status_code) == ("delivered", 200)
+    [request] = https_receiver.requests
+    assert request.signature_valid
+    assert request.headers["host"] == f"hooks.test.example:{port}"
 
 
 def test_https_to_a_name_the_certificate_does_not_cover_is_refused(
-    event: NotificationEvent, monkeypatch: pytest.MonkeyPatch
+    event: NotificationEvent, https_receiver: WebhookReceiver
 ) -> None:
     # Given the same receiver reached under a name its certificate does not hold
-    tls = tls_files()
-    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
-    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
-        _resolve_to_loopback(monkeypatch, receiver.port)
-        # When the event is delivered
-        outcome = deliver(f"https://elsewhere.test.example:{receiver.port}/hooks/agent-tasks", event)
-        # Then the handshake fails on the name: nothing was received, and the failure is recorded
-        assert outcome.status == "failed"
-        assert outcome.last_error is not None
-        assert "certificate is not valid for 'elsewhere.test.example'" in outcome.last_error
-        assert receiver.requests == []
+    url = f"https://elsewhere.test.example:{https_receiver.port}/hooks/agent-tasks"
+    # When the event is delivered
+    outcome = deliver(url, event)
+    # Then the handshake fails on the name: nothing was received, and the failure is recorded
+    assert outcome.status == "failed"
+    assert outcome.last_error is not None
+    assert "certificate is not valid for 'elsewhere.test.example'" in outcome.last_error
+    assert https_receiver.requests == []
 
 
-def test_https_with_an_untrusted_certificate_is_refused(event: NotificationEvent) -> None:
-    # Given an HTTPS receiver whose CA nothing trusts (no SSL_CERT_FILE)
-    tls = tls_files()
-    with running_receiver(WebhookReceiver(SECRET, [200], now=NOW, tls=tls.server_context())) as receiver:
-        # When the event is delivered / Then the handshake fails and nothing is received
-        outcome = deliver(receiver.url, event)
-        assert outcome.status == "failed"
-        assert outcome.last_error is not None
-        assert "CERTIFICATE_VERIFY_FAILED" in outcome.last_error
-        assert receiver.requests == []
+def test_https_with_an_untrusted_certificate_is_refused(
+    event: NotificationEvent, https_receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an HTTPS receiver whose CA nothing trusts (SSL_CERT_FILE not set)
+    monkeypatch.delenv("SSL_CERT_FILE")
+    # When the event is delivered / Then the handshake fails and nothing is received
+    outcome = deliver(https_receiver.url, event)
+    assert outcome.status == "failed"
+    assert outcome.last_error is not None
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.last_error
+    assert https_receiver.requests == []
