@@ -92,7 +92,13 @@ def test_an_approved_call_runs_after_the_owner_approves_and_the_run_completes(
     # Given a task whose write_file calls wait for approval, and a model that writes then answers
     model.enqueue(tool_use_reply(WRITE, text="I will write the release note."), text_reply("Written."))
     alice = client("alice")
-    task = stored_task("alice", approval=APPROVAL, prompt_template="Write the release note.")
+    task = stored_task(
+        "alice",
+        approval=APPROVAL,
+        prompt_template="Write the release note.",
+        generate_report=True,
+        report_format="markdown",
+    )
     # When it runs, it stops before the call and waits for a person
     execution_id = start(alice, task.id)
     request = waiting(alice, execution_id)
@@ -123,6 +129,12 @@ def test_an_approved_call_runs_after_the_owner_approves_and_the_run_completes(
     [with_decision] = [m for m in messages if m.get("approvals")]
     assert with_decision["approvals"][0]["decision"] == "approve"
     assert with_decision["approvals"][0]["approval_id"] == request["id"]
+    # And the report the run made shows the held call and who decided it, and why
+    report = alice.get(f"/api/v1/reports/{done['report_id']}").json()
+    text = httpx.get(report["download_url"]).text
+    assert "**Approval of write\\_file: approved by alice**" in text
+    assert "looks right" in text
+    assert "I will write the release note." in text  # the model's text before the held call
     # And the answer is in the audit trail
     audit = alice.get("/api/v1/audit-events").json()["items"]
     assert any(

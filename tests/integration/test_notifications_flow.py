@@ -17,6 +17,7 @@ import pytest
 from agent_tasks.settings import get_settings
 from tests.support.executions import api_client, finished, pending_execution, stored_task
 from tests.support.polling import wait_until
+from tests.support.tls import tls_files
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 USER = "notify-user"
@@ -97,11 +98,19 @@ def _deliveries(http: httpx.Client, execution_id: str, count: int) -> list[dict[
 
 
 def test_a_completed_run_notifies_the_webhook_and_the_sns_topic(
-    local_cloud: Any, http: httpx.Client, topic_queue: tuple[str, Callable[[], list[dict[str, Any]]]]
+    local_cloud: Any,
+    http: httpx.Client,
+    topic_queue: tuple[str, Callable[[], list[dict[str, Any]]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     topic_arn, read_topic = topic_queue
-    with running_receiver(WebhookReceiver(secret="", statuses=[200])) as receiver:
-        # Given a task with a webhook and an SNS topic, created through the API
+    # An HTTPS receiver, its certificate from a CA the notifier's environment names (SSL_CERT_FILE)
+    tls = tls_files()
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+    https = WebhookReceiver(secret="", statuses=[200], tls=tls.server_context())
+    with running_receiver(https) as receiver:
+        assert receiver.url.startswith("https://localhost:")
+        # Given a task with an HTTPS webhook and an SNS topic, created through the API
         task = _create(http, {"webhook_url": receiver.url, "sns_topic_arn": topic_arn, "on": ["completed"]})
         receiver.secret = task["webhook_secret"]
         # When it runs to the end

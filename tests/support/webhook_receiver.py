@@ -6,6 +6,7 @@ and answers 401 to a request whose signature does not verify.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,9 +37,13 @@ class WebhookReceiver:
     requests: list[ReceivedRequest] = field(default_factory=list)
     answered: int = 0
     port: int = 0
+    # When set, the receiver speaks HTTPS with this context (tests/support/tls.py), as `localhost`.
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"https://localhost:{self.port}/hooks/agent-tasks"
         return f"http://127.0.0.1:{self.port}/hooks/agent-tasks"
 
 
@@ -68,6 +73,8 @@ def running_receiver(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if receiver.tls is not None:
+        server.socket = receiver.tls.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()

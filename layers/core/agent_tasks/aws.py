@@ -70,8 +70,8 @@ def events() -> EventBridgeClient:
     return client
 
 
-# Bounded: the region comes from a user's topic ARN (any `[a-z0-9-]+`), and each client holds its own
-# session's copy of the service model; AWS has fewer regions than this.
+# Bounded: the region comes from a user's topic ARN (a real region's shape: models/arns.py), and each
+# client holds its own session's copy of the service model; AWS has fewer regions than this.
 @lru_cache(maxsize=48)
 def _regional_client(service: str, region: str) -> Any:
     return _new_client(service, region)

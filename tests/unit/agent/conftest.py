@@ -46,6 +46,7 @@ class LoopHarness:
         should_cancel: Callable[[], bool] = lambda: False,
         output_schema: dict[str, Any] | None = None,
         catalogue: ModelCatalogue | None = None,
+        approval_tools: frozenset[str] = frozenset(),
         **options: Any,
     ) -> AgentResult:
         provider = AnthropicProvider(api_key="sk-ant-test", base_url=self.server.url, max_retries=max_retries)
@@ -65,6 +66,7 @@ class LoopHarness:
             limits=limits,
             output_schema=output_schema,
             catalogue=catalogue or snapshot(),
+            approval_tools=approval_tools,
         )
         self.state = result.state
         return result

@@ -92,6 +92,10 @@ def test_create_answers_201_with_location_etag_variables_and_links(alice: Api) -
             "body.notification_config",
         ),
         (
+            {"notification_config": {"sns_topic_arn": "arn:aws:sns:us-east-1-:123456789012:t"}},
+            "body.notification_config.sns_topic_arn",
+        ),
+        (
             {"notification_config": {"webhook_url": "https://hooks.example.com/x", "on": ["approved"]}},
             "body.notification_config.on.0",
         ),
@@ -288,6 +292,18 @@ def test_patch_compile_checks_only_if(alice: Api) -> None:
     status, payload, _ = alice.call("PATCH", f"/api/v1/tasks/{task['id']}", good)
     assert status == 200, payload
     assert payload["notification_config"]["only_if"] == "cost_usd > `1`"
+
+
+def test_a_topic_arn_in_a_made_up_region_is_a_422_naming_the_field_and_why(alice: Api) -> None:
+    # Given a topic ARN whose region is no AWS region
+    body = valid_task(notification_config={"sns_topic_arn": "arn:aws:sns:x:123456789012:alerts"})
+    # When the task is created
+    status, payload, _ = alice.call("POST", "/api/v1/tasks", body)
+    # Then 422 names notification_config.sns_topic_arn and says what is wrong with it
+    assert status == 422, payload
+    [detail] = [d for d in payload["error"]["details"] if d["loc"][-1] == "sns_topic_arn"]
+    assert detail["loc"] == ["body", "notification_config", "sns_topic_arn"]
+    assert "the region 'x' is not an AWS region name" in detail["msg"]
 
 
 def test_patch_revalidates_the_merged_task(alice: Api) -> None:

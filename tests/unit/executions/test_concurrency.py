@@ -3,13 +3,16 @@ cancelled, slots that cannot leak; against moto, our workflow port faked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from agent_tasks import aws as service_aws
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.services import concurrency
@@ -225,6 +228,67 @@ def test_a_queued_run_of_a_deactivated_task_is_cancelled_not_started(
     assert "deleted or deactivated" in (cancelled.error_message or "")
     assert fake_ports.workflows.started == [running.id]
     assert slot_store.queued_for_user("hal", limit=10) == []
+
+
+@contextmanager
+def task_reads(task_id: str) -> Iterator[list[str]]:
+    """The GetItem calls the service's own DynamoDB client makes for the task's item."""
+    seen: list[str] = []
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == task_store.task_key(task_id):
+            seen.append(task_id)
+
+    events = service_aws.dynamodb().meta.events
+    events.register("provide-client-params.dynamodb.GetItem", before)
+    try:
+        yield seen
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", before)
+
+
+def test_queueing_an_execution_does_not_read_its_task_again(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    # Given a task limited to one run, with one going, and the task as its caller read it
+    task = stored_task("ike", max_concurrent_runs=1)
+    running = _start(task)
+    # When a second execution is asked for with that task
+    with task_reads(task.id) as reads:
+        queued = _start(task)
+    # Then it is queued, and the promotion pass after queueing judged it by the caller's copy:
+    # the task item was not read again
+    assert queued.status == "queued"
+    assert reads == []
+    # And when the running one ends, the pass it makes reads the task (it has no copy) and promotes it
+    with task_reads(task.id) as reads:
+        end_execution(running, "completed")
+    assert reads == [task.id]
+    assert _status(queued.id) == "pending"
+
+
+def test_a_limit_raised_while_an_execution_is_queued_is_seen_by_the_next_pass(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    # Given a task limited to one run with one going, whose limit is raised to 2 in the store after
+    # its caller read it (the caller's copy still says 1)
+    task = stored_task("jay", max_concurrent_runs=1)
+    running = _start(task)
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().table_name,
+        Key=task_store.task_key(task.id),
+        UpdateExpression="SET max_concurrent_runs = :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    # When an execution is asked for with the old copy
+    queued = _start(task)
+    # Then it is judged by that copy, as its admission was: queued, not started
+    assert queued.status == "queued"
+    assert fake_ports.workflows.started == [running.id]
+    # And the sweep's pass (every minute), which reads the task, promotes it under the new limit
+    assert concurrency.sweep(utc_now()).promoted == 1
+    assert _status(queued.id) == "pending"
+    assert fake_ports.workflows.started == [running.id, queued.id]
 
 
 def _crash(owner_id: str) -> None:

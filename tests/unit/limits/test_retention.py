@@ -67,6 +67,12 @@ def test_every_item_of_an_execution_carries_its_tasks_retention(alice: Api, aws:
     )["Item"]
     tags = boto3.client("s3").get_object_tagging(Bucket=aws["BUCKET_NAME"], Key=report["s3_key"]["S"])
     assert tags["TagSet"] == [{"Key": "retention-days", "Value": "30"}]
+    # And the execution's audit events keep their own retention (AUDIT_RETENTION_DAYS, 400 by default)
+    audit = [i for i in _items(table, "AUDIT#alice") if i["resource_id"]["S"] == execution_id]
+    assert audit
+    for event in audit:
+        at = datetime.fromisoformat(event["at"]["S"])
+        assert int(event["expires_at"]["N"]) == int((at + timedelta(days=400)).timestamp())
 
 
 def test_the_owners_default_then_the_services_applies(alice: Api) -> None:

@@ -116,6 +116,54 @@ def test_a_malformed_topic_arn_is_refused() -> None:
     assert error["loc"] == ("sns_topic_arn",)
 
 
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:sns:us-east-1:123456789012:t",
+        "arn:aws:sns:eu-central-2:123456789012:alerts.fifo",
+        "arn:aws:sns:ap-southeast-4:123456789012:t",
+        "arn:aws:sns:il-central-1:123456789012:t",
+        "arn:aws:sns:mx-central-1:123456789012:t",
+        "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
+        "arn:aws-cn:sns:cn-north-1:123456789012:t",
+        "arn:aws-iso-b:sns:us-isob-east-1:123456789012:t",
+    ],
+)
+def test_topic_arns_of_real_regions_and_partitions_are_accepted(arn: str) -> None:
+    # Given a topic in a real region of its partition / When configured / Then it is kept as given
+    config = NotificationConfig.model_validate({"sns_topic_arn": arn})
+    assert config.sns_topic_arn == arn
+
+
+@pytest.mark.parametrize(
+    ("arn", "reason"),
+    [
+        ("arn:aws:sns:x:123456789012:t", "the region 'x' is not an AWS region name"),
+        ("arn:aws:sns:us-east-1-:123456789012:t", "the region 'us-east-1-' is not an AWS region name"),
+        ("arn:aws:sns::123456789012:t", "the region '' is not an AWS region name"),
+        ("arn:aws:sns:us-east-01:123456789012:t", "the region 'us-east-01' is not an AWS region name"),
+        ("arn:aws:sns:useast1:123456789012:t", "the region 'useast1' is not an AWS region name"),
+        ("arn:aws:sns:cn-north-1:123456789012:t", "the region 'cn-north-1' is not in the partition 'aws'"),
+        (
+            "arn:aws-cn:sns:us-east-1:123456789012:t",
+            "the region 'us-east-1' is not in the partition 'aws-cn'",
+        ),
+        ("arn:aws-foo:sns:us-east-1:123456789012:t", "the partition 'aws-foo' is not an AWS partition"),
+        ("arn:aws:sns:us-east-1:12345678901:t", "is not a 12-digit AWS account id"),
+        ("arn:aws:sns:us-east-1:" + "\u0661" * 12 + ":t", "12-digit"),  # Arabic-Indic digits
+        ("arn:aws:sns:us-east-1:123456789012:two words", "the topic name must be"),
+        ("arn:aws:sqs:us-east-1:123456789012:t", "not an sns ARN"),
+        ("sns:us-east-1:123456789012:t", "not an ARN"),
+    ],
+)
+def test_a_topic_arn_with_a_made_up_region_or_partition_is_refused_saying_why(arn: str, reason: str) -> None:
+    # Given a topic ARN wrong in one part / When configured
+    [error] = errors_of({"sns_topic_arn": arn})
+    # Then the error names the field and the part that is wrong
+    assert error["loc"] == ("sns_topic_arn",)
+    assert reason in error["msg"]
+
+
 def test_at_least_one_destination_is_required() -> None:
     [error] = errors_of({"on": ["failed"]})
     assert "webhook_url" in error["msg"]

@@ -5,11 +5,13 @@ the invocation (so Lambda retries it) only for a failure a later attempt may fix
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from agent_tasks.models.notifications import SCHEDULE_PAUSED
+from agent_tasks.models.common import utc_now
+from agent_tasks.models.notifications import SCHEDULE_PAUSED, Delivery
 from agent_tasks.models.tasks import Task
 from agent_tasks.services import notifier, workflow
 from agent_tasks.store import deliveries as delivery_store
@@ -106,6 +108,70 @@ def test_a_failing_receiver_fails_the_invocation_and_its_retry_carries_the_same_
         (1, "failed", 503, True),
         (2, "delivered", 200, False),
     ]
+
+
+def _earlier_deliveries(execution_id: str, count: int) -> None:
+    """`count` delivery records of other events of the execution (approval requests, say), older than
+    anything the test delivers, recorded as the notifier records them."""
+    start = utc_now() - timedelta(days=1)
+    for n in range(count):
+        delivery_store.record(
+            execution_id,
+            Delivery(
+                event_id=f"earlier-event-{n:04d}",
+                event_type="ApprovalRequested",
+                destination="webhook",
+                target="127.0.0.1",
+                attempt=1,
+                status="delivered",
+                status_code=200,
+                at=start + timedelta(seconds=n),
+            ),
+        )
+
+
+def test_the_duplicate_check_is_exact_after_more_than_200_earlier_deliveries(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    with running_receiver(WebhookReceiver(secret=SECRET, statuses=[503, 200])) as receiver:
+        # Given a run whose execution already has 250 delivery records of other events
+        _, execution_id = _finished_run({"webhook_url": receiver.url})
+        _earlier_deliveries(execution_id, 250)
+        kind, detail = _ended(fake_ports)
+        # When its end is delivered: the first attempt fails, the retry delivers it
+        with pytest.raises(notifier.DeliveryFailed):
+            notifier.handle(kind, detail)
+        retried = notifier.handle(kind, detail)
+        # And the event comes once more (a duplicate invocation)
+        again = notifier.handle(kind, detail)
+    # Then the retry was numbered 2, and the duplicate sent nothing: the check saw the event's own
+    # attempts, not the first 200 records of the execution
+    assert [(d.status, d.attempt) for d in retried] == [("delivered", 2)]
+    assert again == []
+    assert [r.headers["x-agenttasks-delivery-attempt"] for r in receiver.requests] == ["1", "2"]
+
+
+def test_two_invocations_of_one_event_never_make_the_same_attempt(
+    aws: dict[str, str], fake_ports: FakePorts
+) -> None:
+    with running_receiver(WebhookReceiver(secret=SECRET, statuses=[200])) as receiver:
+        # Given an ended run, and another invocation of its event that has just claimed attempt 1
+        _, execution_id = _finished_run({"webhook_url": receiver.url})
+        kind, detail = _ended(fake_ports)
+        now = utc_now()
+        assert delivery_store.claim(
+            execution_id, detail["event_id"], "webhook", 1, now_epoch=int(now.timestamp()), expires_at=None
+        )
+        # When this invocation handles the event while that one is still sending
+        made = notifier.handle(kind, detail, now=now)
+        # Then DynamoDB refused it the attempt: nothing was sent twice
+        assert made == []
+        assert receiver.requests == []
+        # And once that claim is older than an invocation can live, a retry takes the next attempt
+        later = now + timedelta(seconds=delivery_store.CLAIM_HELD_SECONDS)
+        [delivered] = notifier.handle(kind, detail, now=later)
+    assert (delivered.status, delivered.attempt) == ("delivered", 2)
+    assert [r.headers["x-agenttasks-delivery-attempt"] for r in receiver.requests] == ["2"]
 
 
 def test_a_refused_delivery_is_recorded_and_not_retried(aws: dict[str, str], fake_ports: FakePorts) -> None:

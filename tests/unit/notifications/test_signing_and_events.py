@@ -14,7 +14,6 @@ from agent_tasks.models.notifications import EVENT_TYPE_BY_STATUS
 from agent_tasks.notify.events import NotificationEvent
 from agent_tasks.notify.signing import new_webhook_secret, sign, signature_header, verify
 from agent_tasks.notify.sns import publish_request
-from agent_tasks.notify.webhook import ExponentialBackoff
 
 SECRET = "whsec-test"
 NOW = 1_750_000_000
@@ -116,13 +115,6 @@ def test_sns_request_has_filterable_attributes_and_deduplicates_on_fifo_topics()
     assert fifo["MessageGroupId"] == event.task_id
     attributes = {k: v["StringValue"] for k, v in plain["MessageAttributes"].items()}
     assert attributes == {"event_type": "ExecutionSucceeded", "task_id": event.task_id, "status": "completed"}
-
-
-def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
-    highest = ExponentialBackoff(base_seconds=0.5, max_seconds=4.0, random_fraction=lambda: 1.0)
-    lowest = ExponentialBackoff(base_seconds=0.5, max_seconds=4.0, random_fraction=lambda: 0.0)
-    assert [highest(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
-    assert [lowest(n) for n in range(1, 6)] == [0.25, 0.5, 1.0, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("header", ["t=²,v1=abc", "t=1750000000,v1=é", "t=,v1=", "garbage", ""])

@@ -134,6 +134,7 @@ def test_failed_execution_without_answer_renders_in_every_format() -> None:
     page = html_of(doc)
     assert "model answered 529 &lt;overloaded&gt; five times" in page
     assert "The agent gave no final answer." in page
+    assert "_The agent gave no final answer._" in render(doc, "markdown").body.decode()
     assert "not available (price unknown for this model)" in page
     for fmt in REPORT_FORMATS:
         assert render(doc, fmt).body
@@ -171,6 +172,7 @@ def test_markdown_has_the_sections_in_order(document: ReportDocument) -> None:
         "Usage and cost",
     ]
     assert FINAL_ANSWER in markdown
+    assert "gave no final answer" not in markdown  # it gave one
     assert "**Tool call: http\\_request**" in markdown
     assert "| Input tokens | 4,600 |" in markdown
 

@@ -47,6 +47,7 @@ from agent_tasks.models.transcript import (
     ToolCallDecision,
     ToolCallRecord,
     TranscriptMessage,
+    tool_use_id_problem,
 )
 from agent_tasks.observability import logger, subsegment
 from agent_tasks.scrub import NO_SECRETS, Scrubber
@@ -76,6 +77,27 @@ def _text_of(message: TranscriptMessage) -> str:
 
 def _pending_tool_uses(message: TranscriptMessage) -> list[dict[str, Any]]:
     return [block for block in message.content if block.get("type") == "tool_use"]
+
+
+def _is_tool_call(block: dict[str, Any]) -> bool:
+    """tool_use, and the API's own server_tool_use and mcp_tool_use."""
+    return str(block.get("type", "")).endswith("tool_use")
+
+
+def _reply_problem(content: list[dict[str, Any]]) -> str | None:
+    """Why a model reply cannot be acted on or kept as it is (None when it can): a tool call whose id
+    is not the API's shape would be stored, keyed on (approvals) and sent back (where the API refuses
+    it), so the run ends before any of the reply's calls runs."""
+    seen: set[str] = set()
+    for block in content:
+        if _is_tool_call(block):
+            problem = tool_use_id_problem(block.get("id"))
+            if problem is None and block["id"] in seen:
+                problem = f"two of its tool calls have the id {block['id']!r}"
+            if problem is not None:
+                return f"the model's reply was refused: {problem}; none of its tool calls was run"
+            seen.add(block["id"])
+    return None
 
 
 def run_agent(
@@ -242,7 +264,7 @@ class _AgentRun:
             if unpriced is not None:
                 return self._finish("error", error=unpriced)
             try:
-                self._call_model()
+                refused = self._call_model()
             except ModelCallError as err:
                 if err.timed_out and self.deadline() < self._call_reserve():
                     return self._finish("continue")
@@ -253,6 +275,8 @@ class _AgentRun:
                 if self._fall_back(err):
                     continue
                 return self._finish("error", error=err.message)
+            if refused is not None:
+                return self._finish("error", error=refused)
 
     def _limit_reached(self) -> AgentOutcome | None:
         """Checked before every model call, after any pending tools ran (so pairs stay intact)."""
@@ -299,7 +323,8 @@ class _AgentRun:
                 system = f"{system}\n\n{instruction}" if system else instruction
         return system, temperature, output_config or None
 
-    def _call_model(self) -> None:
+    def _call_model(self) -> str | None:
+        """One model call, its reply stored; why the reply was refused (see _reply_problem), or None."""
         system, temperature, output_config = self._request_options()
         request = ModelRequest(
             model=self.model,
@@ -322,14 +347,22 @@ class _AgentRun:
         self.state.turns += 1
         self.state.usage = self.state.usage + response.usage
         cost = self._add_cost(response.model, response.usage)
+        refused = _reply_problem(response.content)
+        content = response.content
+        if refused is not None:
+            # Kept without its tool calls (the call's usage and cost still count), saying why.
+            logger.warning("model reply refused", extra={"model": response.model, "problem": refused})
+            content = [block for block in content if not _is_tool_call(block)]
+            content.append({"type": "text", "text": f"[{refused}]"})
         self._emit(
             "assistant",
-            response.content,
+            content,
             usage=response.usage,
             cost_usd=cost,
             model=response.model,
             stop_reason=response.stop_reason,
         )
+        return refused
 
     def _add_cost(self, answered_by: str, usage: Any) -> float | None:
         """Add one call's usage and cost to the run's; the call's cost (None: scripted or unpriced)."""

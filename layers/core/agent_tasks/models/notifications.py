@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from agent_tasks import netguard
+from agent_tasks.models import arns
 from agent_tasks.models.common import is_stored
 from agent_tasks.settings import get_settings
 
@@ -69,11 +70,12 @@ ON_BY_DETAIL_TYPE: dict[str, NotifyOn] = {
 DETAIL_TYPE_BY_ON: dict[NotifyOn, str] = {on: detail_type for detail_type, on in ON_BY_DETAIL_TYPE.items()}
 # An only_if expression is at most this long: its work is bounded by it and by the event's size.
 ONLY_IF_MAX_CHARS = 512
+# arn:aws-iso-b:sns:<region>:<account>: is under 64 characters; a topic's name at most 256 + ".fifo".
+MAX_TOPIC_ARN_CHARS = 330
 
 # Validation context key that overrides settings.allow_private_network for one validation.
 ALLOW_PRIVATE_CONTEXT_KEY = "allow_private_network"
 
-_SNS_TOPIC_ARN = r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 _PRIVATE_NAME_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 
 
@@ -136,8 +138,9 @@ class NotificationConfig(BaseModel):
     )
     sns_topic_arn: str | None = Field(
         default=None,
-        pattern=_SNS_TOPIC_ARN,
-        description="SNS topic that receives each notification.",
+        max_length=MAX_TOPIC_ARN_CHARS,
+        description="SNS topic that receives each notification: "
+        "arn:<partition>:sns:<region>:<account>:<name>, with a real region of that partition.",
     )
 
     @field_validator("on")
@@ -148,6 +151,13 @@ class NotificationConfig(BaseModel):
         repeated = sorted({item for item in value if value.count(item) > 1})
         if repeated:
             raise ValueError(f"each outcome may appear once; repeated: {', '.join(repeated)}")
+        return value
+
+    @field_validator("sns_topic_arn")
+    @classmethod
+    def _topic_arn(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not is_stored(info):
+            arns.sns_topic(value)  # ValueError: which part is wrong, and why
         return value
 
     @field_validator("only_if")

@@ -7,8 +7,9 @@ server tool blocks) so a stored transcript can be sent back to the model unchang
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
@@ -17,6 +18,26 @@ ProviderName = Literal["anthropic", "bedrock", "scripted"]
 AgentOutcome = Literal[
     "completed", "max_turns", "budget_exceeded", "cancelled", "error", "continue", "waiting"
 ]
+
+
+# A tool call's id as the Messages API makes them (`toolu_01A0…`, about 30 characters): letters,
+# digits, _ and - (the API refuses any other when the id comes back in a tool_result). 64 bounds what
+# a reply can make us store, key decisions on and send back.
+MAX_TOOL_USE_ID_CHARS = 64
+_TOOL_USE_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TOOL_USE_ID_CHARS}}}")
+ToolUseId = Annotated[
+    str, Field(min_length=1, max_length=MAX_TOOL_USE_ID_CHARS, pattern=rf"^{_TOOL_USE_ID.pattern}$")
+]
+
+
+def tool_use_id_problem(value: Any) -> str | None:
+    """Why `value` cannot be a tool call's id (None when it can), never quoting more than its start."""
+    if isinstance(value, str) and _TOOL_USE_ID.fullmatch(value):
+        return None
+    if not isinstance(value, str):
+        return f"a tool call's id is {type(value).__name__}, not a string"
+    shown = repr(value[:24]) + (f"... ({len(value)} characters)" if len(value) > 24 else "")
+    return f"a tool call's id {shown} is not 1-{MAX_TOOL_USE_ID_CHARS} letters, digits, _ or -"
 
 
 class Usage(BaseModel):
@@ -106,7 +127,7 @@ class AgentRunState(BaseModel):
 class PendingToolCall(BaseModel):
     """A tool call the loop held back until a person decides on it."""
 
-    tool_use_id: str
+    tool_use_id: ToolUseId
     tool: str
     input: Any = None
     text: str | None = None  # what the model wrote before the call

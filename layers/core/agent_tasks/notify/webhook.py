@@ -1,9 +1,11 @@
-"""Webhook delivery: an HTTPS POST of an event's body, signed (see `signing`), retrying transient
-failures when asked to.
+"""Webhook delivery: one HTTPS POST of an event's body, signed (see `signing`).
 
-`deliver_webhook` never raises for a failed delivery: it returns a `DeliveryOutcome` (with
-`retryable` saying whether a later try may succeed). The notifier sends one attempt per
-invocation and lets Lambda's asynchronous retries make the next ones.
+`deliver_webhook` makes one attempt and never raises for a failed delivery: it returns a
+`DeliveryOutcome` (with `retryable` saying whether a later try may succeed). Retrying is not done
+here: the notifier makes one attempt per invocation, records it, and fails the invocation when a
+retry may help, so Lambda's asynchronous retries make the next attempts (the notifier's
+EventInvokeConfig) and the dead-letter queue takes the event after the last. One retry mechanism,
+each attempt on the record; an invocation never sleeps.
 
 Destinations are checked twice: when the config is validated (scheme, and hosts that are
 plainly loopback/private, without DNS) and before every attempt (`agent_tasks.netguard`
@@ -12,11 +14,9 @@ resolves the name and the request goes to the checked address, so DNS rebinding 
 
 from __future__ import annotations
 
-import random
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -49,18 +49,10 @@ class Deliverable(Protocol):
 # --- delivery --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExponentialBackoff:
-    """Delay before retry n (1-based): base·factor^(n-1), capped, "equal jitter"."""
-
-    base_seconds: float = 0.5
-    factor: float = 2.0
-    max_seconds: float = 8.0
-    random_fraction: Callable[[], float] = field(default=random.random, repr=False)
-
-    def __call__(self, retry: int) -> float:
-        ceiling = min(self.max_seconds, self.base_seconds * self.factor ** max(retry - 1, 0))
-        return ceiling / 2 + ceiling / 2 * self.random_fraction()
+# One attempt's bound: connecting within 3 s, the answer within 5 s (the notifier's timeout is 30 s,
+# and it tries at most a webhook and a topic per invocation).
+TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 @dataclass
@@ -68,13 +60,6 @@ class _Attempt:
     status_code: int | None = None
     error: str | None = None
     retryable: bool = False
-    retry_after: float | None = None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if value is not None and re.fullmatch(r"\d{1,6}", value.strip()):
-        return float(value.strip())
-    return None
 
 
 def _send_once(
@@ -102,9 +87,7 @@ def _send_once(
         return _Attempt(error=f"network error: {type(err).__name__}: {err}", retryable=True)
     if 200 <= code < 300:
         return _Attempt(status_code=code)
-    retryable = code == 429 or code >= 500
-    retry_after = _retry_after_seconds(response.headers.get("Retry-After")) if retryable else None
-    return _Attempt(status_code=code, error=f"HTTP {code}", retryable=retryable, retry_after=retry_after)
+    return _Attempt(status_code=code, error=f"HTTP {code}", retryable=code == 429 or code >= 500)
 
 
 def deliver_webhook(
@@ -112,61 +95,50 @@ def deliver_webhook(
     event: Deliverable,
     secret: str,
     *,
+    attempt: int,
     allow_private: bool = False,
-    attempts: int = 3,
-    first_attempt: int = 1,
-    backoff: Callable[[int], float] | None = None,
-    timeout_seconds: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
     transport: httpx2.BaseTransport | None = None,
 ) -> DeliveryOutcome:
-    """POST `event` to `url`, signed with `secret`, retrying transient failures; never raises for a failure.
+    """POST `event` to `url` once, signed with `secret`; never raises for a failure.
 
-    Retried: network errors, timeouts, 429 and 5xx (a numeric Retry-After is honoured up to the
-    backoff's cap). Not retried: other 4xx, 3xx (redirects are not followed) and refused
-    destinations. `allow_private` admits loopback and private hosts (pass
-    `settings.allow_private_network`; only local tests set it). `first_attempt` numbers the
-    attempts (the Delivery-Attempt header) when earlier ones were made by earlier invocations.
+    `attempt` is this attempt's number for the event and destination (the Delivery-Attempt header;
+    earlier ones were made by earlier invocations). A later attempt may succeed (`retryable`) after
+    network errors, timeouts, 429 and 5xx, and a name that does not resolve; not after other 4xx,
+    3xx (redirects are not followed) or a refused address. `allow_private` admits loopback and
+    private hosts (pass `settings.allow_private_network`; only local tests set it).
     """
     import httpx2
 
-    delay_for = backoff if backoff is not None else ExponentialBackoff()
-    cap = delay_for.max_seconds if isinstance(delay_for, ExponentialBackoff) else 30.0
     body = event.body()
     host = httpx2.URL(url).host
     sent = 0
-    last = _Attempt()
-    timeout = httpx2.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0))
-    with httpx2.Client(
-        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
-    ) as client:
-        for attempt in range(1, max(attempts, 1) + 1):
-            if attempt > 1:
-                sleep(max(delay_for(attempt - 1), min(last.retry_after or 0.0, cap)))
-            try:
-                checked = netguard.ensure_public_url(url, allow_private=allow_private)
-            except netguard.UnsafeUrlError as err:
-                # A name that does not resolve may resolve later; a refused address will not change.
-                last = _Attempt(
-                    error=f"destination refused: {err.message}", retryable=isinstance(err.__cause__, OSError)
-                )
-                if last.retryable:
-                    continue
-                break
-            timestamp = int(clock())
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                SIGNATURE_HEADER: signature_header(secret, timestamp, body),
-                EVENT_ID_HEADER: event.event_id,
-                EVENT_TYPE_HEADER: event.type,
-                ATTEMPT_HEADER: str(first_attempt + attempt - 1),
-            }
-            sent += 1
+    timeout = httpx2.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    try:
+        checked = netguard.ensure_public_url(url, allow_private=allow_private)
+    except netguard.UnsafeUrlError as err:
+        # A name that does not resolve may resolve later; a refused address will not change.
+        last = _Attempt(
+            error=f"destination refused: {err.message}", retryable=isinstance(err.__cause__, OSError)
+        )
+    else:
+        timestamp = int(clock())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: signature_header(secret, timestamp, body),
+            EVENT_ID_HEADER: event.event_id,
+            EVENT_TYPE_HEADER: event.type,
+            ATTEMPT_HEADER: str(attempt),
+        }
+        # No proxy from the environment (trust_env=False), but the CA bundle the environment names
+        # (SSL_CERT_FILE / SSL_CERT_DIR) when it names one: a receiver behind a private CA.
+        verify = httpx2.create_ssl_context(trust_env=True)
+        with httpx2.Client(
+            transport=transport, timeout=timeout, verify=verify, follow_redirects=False, trust_env=False
+        ) as client:
+            sent = 1
             last = _send_once(client, checked, body, headers)
-            if last.error is None or not last.retryable:
-                break
     delivered = last.error is None and last.status_code is not None
     outcome = DeliveryOutcome(
         event_id=event.event_id,
@@ -184,7 +156,7 @@ def deliver_webhook(
         extra={
             "event_id": event.event_id,
             "host": host,
-            "attempts": sent,
+            "attempt": attempt,
             "status_code": last.status_code,
             "error": last.error,
         },

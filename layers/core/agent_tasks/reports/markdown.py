@@ -64,10 +64,10 @@ def render_markdown(document: ReportDocument) -> str:
     lines += ["## Result", ""]
     if view.final_text is not None:
         lines += [fenced(view.final_text, "markdown"), ""]
-    if view.structured_output is not None:
-        lines += ["Structured output:", "", fenced(view.structured_output, "json"), ""]
     else:
         lines += ["_The agent gave no final answer._", ""]
+    if view.structured_output is not None:
+        lines += ["Structured output:", "", fenced(view.structured_output, "json"), ""]
     if view.outcome:
         lines += [f"Agent loop outcome: {escape_inline(view.outcome)}", ""]
     lines += ["## Transcript", "", *_transcript(view)]

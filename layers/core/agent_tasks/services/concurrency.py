@@ -150,11 +150,7 @@ def admit_waiting(
     if queued is None:
         return None
     logger.info("waiting execution queued at its slot", extra={"execution_id": execution.id})
-    try:  # an end may have freed a slot meanwhile: one pass now
-        promote(task.owner_id, repair=False)
-    except Exception:  # noqa: BLE001 - the sweep's pass promotes it later
-        logger.exception("promoting after queueing failed", extra={"owner_id": task.owner_id})
-    return execution_store.get(execution.id) or queued
+    return _pass_after_queueing(task, queued)
 
 
 def _queue_entry(task: Task, execution: Execution, until: datetime, *, buffered: bool) -> dict[str, Any]:
@@ -180,12 +176,24 @@ def _enqueue(task: Task, execution: Execution, audit: AuditEvent, *, buffered: b
     entry = _queue_entry(task, execution, until, buffered=buffered)
     execution_store.create(queued, audit, also=[entry])
     logger.info("execution queued", extra={"execution_id": execution.id, "buffered": buffered})
-    # An end may have freed a slot between the full admission and this write: one pass now.
+    return _pass_after_queueing(task, queued)
+
+
+def _pass_after_queueing(task: Task, queued: Execution) -> Execution:
+    """One promotion pass right after writing `queued` (an end may have freed a slot between the full
+    admission and the write); the execution as it is after it.
+
+    The pass is given `task` rather than reading it again: it is the copy the admission just judged
+    the limits by, so the pass judges them as the admission did. A change to the task meanwhile (a
+    limit raised, the task deactivated) is seen by the next end's pass or the sweep's, which read it."""
     try:
-        promote(task.owner_id, repair=False)
+        passed = promote(task.owner_id, repair=False, known=task)
     except Exception:  # noqa: BLE001 - the sweep's pass promotes it later
         logger.exception("promoting after queueing failed", extra={"owner_id": task.owner_id})
-    return execution_store.get(execution.id) or queued
+        return queued
+    if queued.id in passed.promoted:
+        return execution_store.get(queued.id) or queued
+    return queued
 
 
 def release_items(execution: Execution) -> list[dict[str, Any]]:
@@ -205,11 +213,14 @@ class PromotionPass:
     expired: list[str] = field(default_factory=list)
 
 
-def promote(owner_id: str, *, now: datetime | None = None, repair: bool = True) -> PromotionPass:
-    """Start the user's oldest queued executions that now fit (see the module docstring)."""
+def promote(
+    owner_id: str, *, now: datetime | None = None, repair: bool = True, known: Task | None = None
+) -> PromotionPass:
+    """Start the user's oldest queued executions that now fit (see the module docstring). `known`: a
+    task the caller has just read, not read again (the other tasks of the queue are)."""
     now = now or utc_now()
     done = PromotionPass()
-    tasks: dict[str, Task | None] = {}
+    tasks: dict[str, Task | None] = {known.id: known} if known is not None else {}
     full_tasks: set[str] = set()
     repaired = not repair
     for entry in slot_store.queued_for_user(owner_id, limit=PROMOTION_WINDOW):

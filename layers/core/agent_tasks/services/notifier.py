@@ -6,10 +6,13 @@ webhook or a topic. The bus's rule invokes the notifier (asynchronously) with ea
 loads the task, decides (`on`, `only_if`), delivers (the signed JSON event or a Slack message to
 the webhook; the JSON event to the SNS topic) and records each attempt beside the execution.
 
-A delivery that failed and may pass later raises `DeliveryFailed` once every destination was
-tried: Lambda invokes the notifier again with the same event (the same event id, so receivers drop
-repeats), up to its retry policy, then sends the event to the dead-letter queue. Destinations
-already delivered for the event are not sent again on a retry.
+Each invocation makes one attempt per destination (notify/webhook.py retries nothing itself). A
+delivery that failed and may pass later raises `DeliveryFailed` once every destination was tried:
+Lambda invokes the notifier again with the same event (the same event id, so receivers drop
+repeats), up to its retry policy (template.yaml: 2 retries, so 3 attempts), then sends the event to
+the dead-letter queue. Each attempt is claimed by its number before it is made and recorded after
+(store/deliveries.py): a destination that has the event is not sent it again, and two invocations
+of one event never make the same attempt.
 """
 
 from __future__ import annotations
@@ -101,18 +104,33 @@ class _Recorder:
     def __init__(self, event: Event) -> None:
         self.event = event
         self.execution_id = event.execution_id
-        self.earlier: list[Delivery] = (
-            [d for d in delivery_store.list_for_execution(self.execution_id) if d.event_id == event.event_id]
-            if self.execution_id
-            else []
-        )
         self.expires_at = delivery_store.execution_expiry(self.execution_id) if self.execution_id else None
 
-    def done(self, destination: DeliveryDestination) -> bool:
-        return any(d.destination == destination and d.status != "failed" for d in self.earlier)
-
-    def attempt(self, destination: DeliveryDestination) -> int:
-        return 1 + sum(1 for d in self.earlier if d.destination == destination)
+    def claim(self, destination: DeliveryDestination, now: datetime) -> int | None:
+        """The number of the attempt this invocation makes to `destination`, claimed; None when it must
+        not send: the destination has the event (a retry or a duplicate of it), or another invocation
+        holds the attempt (DynamoDB refused the claim). Exact, whatever the execution's history holds."""
+        if not self.execution_id:
+            return 1  # nothing to record on: each invocation is its own first attempt
+        earlier = delivery_store.progress(self.execution_id, self.event.event_id, destination)
+        if earlier is not None and earlier.done:
+            return None
+        attempt = (earlier.attempts if earlier is not None else 0) + 1
+        claimed = delivery_store.claim(
+            self.execution_id,
+            self.event.event_id,
+            destination,
+            attempt,
+            now_epoch=int(now.timestamp()),
+            expires_at=self.expires_at,
+        )
+        if not claimed:
+            logger.info(
+                "notifier: the attempt is another invocation's, or the event was delivered",
+                extra={"event_id": self.event.event_id, "destination": destination, "attempt": attempt},
+            )
+            return None
+        return attempt
 
     def record(self, delivery: Delivery) -> Delivery:
         log = logger.info if delivery.status != "failed" else logger.warning
@@ -158,15 +176,16 @@ def handle(detail_type: str, detail: dict[str, Any], *, now: datetime | None = N
     body = event.model_dump(mode="json")
     go, why_not = conditions.holds(config.only_if, body)
     for destination, target in destinations:
-        if recorder.done(destination):
-            continue  # a retry of this event: that destination already has it
+        attempt = recorder.claim(destination, now or utc_now())
+        if attempt is None:
+            continue  # that destination has the event, or another invocation is sending it
         shown = _host(target) if destination != "sns" else target
         base = {
             "event_id": event.event_id,
             "event_type": detail_type,
             "destination": destination,
             "target": shown,
-            "attempt": recorder.attempt(destination),
+            "attempt": attempt,
         }
         if not go:
             made.append(
@@ -203,9 +222,8 @@ def _post(
         url,
         _webhook_body(event, config),
         task.webhook_secret or "",
+        attempt=int(base["attempt"]),
         allow_private=get_settings().allow_private_network,
-        attempts=1,
-        first_attempt=int(base["attempt"]),
     )
     return Delivery(
         **base,

@@ -1,20 +1,27 @@
-"""Notification deliveries: one item per attempt, beside the execution they are about.
+"""Notification deliveries: one item per attempt, and one progress item per event and destination,
+beside the execution they are about.
 
 delivery  PK=EXEC#<execution id>  SK=DELIVERY#<at>#<event id>#<destination>#<attempt>
+progress  PK=EXEC#<execution id>  SK=NOTIFY#<event id>#<destination>   (attempts, status, claimed_epoch)
 
 Each attempt is its own item (a plain PutItem, never a read-modify-write of the execution), so
-concurrent notifier invocations never lose one another's records. An item expires with its
-execution (`expires_at`, the table's TTL attribute).
+concurrent notifier invocations never lose one another's records; they are listed oldest first.
+The progress item is what a retry reads (one GetItem, however many deliveries the execution has):
+the attempts made and the last one's status. An attempt is claimed before it is made, by a
+conditional PutItem of the progress item with its number, so DynamoDB itself refuses a second
+invocation the same attempt (a duplicate of the event) and any attempt after a delivery. Items
+expire with their execution (`expires_at`, the table's TTL attribute).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from agent_tasks import aws
-from agent_tasks.models.notifications import Delivery
+from agent_tasks.models.notifications import Delivery, DeliveryDestination
 from agent_tasks.store.dynamo import (
     get_item,
     is_condition_failure,
@@ -25,6 +32,10 @@ from agent_tasks.store.dynamo import (
 )
 
 DELIVERY_PREFIX = "DELIVERY#"
+PROGRESS_PREFIX = "NOTIFY#"
+# A claim still `sending` after this long was left by an invocation that ended without recording its
+# attempt (the notifier's timeout is 30 s, template.yaml): the next invocation may take the next one.
+CLAIM_HELD_SECONDS = 45
 # An execution's deliveries: a few events x two destinations x a few attempts each.
 MAX_LISTED = 200
 
@@ -43,8 +54,109 @@ def _item(execution_id: str, delivery: Delivery, expires_at: int | None) -> dict
     return item
 
 
+ProgressStatus = Literal["sending", "delivered", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one event's delivery to one destination stands."""
+
+    attempts: int  # attempts claimed so far
+    status: ProgressStatus  # of the last one (`sending` while it is made)
+    claimed_epoch: int  # when the last one was claimed
+
+    @property
+    def done(self) -> bool:
+        """Delivered, or skipped by only_if: not sent again."""
+        return self.status in ("delivered", "skipped")
+
+
+def _progress_key(execution_id: str, event_id: str, destination: DeliveryDestination) -> dict[str, str]:
+    return {"PK": f"EXEC#{execution_id}", "SK": f"{PROGRESS_PREFIX}{event_id}#{destination}"}
+
+
+def progress(execution_id: str, event_id: str, destination: DeliveryDestination) -> Progress | None:
+    """The event's progress to the destination (None before its first attempt): one consistent GetItem."""
+    item = get_item(serialize(_progress_key(execution_id, event_id, destination)))
+    if item is None:
+        return None
+    return Progress(int(item["attempts"]), item["status"], int(item["claimed_epoch"]))
+
+
+def _put_progress(
+    execution_id: str,
+    event_id: str,
+    destination: DeliveryDestination,
+    state: Progress,
+    *,
+    condition: str,
+    values: dict[str, Any],
+    expires_at: int | None,
+) -> bool:
+    item: dict[str, Any] = {
+        **_progress_key(execution_id, event_id, destination),
+        "entity": "delivery_progress",
+        "event_id": event_id,
+        "destination": destination,
+        "attempts": state.attempts,
+        "status": state.status,
+        "claimed_epoch": state.claimed_epoch,
+    }
+    if expires_at is not None:
+        item["expires_at"] = expires_at
+    arguments: dict[str, Any] = {"ConditionExpression": condition}
+    if "#status" in condition:
+        arguments["ExpressionAttributeNames"] = {"#status": "status"}
+    if values:
+        arguments["ExpressionAttributeValues"] = serialize(values)
+    try:
+        aws.dynamodb().put_item(TableName=table_name(), Item=serialize(item), **arguments)
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise_translated(error)
+    return True
+
+
+def claim(
+    execution_id: str,
+    event_id: str,
+    destination: DeliveryDestination,
+    attempt: int,
+    *,
+    now_epoch: int,
+    expires_at: int | None,
+) -> bool:
+    """Take attempt `attempt` (1 for the first); False when DynamoDB refuses it: another invocation
+    took it, or the last attempt was delivered or skipped, or is still being made."""
+    values: dict[str, Any] = {}
+    if attempt == 1:
+        condition = "attribute_not_exists(PK)"
+    else:
+        condition = (
+            "attempts = :previous AND (#status = :failed OR (#status = :sending AND claimed_epoch <= :stale))"
+        )
+        values = {
+            ":previous": attempt - 1,
+            ":failed": "failed",
+            ":sending": "sending",
+            ":stale": now_epoch - CLAIM_HELD_SECONDS,
+        }
+    state = Progress(attempt, "sending", now_epoch)
+    return _put_progress(
+        execution_id,
+        event_id,
+        destination,
+        state,
+        condition=condition,
+        values=values,
+        expires_at=expires_at,
+    )
+
+
 def record(execution_id: str, delivery: Delivery, *, expires_at: int | None = None) -> None:
-    """Add one attempt's record (a repeat of the very same record is a no-op)."""
+    """Add one attempt's record and mark its progress with the attempt's status (when the attempt is
+    still the last claimed: a later one's claim is not overwritten)."""
     try:
         aws.dynamodb().put_item(
             TableName=table_name(),
@@ -52,9 +164,18 @@ def record(execution_id: str, delivery: Delivery, *, expires_at: int | None = No
             ConditionExpression="attribute_not_exists(PK)",
         )
     except ClientError as error:
-        if is_condition_failure(error):
-            return
-        raise_translated(error)
+        if not is_condition_failure(error):  # a repeat of the very same record is a no-op
+            raise_translated(error)
+    state = Progress(delivery.attempt, delivery.status, int(delivery.at.timestamp()))
+    _put_progress(
+        execution_id,
+        delivery.event_id,
+        delivery.destination,
+        state,
+        condition="attempts = :attempt",
+        values={":attempt": delivery.attempt},
+        expires_at=expires_at,
+    )
 
 
 def list_for_execution(execution_id: str) -> list[Delivery]:
