@@ -344,7 +344,8 @@ def test_the_state_machine_waits_for_not_before_only_when_the_input_carries_it()
     }
     assert turn["TimeoutSecondsPath"] == "$.run.timeout_seconds"
     assert (turn["ResultPath"], turn["Next"]) == ("$.run", "SlotDecided")
-    assert "Seconds" not in turn and "HeartbeatSeconds" not in turn
+    assert "Seconds" not in turn
+    assert "HeartbeatSeconds" not in turn
     # And a timed-out wait looks once (CheckTurn), then is decided again
     [timed_out] = [c for c in turn["Catch"] if c["ErrorEquals"] == ["States.Timeout"]]
     assert timed_out["Next"] == "CheckTurn"

@@ -111,7 +111,8 @@ def test_a_run_that_ends_while_it_waits_for_its_turn_releases_the_wait(
         execution_service.cancel(Actor(user_id=OWNER), waiting)
     else:
         stored = execution_store.get(waiting)
-        assert stored is not None and stored.queued_until is not None
+        assert stored is not None
+        assert stored.queued_until is not None
         assert concurrency.sweep(stored.queued_until + timedelta(seconds=1)).expired == 1
     # Then it ended as before, and its wait was answered `stop` (the workflow goes to Done)
     assert execution_store.status_of(waiting) == end
@@ -133,7 +134,8 @@ def test_the_wait_is_bounded_by_the_queue_time_left_and_a_timed_out_wait_looks_o
     # Given a run queued at its slot (the task's queued_ttl_seconds: the default hour)
     _, waiting = _queued_at_its_slot()
     stored = execution_store.get(waiting)
-    assert stored is not None and stored.queued_until is not None
+    assert stored is not None
+    assert stored.queued_until is not None
     # Then the wait's timeout is the queue's time left plus the margin, never more
     now = utc_now()
     decided = slot_time.check_turn(waiting, now=now)
