@@ -1,8 +1,8 @@
-"""The executor function: the BeginSlot and CheckTurn (a scheduled run started ahead of its slot),
-Prepare, RunAgent, AwaitApproval, ApprovalTimedOut, Finalize and MarkFailed steps of an execution.
+"""The executor function: the BeginSlot, WaitForTurn and CheckTurn (a scheduled run started ahead of its
+slot), Prepare, RunAgent, AwaitApproval, ApprovalTimedOut, Finalize and MarkFailed steps of an execution.
 
-Event (from the state machine): {"step": "begin_slot" | "check_turn" | "prepare" | "run_agent" |
-"await_approval" | "approval_timed_out" | "finalize" | "mark_failed", "execution_id": "...",
+Event (from the state machine): {"step": "begin_slot" | "await_turn" | "check_turn" | "prepare" |
+"run_agent" | "await_approval" | "approval_timed_out" | "finalize" | "mark_failed", "execution_id": "...",
 "error"?: {"Error", "Cause"}, "state"?: {...}, "approval_id"?: "...", "task_token"?: "..."}, parsed
 as `StepEvent`.
 """

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from agent_tasks.settings import get_settings
+from tests.support.messages_server import MessagesServer
 
 
 @pytest.fixture
@@ -20,3 +21,16 @@ def claim_when_due(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
+    """The functions' model: the real `anthropic` client against a local Messages server, for this test."""
+    with MessagesServer() as server:
+        monkeypatch.setenv("MODEL_PROVIDER", "anthropic")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-local")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        get_settings.cache_clear()
+        yield server
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -8,7 +8,7 @@ a wait as its TimeoutSeconds would (`local_cloud.time_out_waits`: the state fail
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,6 @@ import boto3
 import httpx2 as httpx
 import pytest
 
-from agent_tasks.settings import get_settings
 from tests.support.approvals import finished_run, waiting_request
 from tests.support.executions import stored_task
 from tests.support.messages_server import MessagesServer, text_reply, tool_use_reply
@@ -28,18 +27,6 @@ APPROVAL = {"tools": ["write_file"], "timeout_seconds": 600, "on_timeout": "deny
 @pytest.fixture
 def client(user_clients: Callable[[str], httpx.Client]) -> Callable[[str], httpx.Client]:
     return user_clients  # tests/support/fixtures.py
-
-
-@pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[MessagesServer]:
-    with MessagesServer() as server:
-        monkeypatch.setenv("MODEL_PROVIDER", "anthropic")
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-local")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        get_settings.cache_clear()
-        yield server
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _execution(http: httpx.Client, execution_id: str) -> dict[str, Any]:

@@ -41,7 +41,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
         "sqs:SendMessage": "a run's end hands a promoted execution's start to the start queue",
         "states:SendTaskSuccess": "await_approval hands a token straight back when the request was answered "
-        "before the wait began (a race an answer within milliseconds of the request wins)",
+        "before the wait began (a race an answer within milliseconds of the request wins); a run's end "
+        "promotes a run queued at its slot and answers its WaitForTurn token (test_schedule_turn_flow.py)",
         "states:SendTaskFailure": "releases a wait when the execution ends in a step while waiting (e.g. "
         "MarkFailed), or when the awaited request is missing",
         "states:StopExecution": "a scheduled run started ahead of its slot, under overlap_policy "
@@ -77,6 +78,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "dynamodb:DeleteItem": "a reconciled end promotes a queued execution (its queue entry goes)",
         "sqs:SendMessage": "a reconciled end hands a promoted execution's start to the start queue "
         "(this flow promotes through the API's cancel, the same end path)",
+        "states:SendTaskSuccess": "a reconciled end may promote a run queued at its slot and answer the "
+        "token its workflow waits on (WaitForTurn; tests/unit/schedules/test_turn_token.py)",
     },
     "NotifierFunction": {
         "kms:GenerateDataKey": "SNS uses an encrypted user topic's KMS key on the publisher's behalf; "
@@ -90,6 +93,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "dynamodb:DeleteItem": "a start that fails ends the run, which may promote a queued one",
         "dynamodb:BatchGetItem": "checks a full run-slot set's holders for leaks (concurrency.py)",
         "sqs:SendMessage": "a start that fails ends the run, which may promote a queued one",
+        "states:SendTaskSuccess": "a start that fails ends the run, which may promote a run queued at its "
+        "slot and answer the token its workflow waits on (WaitForTurn)",
     },
     "SchedulerFunction": {
         "dynamodb:BatchGetItem": "the daily model-retirement check reads the tasks its model-use items name, "
@@ -102,6 +107,8 @@ JUSTIFIED_UNUSED: dict[str, dict[str, str]] = {
         "states:StartExecution": "starts a slot an earlier, crashed tick had written (recovery); "
         "fresh slots go through the start queue",
         "dynamodb:DeleteItem": "the sweep expires queued executions and promotes them (queue entries)",
+        "states:SendTaskSuccess": "the sweep expires or promotes a run queued at its slot and answers the "
+        "token its workflow waits on (WaitForTurn; tests/unit/schedules/test_turn_token.py)",
     },
 }
 

@@ -196,7 +196,7 @@ def test_buffer_one_at_the_slot_time_queues_the_run_until_the_one_going_ends(loo
     task_id, waiting = _claimed_ahead(overlap_policy="buffer_one")
     earlier = _running(task_id)
     # When the slot begins, Then it is queued (buffered) and its workflow waits for its turn
-    assert slot_time.begin_slot(waiting, now=T0) == {"next": "wait_turn"}
+    assert slot_time.begin_slot(waiting, now=T0)["next"] == "wait_turn"
     queued = execution_store.get(waiting)
     assert queued is not None
     assert (queued.status, queued.waiting_until, queued.trigger_metadata.get("buffered")) == (
@@ -204,14 +204,14 @@ def test_buffer_one_at_the_slot_time_queues_the_run_until_the_one_going_ends(loo
         None,
         True,
     )
-    assert slot_time.check_turn(waiting) == {"next": "wait_turn"}
+    assert slot_time.check_turn(waiting)["next"] == "wait_turn"
     # When the run going ends (the one end path promotes the queued one)
     from agent_tasks.services.ending import end_execution
 
     ended = execution_store.get(earlier)
     assert ended is not None
     end_execution(ended, "completed")
-    # Then the waiting workflow's next look finds it pending: it runs
+    # Then a look at its turn finds it pending: it runs
     assert slot_time.check_turn(waiting) == {"next": "run"}
 
 
@@ -226,7 +226,7 @@ def test_a_concurrency_limit_reached_at_the_slot_time_queues_the_run(
     other = _running(task_id)
     assert execution_store.get(other).status == "running"  # type: ignore[union-attr]
     # When the slot begins with that run going, Then the slot's run is queued at its time
-    assert slot_time.begin_slot(waiting, now=T0) == {"next": "wait_turn"}
+    assert slot_time.begin_slot(waiting, now=T0)["next"] == "wait_turn"
     assert execution_store.status_of(waiting) == "queued"
 
 
@@ -334,9 +334,24 @@ def test_the_state_machine_waits_for_not_before_only_when_the_input_carries_it()
     decided = {choice["StringEquals"]: choice["Next"] for choice in states["SlotDecided"]["Choices"]}
     assert decided == {"run": "Prepare", "wait_turn": "WaitForTurn"}
     assert states["SlotDecided"]["Default"] == "Done"
-    # And a run queued at its slot looks again every TURN_POLL_SECONDS
-    assert states["WaitForTurn"]["Seconds"] == slot_time.TURN_POLL_SECONDS
+    # And a run queued at its slot waits on a task token (no polling), at most the time its step says
+    turn = states["WaitForTurn"]
+    assert turn["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert turn["Parameters"]["Payload"] == {
+        "step": "await_turn",
+        "execution_id.$": "$.execution_id",
+        "task_token.$": "$$.Task.Token",
+    }
+    assert turn["TimeoutSecondsPath"] == "$.run.timeout_seconds"
+    assert (turn["ResultPath"], turn["Next"]) == ("$.run", "SlotDecided")
+    assert "Seconds" not in turn
+    assert "HeartbeatSeconds" not in turn
+    # And a timed-out wait looks once (CheckTurn), then is decided again
+    [timed_out] = [c for c in turn["Catch"] if c["ErrorEquals"] == ["States.Timeout"]]
+    assert timed_out["Next"] == "CheckTurn"
     assert states["CheckTurn"]["Parameters"]["step"] == "check_turn"
+    assert states["CheckTurn"]["Next"] == "SlotDecided"
+    assert not any(state["Type"] == "Wait" and "Seconds" in state for state in states.values())
 
 
 def test_a_waiting_run_recovered_after_a_crash_is_counted_once_when_it_begins(

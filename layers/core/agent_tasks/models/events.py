@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 StepName = Literal[
     "begin_slot",
+    "await_turn",
     "check_turn",
     "prepare",
     "run_agent",
@@ -31,8 +32,8 @@ class StepEvent(BaseModel):
     execution_id: str = Field(min_length=1, max_length=128)
     error: dict[str, Any] | None = None  # MarkFailed: Step Functions' {"Error", "Cause"}
     state: dict[str, Any] | None = None  # Finalize: what the earlier states left (report_error)
-    # await_approval / approval_timed_out: the request waited on, and (await_approval) the
-    # workflow's task token (kept on the request; never logged, never answered)
+    # await_approval / approval_timed_out: the request waited on, and (await_approval, await_turn) the
+    # workflow's task token (kept on the request or the queued run; never logged, never answered)
     approval_id: str | None = Field(default=None, max_length=64)
     task_token: str | None = Field(default=None, max_length=2048, repr=False)
 

@@ -205,6 +205,10 @@ class Execution(ExecutionView):
     created_by: str | None = None
     # The run-slot sets it holds while running ("user", "task"): released when it ends (concurrency.py).
     run_slots: list[str] = Field(default_factory=list)
+    # A run queued at its slot: the task token its workflow's WaitForTurn state waits on (stored only
+    # while it is queued: store/executions.record_turn_token). Whoever admits or ends the run hands it
+    # back (services/slot_time.py). Never dumped (the store writes it alone), never in a repr or a log.
+    turn_token: str | None = Field(default=None, exclude=True, repr=False)
 
 
 class ExecutionResponse(ExecutionView):

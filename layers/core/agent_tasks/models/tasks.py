@@ -69,6 +69,7 @@ _SAFE_RELATIVE_PATH = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}$")
 MAX_OUTPUT_SCHEMA_BYTES = 16 * 1024
 MAX_CONCURRENT_RUNS = 1000  # a task's run slots are one item's string set (store/concurrency.py)
 DEFAULT_QUEUED_TTL_SECONDS = 3600
+MAX_QUEUED_TTL_SECONDS = 86_400
 
 
 def _check_output_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -180,7 +181,7 @@ class TaskFields(BaseModel):
         int,
         Field(
             ge=60,
-            le=86_400,
+            le=MAX_QUEUED_TTL_SECONDS,
             description="A queued execution not started within this many seconds ends `expired`.",
         ),
     ] = DEFAULT_QUEUED_TTL_SECONDS
@@ -371,7 +372,7 @@ class TaskUpdate(BaseModel):
     max_runs: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
     retention_days: Annotated[int | None, Field(ge=1, le=400)] = None
     max_concurrent_runs: Annotated[int | None, Field(ge=1, le=MAX_CONCURRENT_RUNS)] = None
-    queued_ttl_seconds: Annotated[int | None, Field(ge=60, le=86_400)] = None
+    queued_ttl_seconds: Annotated[int | None, Field(ge=60, le=MAX_QUEUED_TTL_SECONDS)] = None
     generate_report: bool | None = None
     report_format: ReportFormat | None = None
     notification_config: NotificationConfig | None = None

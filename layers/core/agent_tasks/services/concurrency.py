@@ -299,7 +299,13 @@ def _take(task: Task, entry: slot_store.QueueEntry, now: datetime) -> str:
 def _hand_on(execution: Execution) -> None:
     """Start the promoted execution's workflow: through the start queue when there is one (the function
     ending a run may not start workflows), else here. A start lost here leaves it pending: the
-    stale-pending sweeper ends it `failed`, which frees its slot."""
+    stale-pending sweeper ends it `failed`, which frees its slot. A run queued at its slot has a
+    workflow already, waiting on the token read back with it: that token is answered instead."""
+    if execution.turn_token is not None:
+        from agent_tasks.services.slot_time import hand_back_turn
+
+        hand_back_turn(execution, left_status="queued")
+        return
     queue_url = get_settings().start_queue_url
     if queue_url:
         from agent_tasks import start_queue

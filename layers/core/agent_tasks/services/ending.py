@@ -5,9 +5,9 @@ cancel, the reconciler, a workflow that could not start.
 so of two endings racing exactly one wins), records when and how long, leaves a coherent record
 (only a completed execution keeps its agent's result and its report link: a cancel that lands
 just after the agent finished never reads as a completed run), settles an approval request still
-waiting (and releases its workflow wait), removes the workspace, frees its run slots (starting the
-queued executions that now fit) and announces the end (one event on the bus, which the notifier
-delivers; metrics).
+waiting (and releases its workflow wait), releases the turn a run queued at its slot waits for
+(its task token), removes the workspace, frees its run slots (starting the queued executions that
+now fit) and announces the end (one event on the bus, which the notifier delivers; metrics).
 """
 
 from __future__ import annotations
@@ -92,6 +92,11 @@ def end_execution(
         from agent_tasks.services.approvals import release_pending
 
         release_pending(ended, release_wait=not workflow_ended)
+    if ended.turn_token is not None and not workflow_ended:
+        # Queued at its slot, its workflow waiting on a task token: released now (it goes to Done).
+        from agent_tasks.services.slot_time import hand_back_turn
+
+        hand_back_turn(ended, left_status=current.status)
     if current.status != "queued":  # a run that never left the queue has no workspace
         drop_workspace(ended)
     if current.run_slots:

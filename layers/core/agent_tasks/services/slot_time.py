@@ -16,21 +16,33 @@ have judged a slot claimed when due:
 - the concurrency limits: it takes its run slots, or is queued (concurrency.admit_waiting).
 
 A slot that no longer runs ends `cancelled` with the reason and a `schedule.slot_skipped` audit
-event (as the tick records a skipped slot). A queued one waits in its workflow (`check_turn`
-every few seconds) until a promotion moves it to pending, or it ends (expired, cancelled). A run
-that begins counts for max_runs. Steps are safe to retry: each acts only on a waiting execution.
+event (as the tick records a skipped slot). A run that begins counts for max_runs. Steps are safe
+to retry: each acts only on a waiting execution.
+
+**Queued at its slot** (a concurrency limit, buffer_one), the workflow waits on a task token, not by
+looking again and again: its `WaitForTurn` state (`.waitForTaskToken`) calls `await_turn`, which keeps
+the token on the execution with a write conditional on it still being queued. Whoever moves it out of
+the queue reads the token back with the execution it wrote (the store reads the item again after its
+transaction) and answers it: the promoter (concurrency.promote) with `{"next": "run"}` (Prepare), an
+end (expired, cancelled: services/ending.py) with `{"next": "stop"}` (Done). If the run left the queue
+before the token was kept, the conditional write fails and `await_turn` answers the token itself with
+the current decision, so no wake-up is lost. The state's timeout (the queue's time left plus
+TURN_TIMEOUT_MARGIN_SECONDS) bounds a wait whose token was lost; `check_turn` then looks once and
+proceeds, ends (expiring a run past its queued_until) or waits again.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
+from agent_tasks import adapters
 from agent_tasks.errors import SpendCapReachedError
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.executions import Execution
-from agent_tasks.models.tasks import PendingSlot, Task
+from agent_tasks.models.tasks import MAX_QUEUED_TTL_SECONDS, PendingSlot, Task
 from agent_tasks.observability import logger
 from agent_tasks.services import concurrency, spend
 from agent_tasks.services.executions import task_snapshot
@@ -49,9 +61,10 @@ SCHEDULE_DEFINITION = (
     "schedule_start_at",
     "schedule_end_at",
 )
-# How long a run queued at its slot waits between looks at whether it was promoted (the ASL's
-# WaitForTurn state uses this number; a test keeps them equal).
-TURN_POLL_SECONDS = 10
+# A run queued at its slot waits on a task token at most its queue's time left plus this margin (two
+# of the scheduler's sweeps, which expire it), and never less than TURN_TIMEOUT_MIN_SECONDS.
+TURN_TIMEOUT_MARGIN_SECONDS = 120
+TURN_TIMEOUT_MIN_SECONDS = 60
 
 
 def _slot_of(execution: Execution) -> datetime:
@@ -88,13 +101,13 @@ def begin_slot(execution_id: str, *, now: datetime | None = None) -> dict[str, A
     from agent_tasks.services.workflow.run_inputs import require
 
     execution = require(execution_id)
+    now = now or utc_now()
     if execution.status == "queued":
-        return {"next": "wait_turn"}  # a retried begin that queued it
+        return _wait_turn(execution, now)  # a retried begin that queued it
     if execution.status != "pending":
         return {"next": "stop"}  # cancelled while it waited
     if execution.waiting_until is None:
         return {"next": "run"}  # a retried begin that admitted it (or a run that never waited)
-    now = now or utc_now()
     task = task_store.get(execution.task_id)
     slot = _slot_of(execution)
     gone = slot_gone(task, execution, slot)
@@ -136,16 +149,52 @@ def begin_slot(execution_id: str, *, now: datetime | None = None) -> dict[str, A
         if counted is not None:
             scheduler.end_if_max_runs(counted, now)
     logger.info("scheduled run begins at its slot", extra={"status": admitted.status})
-    return {"next": "run"} if admitted.status == "pending" else {"next": "wait_turn"}
+    return {"next": "run"} if admitted.status == "pending" else _wait_turn(admitted, now)
 
 
-def check_turn(execution_id: str) -> dict[str, Any]:
-    """A run queued at its slot: `run` once a promotion made it pending, `wait_turn` while it is queued,
-    `stop` when it ended (expired, cancelled)."""
-    status = execution_store.status_of(execution_id)
-    if status == "queued":
-        return {"next": "wait_turn"}
-    return {"next": "run"} if status == "pending" else {"next": "stop"}
+def _wait_turn(execution: Execution, now: datetime) -> dict[str, Any]:
+    """Wait for the turn (the WaitForTurn state), at most the queue's time left plus a margin."""
+    left = (execution.queued_until - now).total_seconds() if execution.queued_until else 0.0
+    left = min(left, MAX_QUEUED_TTL_SECONDS)  # never beyond the longest queue time a task may ask
+    timeout = max(TURN_TIMEOUT_MIN_SECONDS, math.ceil(left) + TURN_TIMEOUT_MARGIN_SECONDS)
+    return {"next": "wait_turn", "timeout_seconds": timeout}
+
+
+def await_turn(execution_id: str, task_token: str) -> dict[str, Any]:
+    """The WaitForTurn state's call: keep its task token on the still-queued run; if the run left the
+    queue meanwhile (admitted or ended), answer the token now with the current decision."""
+    if execution_store.record_turn_token(execution_id, task_token):
+        return {"waiting": True}
+    decision = check_turn(execution_id)
+    adapters.workflows().resume(task_token, decision)
+    logger.info("turn decided before its wait began", extra={"next": decision["next"]})
+    return {"waiting": False, "next": decision["next"]}
+
+
+def check_turn(execution_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """A run queued at its slot, looked at once (its wait timed out, or it left the queue before the
+    wait began): `run` once promoted (pending), `stop` when it ended, or when its time in the queue is
+    over (it ends `expired` here, as the sweep would end it), else `wait_turn` again."""
+    now = now or utc_now()
+    execution = execution_store.get(execution_id)
+    if execution is None:
+        return {"next": "stop"}
+    if execution.status == "queued":
+        if execution.queued_until is not None and execution.queued_until <= now:
+            concurrency.expire(execution)
+            return {"next": "stop"}
+        return _wait_turn(execution, now)
+    return {"next": "run"} if execution.status == "pending" else {"next": "stop"}
+
+
+def hand_back_turn(execution: Execution, *, left_status: str) -> None:
+    """A run left the queue (`left_status` the status it was in when it left): answer the token its
+    workflow waits on, if it keeps one: `run` when it was admitted (now pending), `stop` when it ended.
+    A token no longer waiting (timed out, answered) is logged by the adapter, never raised."""
+    if execution.turn_token is None or left_status not in {"queued", "pending"}:
+        return
+    decision = "run" if execution.status == "pending" else "stop"
+    adapters.workflows().resume(execution.turn_token, {"next": decision})
 
 
 def _pending(execution: Execution, slot: datetime) -> PendingSlot:
@@ -192,4 +241,12 @@ def _skip_audit(execution: Execution, slot: datetime, now: datetime, reason: str
     )
 
 
-__all__ = ["TURN_POLL_SECONDS", "begin_slot", "check_turn", "slot_gone"]
+__all__ = [
+    "TURN_TIMEOUT_MARGIN_SECONDS",
+    "TURN_TIMEOUT_MIN_SECONDS",
+    "await_turn",
+    "begin_slot",
+    "check_turn",
+    "hand_back_turn",
+    "slot_gone",
+]

@@ -237,6 +237,26 @@ def update(
     return from_item(deserialize(result["Attributes"]))
 
 
+def record_turn_token(execution_id: str, task_token: str) -> bool:
+    """Keep the token of the workflow's WaitForTurn state on a queued execution; False (nothing written)
+    when it is no longer queued (admitted or ended meanwhile: the caller answers the token itself).
+    Whoever moves it out of `queued` later reads the token back with the execution (`turn_token`)."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=table_name(),
+            Key=execution_key(execution_id),
+            UpdateExpression="SET turn_token = :token",
+            ConditionExpression="attribute_exists(PK) AND #status = :queued",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":token": {"S": task_token}, ":queued": {"S": "queued"}},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise_translated(error)
+    return True
+
+
 def _task_partition(task_id: str) -> tuple[str, str]:
     return "GSI1PK", f"TASK#{task_id}"
 

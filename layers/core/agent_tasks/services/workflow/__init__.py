@@ -1,6 +1,7 @@
-"""The executor's steps of an execution's workflow: begin_slot and check_turn (a scheduled run started
-ahead of its slot, at the slot's time: services/slot_time.py), prepare, run_agent (await_approval and
-approval_timed_out while a tool call waits for a person), finalize, mark_failed.
+"""The executor's steps of an execution's workflow: begin_slot, await_turn and check_turn (a scheduled
+run started ahead of its slot, at the slot's time, and queued there: services/slot_time.py), prepare,
+run_agent (await_approval and approval_timed_out while a tool call waits for a person), finalize,
+mark_failed.
 
 Each step reads the execution, does its part and changes the status only from the status it
 expects, so a retried step, a cancel in between or a reconciler racing it never loses or doubles
@@ -63,6 +64,14 @@ def _begin_slot(call: StepCall) -> dict[str, Any]:
     return slot_time.begin_slot(call.execution_id)
 
 
+def _await_turn(call: StepCall) -> dict[str, Any]:
+    from agent_tasks.services import slot_time
+
+    if not call.task_token:
+        raise ValueError("await_turn needs task_token")
+    return slot_time.await_turn(call.execution_id, call.task_token)
+
+
 def _check_turn(call: StepCall) -> dict[str, Any]:
     from agent_tasks.services import slot_time
 
@@ -71,6 +80,7 @@ def _check_turn(call: StepCall) -> dict[str, Any]:
 
 STEPS: dict[str, Callable[[StepCall], dict[str, Any]]] = {
     "begin_slot": _begin_slot,
+    "await_turn": _await_turn,
     "check_turn": _check_turn,
     "prepare": lambda call: prepare(call.execution_id),
     "run_agent": lambda call: run_agent(call.execution_id, remaining_millis=call.remaining_millis),
