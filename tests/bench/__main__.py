@@ -79,9 +79,9 @@ def cold_start_rows(result: dict[str, Any]) -> list[Row]:
         ),
         (
             "",
-            "API / bare floor",
-            _ratios(api, bare, "total_ms"),
-            f"of medians (of minima); {_target(api, bare, COLD_TARGET_BARE_FLOOR, 'total_ms')}",
+            "API + boto3's import / bare floor",
+            _bare_ratios(api, floor, bare),
+            f"of medians (of minima); {_bare_target(api, floor, bare)}",
         ),
         ("", "API / moto-ready floor", _ratios(api, floor, "total_ms"), "of medians (of minima)"),
     ]
@@ -91,6 +91,28 @@ def _ratios(api: dict[str, Any], other: dict[str, Any], key: str = "total_withou
     """Medians and minima: a neighbour's load only ever adds time, so minima are the steadier pair."""
     ours = api["total_without_moto_ms"]
     return f"{_ratio(ours['median'], other[key]['median'])} ({_ratio(ours['min'], other[key]['min'])})"
+
+
+def _with_boto3_import(api: dict[str, Any], floor: dict[str, Any], bare: dict[str, Any], stat: str) -> float:
+    """The API's figure as a Lambda pays it: moto imported boto3 before the API's timer started, so
+    boto3's import (the bare floor less the moto-ready one, both a client) is added back; comparing
+    the API without it to a floor with it would flatter the API by that import."""
+    boto3_import: float = bare["total_ms"][stat] - floor["total_ms"][stat]
+    ours: float = api["total_without_moto_ms"][stat]
+    return ours + max(boto3_import, 0.0)
+
+
+def _bare_ratios(api: dict[str, Any], floor: dict[str, Any], bare: dict[str, Any]) -> str:
+    medians = _with_boto3_import(api, floor, bare, "median") / bare["total_ms"]["median"]
+    minima = _with_boto3_import(api, floor, bare, "min") / bare["total_ms"]["min"]
+    return f"{medians:.2f}x ({minima:.2f}x)"
+
+
+def _bare_target(api: dict[str, Any], floor: dict[str, Any], bare: dict[str, Any]) -> str:
+    met = (
+        _with_boto3_import(api, floor, bare, "median") <= COLD_TARGET_BARE_FLOOR * bare["total_ms"]["median"]
+    )
+    return f"target <={COLD_TARGET_BARE_FLOOR}x: {'met' if met else 'MISSED'}"
 
 
 def _target(
