@@ -77,17 +77,22 @@ def _resumed(execution_id: str) -> Execution:
     return execution
 
 
+def _ask(execution: Execution) -> Approval:
+    """RunAgent asks about CALL (the task's approval setting applied)."""
+    setting = approvals.config_of(execution)
+    assert setting is not None
+    return approvals.request(execution, CALL, setting, Scrubber({}))
+
+
 def test_a_retried_request_finds_its_approval_after_250_earlier_ones(
     aws: dict[str, str], fake_ports: FakePorts
 ) -> None:
     # Given an execution that already asked about 250 earlier calls
     execution = _running()
     _earlier(execution)
-    setting = approvals.config_of(execution)
-    assert setting is not None
     # When the run asks about the current call, and a retried RunAgent asks again
-    first = approvals.request(execution, CALL, setting, Scrubber({}))
-    again = approvals.request(_resumed(execution.id), CALL, setting, Scrubber({}))
+    first = _ask(execution)
+    again = _ask(_resumed(execution.id))
     # Then the retry finds the same request: no second one is stored or announced
     assert again.id == first.id
     assert len(approval_store.list_for_execution(execution.id)) == EARLIER + 1
@@ -100,9 +105,7 @@ def test_the_current_calls_decision_is_found_after_250_earlier_requests(
     # Given an execution with 250 earlier requests, whose request about the current call was denied
     execution = _running()
     _earlier(execution)
-    setting = approvals.config_of(execution)
-    assert setting is not None
-    request = approvals.request(execution, CALL, setting, Scrubber({}))
+    request = _ask(execution)
     approvals.decide(ALICE, execution.id, request.id, DecisionRequest(decision="deny", reason="not now"))
     # When RunAgent reads the decisions the loop applies
     decisions = approvals.decisions_for(approvals.list_approvals_of(execution.id))
@@ -122,10 +125,8 @@ def test_a_request_stored_under_an_old_random_id_is_still_found(
     legacy = _stored(
         execution, "ffffffff-0000-4000-8000-000000000000", CALL.tool_use_id, status="pending", decided_by=None
     )
-    setting = approvals.config_of(execution)
-    assert setting is not None
     # When a retried RunAgent asks about the call
-    found = approvals.request(execution, CALL, setting, Scrubber({}))
+    found = _ask(execution)
     # Then it finds that request: nothing new is stored or announced
     assert found.id == legacy.id
     assert len(approval_store.list_for_execution(execution.id)) == EARLIER + 1

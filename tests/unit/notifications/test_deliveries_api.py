@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from agent_tasks.models.common import utc_now
-from agent_tasks.models.notifications import Delivery
-from agent_tasks.store import deliveries as delivery_store
 from tests.support.api_calls import Api
+from tests.support.deliveries import earlier_deliveries
 from tests.support.executions import pending_execution, stored_task
 from tests.support.fixtures import LambdaClient
 
@@ -18,26 +14,9 @@ COUNT = 250
 
 
 def _execution_with_deliveries(owner: str, count: int) -> tuple[str, list[str]]:
-    """An execution of `owner`'s with `count` delivery records, written as the notifier writes them;
-    the event ids, oldest first."""
+    """An execution of `owner`'s with `count` delivery records; their event ids, oldest first."""
     execution_id = pending_execution(stored_task(owner))
-    start = utc_now() - timedelta(days=1)
-    events = [f"event-{n:04d}" for n in range(count)]
-    for n, event_id in enumerate(events):
-        delivery_store.record(
-            execution_id,
-            Delivery(
-                event_id=event_id,
-                event_type="ApprovalRequested",
-                destination="webhook",
-                target="hooks.example.com",
-                attempt=1,
-                status="delivered",
-                status_code=200,
-                at=start + timedelta(seconds=n),
-            ),
-        )
-    return execution_id, events
+    return execution_id, earlier_deliveries(execution_id, count)
 
 
 def test_deliveries_page_by_cursor_each_exactly_once_oldest_first(

@@ -16,6 +16,7 @@ from agent_tasks.models.tasks import Task
 from agent_tasks.services import notifier, workflow
 from agent_tasks.store import deliveries as delivery_store
 from agent_tasks.store import executions as execution_store
+from tests.support.deliveries import earlier_deliveries
 from tests.support.executions import pending_execution, stored_task
 from tests.support.fixtures import FakePorts
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
@@ -116,33 +117,13 @@ def test_a_failing_receiver_fails_the_invocation_and_its_retry_carries_the_same_
     ]
 
 
-def _earlier_deliveries(execution_id: str, count: int) -> None:
-    """`count` delivery records of other events of the execution (approval requests, say), older than
-    anything the test delivers, recorded as the notifier records them."""
-    start = utc_now() - timedelta(days=1)
-    for n in range(count):
-        delivery_store.record(
-            execution_id,
-            Delivery(
-                event_id=f"earlier-event-{n:04d}",
-                event_type="ApprovalRequested",
-                destination="webhook",
-                target="127.0.0.1",
-                attempt=1,
-                status="delivered",
-                status_code=200,
-                at=start + timedelta(seconds=n),
-            ),
-        )
-
-
 def test_the_duplicate_check_is_exact_after_more_than_200_earlier_deliveries(
     aws: dict[str, str], fake_ports: FakePorts
 ) -> None:
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[503, 200])) as receiver:
         # Given a run whose execution already has 250 delivery records of other events
         _, execution_id = _finished_run({"webhook_url": receiver.url})
-        _earlier_deliveries(execution_id, 250)
+        earlier_deliveries(execution_id, 250)
         kind, detail = _ended(fake_ports)
         # When its end is delivered: the first attempt fails, the retry delivers it
         with pytest.raises(notifier.DeliveryFailed):
