@@ -374,16 +374,32 @@ class AgentTasks:
     def cancel_execution(self, execution_id: str) -> models.ExecutionResponse:
         return cast(models.ExecutionResponse, self._post(f"/task-executions/{execution_id}/cancel"))
 
-    def list_deliveries(self, execution_id: str) -> models.DeliveriesResponse:
-        """The notifier's delivery attempts of the execution's notifications, oldest first."""
-        return cast(models.DeliveriesResponse, self._get(f"/task-executions/{execution_id}/deliveries"))
+    def list_deliveries(
+        self, execution_id: str, *, page_size: int | None = None, cursor: str | None = None
+    ) -> models.PageDelivery:
+        """A page of the notifier's delivery attempts of the execution's notifications, oldest first."""
+        return cast(
+            models.PageDelivery,
+            self._get(f"/task-executions/{execution_id}/deliveries", page_size=page_size, cursor=cursor),
+        )
+
+    def iter_deliveries(self, execution_id: str, *, page_size: int = 100) -> Iterator[models.Delivery]:
+        yield from self._walk(f"/task-executions/{execution_id}/deliveries", {"page_size": page_size})
 
     def rerun_execution(self, execution_id: str) -> models.ExecutionResponse:
         return cast(models.ExecutionResponse, self._post(f"/task-executions/{execution_id}/rerun"))
 
-    def list_approvals(self, execution_id: str) -> models.ApprovalList:
-        """The execution's approval requests (tool calls that wait for a person), oldest first."""
-        return cast(models.ApprovalList, self._get(f"/task-executions/{execution_id}/approvals"))
+    def list_approvals(
+        self, execution_id: str, *, page_size: int | None = None, cursor: str | None = None
+    ) -> models.PageApprovalResponse:
+        """A page of the execution's approval requests (tool calls that wait for a person), oldest first."""
+        return cast(
+            models.PageApprovalResponse,
+            self._get(f"/task-executions/{execution_id}/approvals", page_size=page_size, cursor=cursor),
+        )
+
+    def iter_approvals(self, execution_id: str, *, page_size: int = 100) -> Iterator[models.ApprovalResponse]:
+        yield from self._walk(f"/task-executions/{execution_id}/approvals", {"page_size": page_size})
 
     def decide_approval(
         self,
@@ -536,9 +552,9 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
     "/api/v1/tasks/{task_id}/executions": ("list_executions", "iter_executions"),
     "/api/v1/task-executions/{execution_id}": ("get_execution",),
     "/api/v1/task-executions/{execution_id}/cancel": ("cancel_execution",),
-    "/api/v1/task-executions/{execution_id}/deliveries": ("list_deliveries",),
+    "/api/v1/task-executions/{execution_id}/deliveries": ("list_deliveries", "iter_deliveries"),
     "/api/v1/task-executions/{execution_id}/rerun": ("rerun_execution",),
-    "/api/v1/task-executions/{execution_id}/approvals": ("list_approvals",),
+    "/api/v1/task-executions/{execution_id}/approvals": ("list_approvals", "iter_approvals"),
     "/api/v1/task-executions/{execution_id}/approvals/{approval_id}": ("decide_approval",),
     "/api/v1/sessions/{session_id}": ("get_session",),
     "/api/v1/sessions/{session_id}/messages": ("list_messages", "iter_messages"),

@@ -16,13 +16,6 @@ class ApprovalConfig(TypedDict):
     on_timeout: NotRequired[Literal["deny", "approve"]]
 
 
-class ApprovalList(TypedDict):
-    """GET /task-executions/{id}/approvals: every request of the execution, oldest first."""
-
-    items: list[ApprovalResponse]
-    _links: dict[str, str]
-
-
 class ApprovalResponse(TypedDict):
     """An approval request as the API answers it."""
 
@@ -80,12 +73,6 @@ class DecisionRequest(TypedDict):
 
     decision: Literal["approve", "deny"]
     reason: NotRequired[str | None]
-
-
-class DeliveriesResponse(TypedDict):
-    """The deliveries of an execution's notifications, oldest first."""
-
-    items: list[Delivery]
 
 
 class Delivery(TypedDict):
@@ -287,10 +274,32 @@ class NotificationRecord(TypedDict):
     webhook: NotRequired[DeliveryOutcome | None]
 
 
+class PageApprovalResponse(TypedDict):
+    """Page[ApprovalResponse]"""
+
+    items: list[ApprovalResponse]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
 class PageAuditEvent(TypedDict):
     """Page[AuditEvent]"""
 
     items: list[AuditEvent]
+    page: int
+    page_size: int
+    total: int
+    next_cursor: NotRequired[str | None]
+    _links: dict[str, str]
+
+
+class PageDelivery(TypedDict):
+    """Page[Delivery]"""
+
+    items: list[Delivery]
     page: int
     page_size: int
     total: int

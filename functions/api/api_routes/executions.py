@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.errors import ValidationFailedError
-from agent_tasks.models.approvals import ApprovalList, ApprovalResponse, DecisionRequest
+from agent_tasks.models.approvals import ApprovalResponse, DecisionRequest
 from agent_tasks.models.common import API_BASE, Page
 from agent_tasks.models.executions import (
     ExecuteRequest,
@@ -19,7 +19,7 @@ from agent_tasks.models.executions import (
     ExecutionStatus,
     PreviewResponse,
 )
-from agent_tasks.models.notifications import DeliveriesResponse
+from agent_tasks.models.notifications import Delivery
 from agent_tasks.services import approvals
 from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
@@ -113,12 +113,18 @@ def get_execution(execution_id: str) -> Response[str]:
     summary="The deliveries of one of your executions' notifications",
     description="Each attempt the notifier made to deliver the execution's events (its end, an "
     "approval request) to the task's webhook, Slack or SNS topic, oldest first: the event id (the "
-    "same on every attempt), the destination, the attempt number, and the outcome with its reason.",
+    "same on every attempt), the destination, the attempt number, and the outcome with its reason. "
+    "Follow `next_cursor` for the next page.",
     tags=["executions"],
-    responses=documented(200, DeliveriesResponse, "The delivery attempts, oldest first.", 404),
+    responses=documented(200, Page[Delivery], "A page of delivery attempts, oldest first.", 400, 404, 422),
 )
-def list_execution_deliveries(execution_id: str) -> Response[str]:
-    return json_response(200, queries.deliveries(actor(router), execution_id))
+def list_execution_deliveries(
+    execution_id: str,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+) -> Response[str]:
+    result = queries.deliveries(actor(router), execution_id, page_size=page_size, cursor=cursor)
+    return json_response(200, result)
 
 
 @router.post(
@@ -144,12 +150,20 @@ def rerun_execution(execution_id: str) -> Response[str]:
 @router.get(
     "/task-executions/<execution_id>/approvals",
     summary="List an execution's approval requests (tool calls that wait for a person)",
-    description="Oldest first; a pending one has a `decide` link. A run asks one at a time.",
+    description="Oldest first; a pending one has a `decide` link. A run asks one at a time. Follow "
+    "`next_cursor` for the next page.",
     tags=["approvals"],
-    responses=documented(200, ApprovalList, "The execution's approval requests.", 404),
+    responses=documented(
+        200, Page[ApprovalResponse], "A page of the execution's approval requests.", 400, 404, 422
+    ),
 )
-def list_approvals(execution_id: str) -> Response[str]:
-    return json_response(200, approvals.list_approvals(actor(router), execution_id))
+def list_approvals(
+    execution_id: str,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+) -> Response[str]:
+    result = approvals.list_approvals(actor(router), execution_id, page_size=page_size, cursor=cursor)
+    return json_response(200, result)
 
 
 @router.post(

@@ -198,6 +198,26 @@ def test_iterators_follow_next_cursor_until_the_last_page(api: ScriptedApi) -> N
     assert api.seen[1].path == "/api/v1/tasks?tags=ops%2Cdb&page_size=2&cursor=c2"
 
 
+def test_an_executions_deliveries_and_approvals_iterate_every_page(api: ScriptedApi) -> None:
+    # Given lists of two pages each
+    page = {"page": 1, "page_size": 1, "total": 2, "_links": {}}
+    for _ in range(2):
+        api.reply(200, {**page, "items": [{"event_id": "e1", "id": "e1"}], "next_cursor": "c2"})
+        api.reply(200, {**page, "items": [{"event_id": "e2", "id": "e2"}], "next_cursor": None})
+    # When both are iterated
+    with _client(api, []) as client:
+        deliveries = [d["event_id"] for d in client.iter_deliveries("x1", page_size=1)]
+        approvals = [a["id"] for a in client.iter_approvals("x1", page_size=1)]
+    # Then each follows next_cursor to the end
+    assert deliveries == approvals == ["e1", "e2"]
+    assert [seen.path for seen in api.seen] == [
+        "/api/v1/task-executions/x1/deliveries?page_size=1",
+        "/api/v1/task-executions/x1/deliveries?page_size=1&cursor=c2",
+        "/api/v1/task-executions/x1/approvals?page_size=1",
+        "/api/v1/task-executions/x1/approvals?page_size=1&cursor=c2",
+    ]
+
+
 def test_messages_after_a_seq_long_poll_with_a_timeout_longer_than_the_wait(api: ScriptedApi) -> None:
     api.reply(200, {"items": [], "page": 1, "page_size": 50, "total": 4, "_links": {}})
     with _client(api, []) as client:

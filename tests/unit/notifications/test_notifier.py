@@ -16,6 +16,7 @@ from agent_tasks.models.tasks import Task
 from agent_tasks.services import notifier, workflow
 from agent_tasks.store import deliveries as delivery_store
 from agent_tasks.store import executions as execution_store
+from tests.support.deliveries import earlier_deliveries
 from tests.support.executions import pending_execution, stored_task
 from tests.support.fixtures import FakePorts
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
@@ -38,6 +39,12 @@ def _finished_run(config: dict[str, Any], **task_fields: Any) -> tuple[Task, str
     execution_id = pending_execution(task)
     _finish(execution_id)
     return task, execution_id
+
+
+def _recorded(execution_id: str) -> list[Delivery]:
+    """The execution's delivery records, oldest first (a test's few fit one page)."""
+    records, _ = delivery_store.list_page(execution_id, limit=100, start_key=None)
+    return records
 
 
 def _put(ports: FakePorts) -> list[tuple[str, dict[str, Any]]]:
@@ -72,7 +79,7 @@ def test_a_completed_run_puts_one_event_and_the_notifier_delivers_it_signed(
     assert (event["type"], event["execution_id"]) == ("ExecutionSucceeded", execution_id)
     assert (event["message_count"], event["tool_call_count"]) == (8, 3)
     # And the attempt is recorded beside the execution, which records the bus publish
-    [recorded] = delivery_store.list_for_execution(execution_id)
+    [recorded] = _recorded(execution_id)
     assert (recorded.status, recorded.target, recorded.event_id) == (
         "delivered",
         "127.0.0.1",
@@ -103,31 +110,11 @@ def test_a_failing_receiver_fails_the_invocation_and_its_retry_carries_the_same_
     assert [(d.status, d.attempt) for d in retried] == [("delivered", 2)]
     assert again == []
     # And both attempts are recorded, the first as a retryable failure
-    recorded = delivery_store.list_for_execution(execution_id)
+    recorded = _recorded(execution_id)
     assert [(d.attempt, d.status, d.status_code, d.retryable) for d in recorded] == [
         (1, "failed", 503, True),
         (2, "delivered", 200, False),
     ]
-
-
-def _earlier_deliveries(execution_id: str, count: int) -> None:
-    """`count` delivery records of other events of the execution (approval requests, say), older than
-    anything the test delivers, recorded as the notifier records them."""
-    start = utc_now() - timedelta(days=1)
-    for n in range(count):
-        delivery_store.record(
-            execution_id,
-            Delivery(
-                event_id=f"earlier-event-{n:04d}",
-                event_type="ApprovalRequested",
-                destination="webhook",
-                target="127.0.0.1",
-                attempt=1,
-                status="delivered",
-                status_code=200,
-                at=start + timedelta(seconds=n),
-            ),
-        )
 
 
 def test_the_duplicate_check_is_exact_after_more_than_200_earlier_deliveries(
@@ -136,7 +123,7 @@ def test_the_duplicate_check_is_exact_after_more_than_200_earlier_deliveries(
     with running_receiver(WebhookReceiver(secret=SECRET, statuses=[503, 200])) as receiver:
         # Given a run whose execution already has 250 delivery records of other events
         _, execution_id = _finished_run({"webhook_url": receiver.url})
-        _earlier_deliveries(execution_id, 250)
+        earlier_deliveries(execution_id, 250)
         kind, detail = _ended(fake_ports)
         # When its end is delivered: the first attempt fails, the retry delivers it
         with pytest.raises(notifier.DeliveryFailed):
@@ -189,7 +176,7 @@ def test_an_outcome_the_task_did_not_ask_for_sends_nothing(
         _, execution_id = _finished_run({"webhook_url": receiver.url, "on": ["failed"]})
         assert notifier.handle(*_ended(fake_ports)) == []
     assert receiver.requests == []
-    assert delivery_store.list_for_execution(execution_id) == []
+    assert _recorded(execution_id) == []
 
 
 @pytest.mark.parametrize(
@@ -274,7 +261,7 @@ def test_an_sns_refusal_is_recorded_with_its_reason_and_only_a_transient_one_is_
             notifier.handle(*_ended(fake_ports))
     else:
         notifier.handle(*_ended(fake_ports))
-    [recorded] = delivery_store.list_for_execution(execution_id)
+    [recorded] = _recorded(execution_id)
     assert (recorded.status, recorded.error, recorded.retryable) == ("failed", refusal[0], refusal[1])
 
 
@@ -384,7 +371,7 @@ def test_an_approval_request_is_delivered_and_recorded_on_its_execution(
         execution_id,
         "https://api.example.com/approve",
     )
-    assert [d.event_type for d in delivery_store.list_for_execution(execution_id)] == ["ApprovalRequested"]
+    assert [d.event_type for d in _recorded(execution_id)] == ["ApprovalRequested"]
 
 
 def test_a_budget_event_about_no_task_is_dropped(aws: dict[str, str], fake_ports: FakePorts) -> None:

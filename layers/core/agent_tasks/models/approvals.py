@@ -7,6 +7,7 @@ Step Functions task token, and the owner approves or denies it through the API.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,16 @@ MAX_REASON_CHARS = 2000
 # What an approval request keeps of the call (the model's text before it and the tool's input).
 MAX_APPROVAL_TEXT_CHARS = 4000
 MAX_APPROVAL_INPUT_CHARS = 8000
+# Approval ids are uuid5 names in this namespace (a fixed, random uuid4; never change it: stored ids
+# are found by recomputing them).
+APPROVAL_ID_NAMESPACE = uuid.UUID("9a39660a-f099-4afe-bf9c-49fa6b80e3c3")
+
+
+def approval_id_for(execution_id: str, tool_use_id: str) -> str:
+    """The id of the request about one tool call of one execution: the same on every retry, so the
+    request is read by its key (one GetItem) and stored once (a conditional put). The tool_use_id is
+    validated (ToolUseId: 1-64 of [A-Za-z0-9_-]), so the name is unambiguous."""
+    return str(uuid.uuid5(APPROVAL_ID_NAMESPACE, f"{execution_id}/{tool_use_id}"))
 
 
 def _local_tool(name: str) -> str:
@@ -156,23 +167,14 @@ class ApprovalResponse(ApprovalView):
         return cls.model_construct(**fields, links=links)
 
 
-class ApprovalList(BaseModel):
-    """GET /task-executions/{id}/approvals: every request of the execution, oldest first."""
-
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
-
-    items: list[ApprovalResponse]
-    links: dict[str, str] = Field(alias="_links")
-
-
 __all__ = [
     "Approval",
     "ApprovalConfig",
     "ApprovalDecision",
-    "ApprovalList",
     "ApprovalResponse",
     "ApprovalStatus",
     "ApprovalView",
     "DecisionRequest",
     "OnTimeout",
+    "approval_id_for",
 ]

@@ -246,11 +246,3 @@ class Delivery(BaseModel):
         "until its attempts are spent, then the event goes to its dead-letter queue.",
     )
     at: datetime
-
-
-class DeliveriesResponse(BaseModel):
-    """The deliveries of an execution's notifications, oldest first."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    items: list[Delivery]

@@ -12,7 +12,6 @@ the loop needs.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -23,12 +22,12 @@ from agent_tasks.models.approvals import (
     MAX_APPROVAL_TEXT_CHARS,
     Approval,
     ApprovalConfig,
-    ApprovalList,
     ApprovalResponse,
     ApprovalStatus,
     DecisionRequest,
+    approval_id_for,
 )
-from agent_tasks.models.common import API_BASE, STORED_CONTEXT, utc_now
+from agent_tasks.models.common import API_BASE, STORED_CONTEXT, Page, utc_now
 from agent_tasks.models.executions import Execution
 from agent_tasks.models.notifications import APPROVAL_REQUESTED
 from agent_tasks.models.transcript import PendingToolCall, ToolCallDecision
@@ -36,6 +35,7 @@ from agent_tasks.observability import logger
 from agent_tasks.scrub import Scrubber
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.bus_events import put_task_event
+from agent_tasks.services.paging import CursorPosition, decode_cursor, encode_cursor, page_of
 from agent_tasks.settings import get_settings
 from agent_tasks.store import approvals as approval_store
 from agent_tasks.store import audit as audit_store
@@ -88,40 +88,56 @@ def request(
     execution: Execution, call: PendingToolCall, config: ApprovalConfig, scrubber: Scrubber
 ) -> Approval:
     """Store the held-back call as a pending request (once per tool call), announce it, and mark the
-    execution waiting. A retried RunAgent finds the request it already stored."""
-    existing = next(
-        (a for a in approval_store.list_for_execution(execution.id) if a.tool_use_id == call.tool_use_id),
-        None,
-    )
-    if existing is not None:
-        approval = existing
-    else:
-        now = utc_now()
-        value, truncated = _capped_input(call.input, scrubber)
-        text = scrubber.scrub(call.text) if call.text and scrubber else call.text
-        approval = Approval(
-            id=str(uuid.uuid4()),
-            execution_id=execution.id,
-            task_id=execution.task_id,
-            owner_id=execution.owner_id,
-            tool_use_id=call.tool_use_id,
-            tool=call.tool,
-            input=value,
-            input_truncated=truncated,
-            text=text[:MAX_APPROVAL_TEXT_CHARS] if text else None,
-            status="pending",
-            requested_at=now,
-            expires_at=now + timedelta(seconds=config.timeout_seconds),
-            timeout_seconds=config.timeout_seconds,
-            on_timeout=config.on_timeout,
-            expires_at_epoch=execution.expires_at,
-        )
-        approval_store.put(approval)
-        _announce(approval)
+    execution waiting. A retried RunAgent finds the request it already stored: its id is named by the
+    execution and the call, read with one consistent GetItem, and stored with a conditional put."""
+    approval_id = approval_id_for(execution.id, call.tool_use_id)
+    approval = approval_store.get(execution.id, approval_id) or _stored_under_a_random_id(execution.id, call)
+    if approval is None:
+        approval = _new_request(approval_id, execution, call, config, scrubber)
+        if approval_store.put(approval):
+            _announce(approval)
+        else:  # another invocation of the step stored it first (and announced it)
+            stored = approval_store.get(execution.id, approval_id)
+            assert stored is not None
+            approval = stored
     execution_store.update(
         execution.id, {"status": WAITING, "pending_approval_id": approval.id}, status_in={"running"}
     )
     return approval
+
+
+def _stored_under_a_random_id(execution_id: str, call: PendingToolCall) -> Approval | None:
+    """Requests stored before ids were named by the call (uuid4 ids, executions in flight at that
+    deploy) are found only by listing the execution's requests. Remove once those have expired."""
+    return next(
+        (a for a in approval_store.list_for_execution(execution_id) if a.tool_use_id == call.tool_use_id),
+        None,
+    )
+
+
+def _new_request(
+    approval_id: str, execution: Execution, call: PendingToolCall, config: ApprovalConfig, scrubber: Scrubber
+) -> Approval:
+    now = utc_now()
+    value, truncated = _capped_input(call.input, scrubber)
+    text = scrubber.scrub(call.text) if call.text and scrubber else call.text
+    return Approval(
+        id=approval_id,
+        execution_id=execution.id,
+        task_id=execution.task_id,
+        owner_id=execution.owner_id,
+        tool_use_id=call.tool_use_id,
+        tool=call.tool,
+        input=value,
+        input_truncated=truncated,
+        text=text[:MAX_APPROVAL_TEXT_CHARS] if text else None,
+        status="pending",
+        requested_at=now,
+        expires_at=now + timedelta(seconds=config.timeout_seconds),
+        timeout_seconds=config.timeout_seconds,
+        on_timeout=config.on_timeout,
+        expires_at_epoch=execution.expires_at,
+    )
 
 
 def _announce(approval: Approval) -> None:
@@ -199,6 +215,7 @@ def resume_running(execution: Execution, waited_on: Approval | None) -> Executio
 
 
 def list_approvals_of(execution_id: str) -> list[Approval]:
+    """Every request of the execution (paged through the store), oldest first."""
     return approval_store.list_for_execution(execution_id)
 
 
@@ -230,13 +247,36 @@ def release_pending(execution: Execution, *, release_wait: bool = True) -> None:
 # (execution_queries is imported where used: the executor imports this module and needs none of it)
 
 
-def list_approvals(actor: Actor, execution_id: str) -> ApprovalList:
+def list_approvals(
+    actor: Actor, execution_id: str, *, page_size: int = 20, cursor: str | None = None
+) -> Page[ApprovalResponse]:
+    """A page of the execution's requests, oldest first. Their keys are in id order, not time order, so
+    every request is read (paged through the store) and the cursor holds the position in that order:
+    requests are only added after the last, so a position stays valid."""
     from agent_tasks.services.execution_queries import own_execution
 
     own_execution(actor, execution_id)
-    items = [ApprovalResponse.of(a) for a in approval_store.list_for_execution(execution_id)]
+    scope = {"execution_id": execution_id, "page_size": page_size}
+    position = decode_cursor(cursor, scope) if cursor else CursorPosition()
+    every = approval_store.list_for_execution(execution_id)
+    start = position.after or 0
+    end = start + page_size
+    next_cursor = (
+        encode_cursor({"page": position.page + 1, "after": end}, scope) if end < len(every) else None
+    )
     base = f"{API_BASE}/task-executions/{execution_id}"
-    return ApprovalList(items=items, links={"self": f"{base}/approvals", "execution": base})
+    page = page_of(
+        ApprovalResponse,
+        [ApprovalResponse.of(a) for a in every[start:end]],
+        path=f"{base}/approvals",
+        query={},
+        page=position.page,
+        page_size=page_size,
+        total=len(every),
+        next_cursor=next_cursor,
+    )
+    page.links["execution"] = base
+    return page
 
 
 def decide(actor: Actor, execution_id: str, approval_id: str, body: DecisionRequest) -> ApprovalResponse:

@@ -8,10 +8,10 @@ from typing import Any
 from agent_tasks.errors import NotFoundError
 from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.executions import Execution, ExecutionResponse, ExecutionStatus, PreviewResponse
-from agent_tasks.models.notifications import DeliveriesResponse
+from agent_tasks.models.notifications import Delivery
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import CursorPosition, decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
 from agent_tasks.store import executions as execution_store
 
@@ -23,13 +23,28 @@ def own_execution(actor: Actor, execution_id: str) -> Execution:
     return execution
 
 
-def deliveries(actor: Actor, execution_id: str) -> DeliveriesResponse:
-    """The notifier's delivery attempts of the owner's execution (another user's: 404)."""
+def deliveries(actor: Actor, execution_id: str, *, page_size: int, cursor: str | None) -> Page[Delivery]:
+    """A page of the notifier's delivery attempts of the owner's execution (another user's: 404),
+    oldest first; the cursor carries DynamoDB's key, bound to this execution."""
     from agent_tasks.store import deliveries as delivery_store
 
     if execution_store.owner_of(execution_id) != actor.user_id:  # the owner only: no spilled field read
         raise NotFoundError("no such execution")
-    return DeliveriesResponse(items=delivery_store.list_for_execution(execution_id))
+    scope = {"execution_id": execution_id, "page_size": page_size}
+    shape = delivery_store.cursor_key_shape(execution_id)
+    position = decode_cursor(cursor, scope, key_shape=shape) if cursor else CursorPosition()
+    items, last_key = delivery_store.list_page(execution_id, limit=page_size, start_key=position.key)
+    next_cursor = encode_cursor({"page": position.page + 1, "key": last_key}, scope) if last_key else None
+    return page_of(
+        Delivery,
+        items,
+        path=f"{API_BASE}/task-executions/{execution_id}/deliveries",
+        query={},
+        page=position.page,
+        page_size=page_size,
+        total=delivery_store.count_for_execution(execution_id),
+        next_cursor=next_cursor,
+    )
 
 
 def list_for_task(

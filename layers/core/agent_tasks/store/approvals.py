@@ -2,6 +2,9 @@
 
 approval  PK=EXEC#<execution id>  SK=APPROVAL#<approval id>
 
+The approval id is named by the execution and the tool call (models.approvals.approval_id_for), so the
+request about a call is one GetItem away; requests stored before that have random (uuid4) ids.
+
 The item's `expires_at` is the execution's TTL (the table's TTL attribute: it goes with its execution);
 the request's own deadline is `deadline_at` (ISO text, answered as `expires_at`) and `deadline_epoch`
 (a number, for the condition that refuses a late answer). The workflow's task token is stored on the
@@ -24,7 +27,7 @@ from agent_tasks.store.dynamo import (
     deserialize,
     get_item,
     is_condition_failure,
-    query_page,
+    query_pages,
     raise_translated,
     serialize,
     serialize_value,
@@ -33,7 +36,6 @@ from agent_tasks.store.dynamo import (
 )
 
 SORT_PREFIX = "APPROVAL#"
-MAX_APPROVALS_READ = 200
 
 
 def approval_key(execution_id: str, approval_id: str) -> dict[str, dict[str, str]]:
@@ -85,16 +87,17 @@ def get(execution_id: str, approval_id: str) -> Approval | None:
 
 
 def list_for_execution(execution_id: str) -> list[Approval]:
-    """The execution's requests, oldest first (a run asks one at a time, so they are few). Strongly
-    consistent: RunAgent reads the decision an answer has just stored (an older copy would ask again)."""
-    items, _ = query_page(
-        ("PK", f"EXEC#{execution_id}"),
-        SORT_PREFIX,
-        limit=MAX_APPROVALS_READ,
-        newest_first=False,
-        consistent=True,
-    )
-    return sorted((from_item(item) for item in items), key=lambda a: (a.requested_at, a.id))
+    """Every request of the execution, oldest first, page after page (however many there are).
+    Strongly consistent: RunAgent reads the decision an answer has just stored (an older copy would
+    ask again)."""
+    approvals = [
+        from_item(item)
+        for rows in query_pages(
+            ("PK", f"EXEC#{execution_id}"), SORT_PREFIX, newest_first=False, consistent=True
+        )
+        for item in rows
+    ]
+    return sorted(approvals, key=lambda a: (a.requested_at, a.id))
 
 
 def record_token(execution_id: str, approval_id: str, task_token: str) -> bool:

@@ -5,7 +5,8 @@ delivery  PK=EXEC#<execution id>  SK=DELIVERY#<at>#<event id>#<destination>#<att
 progress  PK=EXEC#<execution id>  SK=NOTIFY#<event id>#<destination>   (attempts, status, claimed_epoch)
 
 Each attempt is its own item (a plain PutItem, never a read-modify-write of the execution), so
-concurrent notifier invocations never lose one another's records; they are listed oldest first.
+concurrent notifier invocations never lose one another's records; they are listed oldest first, a
+page at a time.
 The progress item is what a retry reads (one GetItem, however many deliveries the execution has):
 the attempts made and the last one's status. An attempt is claimed before it is made, by a
 conditional PutItem of the progress item with its number, so DynamoDB itself refuses a second
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 from agent_tasks import aws
 from agent_tasks.models.notifications import Delivery, DeliveryDestination
 from agent_tasks.store.dynamo import (
+    count,
     get_item,
     is_condition_failure,
     query_page,
@@ -36,8 +38,6 @@ PROGRESS_PREFIX = "NOTIFY#"
 # A claim still `sending` after this long was left by an invocation that ended without recording its
 # attempt (the notifier's timeout is 30 s, template.yaml): the next invocation may take the next one.
 CLAIM_HELD_SECONDS = 45
-# An execution's deliveries: a few events x two destinations x a few attempts each.
-MAX_LISTED = 200
 
 
 def _item(execution_id: str, delivery: Delivery, expires_at: int | None) -> dict[str, Any]:
@@ -178,12 +178,25 @@ def record(execution_id: str, delivery: Delivery, *, expires_at: int | None = No
     )
 
 
-def list_for_execution(execution_id: str) -> list[Delivery]:
-    """The execution's delivery records, oldest first (at most MAX_LISTED)."""
-    items, _ = query_page(
-        ("PK", f"EXEC#{execution_id}"), DELIVERY_PREFIX, limit=MAX_LISTED, newest_first=False
+def list_page(
+    execution_id: str, *, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[Delivery], dict[str, Any] | None]:
+    """Up to `limit` of the execution's delivery records after `start_key`, oldest first (their keys
+    begin with the time), and DynamoDB's key to go on from (None after the last)."""
+    items, last_key = query_page(
+        ("PK", f"EXEC#{execution_id}"), DELIVERY_PREFIX, limit=limit, start_key=start_key, newest_first=False
     )
-    return [Delivery.model_validate(item) for item in items]
+    return [Delivery.model_validate(item) for item in items], last_key
+
+
+def count_for_execution(execution_id: str) -> int:
+    """How many delivery records the execution has (a COUNT query: no items come back)."""
+    return count(("PK", f"EXEC#{execution_id}"), DELIVERY_PREFIX)
+
+
+def cursor_key_shape(execution_id: str) -> dict[str, str]:
+    """The keys a cursor of the execution's deliveries may hold (paging.decode_cursor)."""
+    return {"PK": f"EXEC#{execution_id}", "SK": f"{DELIVERY_PREFIX}*"}
 
 
 def execution_expiry(execution_id: str) -> int | None:

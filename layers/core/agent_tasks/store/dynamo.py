@@ -305,13 +305,23 @@ def query_page(
 
 
 def query_pages(
-    partition: tuple[str, str], sort_prefix: str = "", *, page_size: int = 1000, newest_first: bool = True
+    partition: tuple[str, str],
+    sort_prefix: str = "",
+    *,
+    page_size: int = 1000,
+    newest_first: bool = True,
+    consistent: bool = False,
 ) -> Iterator[list[Item]]:
     """Every page of a Query of a partition (as `query_page`), one list of items a page."""
     key: AttributeMap | None = None
     while True:
         rows, key = query_page(
-            partition, sort_prefix, limit=page_size, start_key=key, newest_first=newest_first
+            partition,
+            sort_prefix,
+            limit=page_size,
+            start_key=key,
+            newest_first=newest_first,
+            consistent=consistent,
         )
         yield rows
         if key is None:
