@@ -90,7 +90,14 @@ def start_dev_server(state_dir: Path, extra_env: dict[str, str] | None = None) -
 
 def stop_dev_server(server: DevServer) -> int:
     server.process.send_signal(signal.SIGINT)
-    return server.process.wait(timeout=30)
+    try:
+        return server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # Say how far the stop got (its "stopping..." line, the last lines it printed), then end it.
+        server.process.kill()
+        tail = "".join(server.output[-20:])
+        message = f"the dev server did not stop within 30 s of Ctrl-C; it printed:\n{tail}"
+        raise AssertionError(message) from None
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.common import Page
 from agent_tasks.services import audit as service
 from api_routes.context import caller_id
-from api_routes.responses import documented, json_response
+from api_routes.responses import PageSize, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -24,7 +24,7 @@ router = APIGatewayHttpRouter()
     responses=documented(200, Page[AuditEvent], "A page of audit events.", 400, 422),
 )
 def list_audit_events(
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page_size: PageSize = 20,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response[str]:
     return json_response(200, service.list_events(caller_id(router), page_size=page_size, cursor=cursor))

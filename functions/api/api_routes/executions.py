@@ -24,7 +24,7 @@ from agent_tasks.services import approvals
 from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
 from api_routes.context import actor, header
-from api_routes.responses import documented, json_response
+from api_routes.responses import Cursor, PageSize, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -89,8 +89,8 @@ def list_executions(
     task_id: str,
     status: Annotated[ExecutionStatus | None, Query(description="Only executions with this status.")] = None,
     page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+    page_size: PageSize = 20,
+    cursor: Cursor = None,
 ) -> Response[str]:
     result = queries.list_for_task(
         actor(router), task_id, page=page, page_size=page_size, cursor=cursor, status=status
@@ -120,8 +120,8 @@ def get_execution(execution_id: str) -> Response[str]:
 )
 def list_execution_deliveries(
     execution_id: str,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+    page_size: PageSize = 20,
+    cursor: Cursor = None,
 ) -> Response[str]:
     result = queries.deliveries(actor(router), execution_id, page_size=page_size, cursor=cursor)
     return json_response(200, result)
@@ -159,8 +159,8 @@ def rerun_execution(execution_id: str) -> Response[str]:
 )
 def list_approvals(
     execution_id: str,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+    page_size: PageSize = 20,
+    cursor: Cursor = None,
 ) -> Response[str]:
     result = approvals.list_approvals(actor(router), execution_id, page_size=page_size, cursor=cursor)
     return json_response(200, result)

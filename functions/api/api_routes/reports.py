@@ -12,7 +12,7 @@ from agent_tasks.models.common import Page
 from agent_tasks.models.reports import ReportResponse
 from agent_tasks.services import reports as service
 from api_routes.context import caller_id
-from api_routes.responses import documented, json_response
+from api_routes.responses import Cursor, PageSize, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -36,8 +36,8 @@ def get_report(report_id: str) -> Response[str]:
 def list_reports(
     task_id: str,
     page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")] = None,
+    page_size: PageSize = 20,
+    cursor: Cursor = None,
 ) -> Response[str]:
     result = service.list_for_task(caller_id(router), task_id, page=page, page_size=page_size, cursor=cursor)
     return json_response(200, result)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from api_routes.errors import ErrorResponse
@@ -19,6 +20,10 @@ _ERROR_TEXT = {
     422: "Well-formed but invalid input; `details` name each field and why.",
     429: "Throttled, or your spend cap is reached (`spend_cap_reached`: the cap and `resets_at` in `ctx`).",
 }
+
+# The query parameters of a cursor-paged list (a route with other bounds spells its own).
+PageSize = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")]
 
 
 def documented(success: int, model: type[BaseModel] | None, description: str, *errors: int) -> dict[int, Any]:

@@ -12,7 +12,7 @@ from agent_tasks.models.common import Page
 from agent_tasks.models.executions import MessageResponse, SessionResponse
 from agent_tasks.services import sessions as service
 from api_routes.context import caller_id
-from api_routes.responses import documented, json_response
+from api_routes.responses import PageSize, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -40,7 +40,7 @@ def get_session(session_id: str) -> Response[str]:
 def list_messages(
     session_id: str,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+    page_size: PageSize = 50,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
     after: Annotated[
         int | None, Query(ge=0, le=99_999_999, description="Only messages with a greater `seq`.")

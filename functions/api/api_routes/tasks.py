@@ -19,7 +19,7 @@ from agent_tasks.models.tasks import (
 )
 from agent_tasks.services import tasks as service
 from api_routes.context import actor, header
-from api_routes.responses import documented, json_response
+from api_routes.responses import PageSize, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -56,7 +56,7 @@ def list_tasks(
     is_active: Annotated[bool | None, Query()] = None,
     q: Annotated[str | None, Query(description="Name contains (case-insensitive).", max_length=255)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page_size: PageSize = 20,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:
     filters = TaskFilters(

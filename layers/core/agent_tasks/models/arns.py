@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 
 _DIRECTIONS = "central|north|south|east|west|northeast|northwest|southeast|southwest"
-_REGION_PATTERN = rf"[a-z]{{2}}(?:-gov|-iso[bef]?)?-(?:{_DIRECTIONS})-[1-9][0-9]?"
-_PARTITION_PATTERN = r"aws(?:-cn|-us-gov|-iso(?:-[bef])?)?"
-_ACCOUNT_PATTERN = r"[0-9]{12}"  # ASCII digits: \d would take any script's
+_REGION = re.compile(rf"(?P<area>[a-z]{{2}})(?P<qualifier>-gov|-iso[bef]?)?-(?:{_DIRECTIONS})-[1-9][0-9]?")
+_PARTITION = re.compile(r"aws(?:-cn|-us-gov|-iso(?:-[bef])?)?")
+_ACCOUNT = re.compile(r"[0-9]{12}")  # ASCII digits: \d would take any script's
 
-# The partition a region's name belongs to, by the part after its two letters (none: `aws`).
+# The partition a region's name belongs to, by the part after its two letters (none: `aws`, but the
+# cn- area is `aws-cn`).
 _PARTITION_BY_QUALIFIER = {
     "-gov": "aws-us-gov",
     "-iso": "aws-iso",
@@ -25,11 +26,6 @@ _PARTITION_BY_QUALIFIER = {
     "-isoe": "aws-iso-e",
     "-isof": "aws-iso-f",
 }
-
-_REGION = re.compile(rf"(?:{_REGION_PATTERN})")
-_PARTITION = re.compile(rf"(?:{_PARTITION_PATTERN})")
-_ACCOUNT = re.compile(_ACCOUNT_PATTERN)
-_QUALIFIER = re.compile(r"[a-z]{2}(-gov|-iso[bef]?)?-")
 
 
 @dataclass(frozen=True)
@@ -41,12 +37,11 @@ class Arn:
     resource: str
 
 
-def partition_of_region(region: str) -> str:
-    """The partition whose ARNs name `region` (a name of the region shape above)."""
-    if region.startswith("cn-"):
+def _partition_of(region: re.Match[str]) -> str:
+    """The partition whose ARNs name the region (a match of _REGION)."""
+    if region["area"] == "cn":
         return "aws-cn"
-    match = _QUALIFIER.match(region)
-    return _PARTITION_BY_QUALIFIER.get(match.group(1) or "", "aws") if match else "aws"
+    return _PARTITION_BY_QUALIFIER.get(region["qualifier"] or "", "aws")
 
 
 def parse(value: str, *, service: str) -> Arn:
@@ -61,11 +56,12 @@ def parse(value: str, *, service: str) -> Arn:
         )
     if named_service != service:
         raise ValueError(f"not an {service} ARN (its service is {named_service[:32]!r})")
-    if not _REGION.fullmatch(region):
+    region_parts = _REGION.fullmatch(region)
+    if region_parts is None:
         raise ValueError(
             f"the region {region[:32]!r} is not an AWS region name (such as us-east-1 or eu-central-2)"
         )
-    if partition_of_region(region) != partition:
+    if _partition_of(region_parts) != partition:
         raise ValueError(f"the region {region!r} is not in the partition {partition!r}")
     if not _ACCOUNT.fullmatch(account):
         raise ValueError(f"the account {account[:32]!r} is not a 12-digit AWS account id")

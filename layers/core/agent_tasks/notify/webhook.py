@@ -14,10 +14,12 @@ resolves the name and the request goes to the checked address, so DNS rebinding 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from agent_tasks import netguard
@@ -33,6 +35,8 @@ from agent_tasks.notify.signing import (
 from agent_tasks.observability import logger
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx2
 
 
@@ -53,6 +57,16 @@ class Deliverable(Protocol):
 # and it tries at most a webhook and a topic per invocation).
 TIMEOUT_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+@lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
+    """The CA bundle the environment names (SSL_CERT_FILE / SSL_CERT_DIR: a receiver behind a private
+    CA), else the system's; built once per process and bundle (loading one takes about 25 ms), keyed by
+    the variables so a changed one is honoured. The client itself takes no proxy from the environment."""
+    import httpx2
+
+    return httpx2.create_ssl_context(trust_env=True)
 
 
 @dataclass
@@ -131,9 +145,7 @@ def deliver_webhook(
             EVENT_TYPE_HEADER: event.type,
             ATTEMPT_HEADER: str(attempt),
         }
-        # No proxy from the environment (trust_env=False), but the CA bundle the environment names
-        # (SSL_CERT_FILE / SSL_CERT_DIR) when it names one: a receiver behind a private CA.
-        verify = httpx2.create_ssl_context(trust_env=True)
+        verify = _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         with httpx2.Client(
             transport=transport, timeout=timeout, verify=verify, follow_redirects=False, trust_env=False
         ) as client:

@@ -85,13 +85,22 @@ def decide_url(approval: Approval) -> str:
 
 
 def request(
-    execution: Execution, call: PendingToolCall, config: ApprovalConfig, scrubber: Scrubber
+    execution: Execution,
+    call: PendingToolCall,
+    config: ApprovalConfig,
+    scrubber: Scrubber,
+    *,
+    earlier: list[Approval] | None = None,
 ) -> Approval:
     """Store the held-back call as a pending request (once per tool call), announce it, and mark the
     execution waiting. A retried RunAgent finds the request it already stored: its id is named by the
-    execution and the call, read with one consistent GetItem, and stored with a conditional put."""
+    execution and the call, read with one consistent GetItem, and stored with a conditional put.
+    `earlier`: the execution's requests as the caller has just read them (RunAgent reads them for their
+    decisions), so the look for an old random-id request reads nothing again."""
     approval_id = approval_id_for(execution.id, call.tool_use_id)
-    approval = approval_store.get(execution.id, approval_id) or _stored_under_a_random_id(execution.id, call)
+    approval = approval_store.get(execution.id, approval_id) or _stored_under_a_random_id(
+        execution.id, call, earlier
+    )
     if approval is None:
         approval = _new_request(approval_id, execution, call, config, scrubber)
         if approval_store.put(approval):
@@ -106,13 +115,14 @@ def request(
     return approval
 
 
-def _stored_under_a_random_id(execution_id: str, call: PendingToolCall) -> Approval | None:
+def _stored_under_a_random_id(
+    execution_id: str, call: PendingToolCall, earlier: list[Approval] | None
+) -> Approval | None:
     """Requests stored before ids were named by the call (uuid4 ids, executions in flight at that
-    deploy) are found only by listing the execution's requests. Remove once those have expired."""
-    return next(
-        (a for a in approval_store.list_for_execution(execution_id) if a.tool_use_id == call.tool_use_id),
-        None,
-    )
+    deploy) are found only among the execution's requests (no new one has a random id, so a list read
+    earlier in the invocation holds every one). Remove once those have expired."""
+    known = earlier if earlier is not None else approval_store.list_for_execution(execution_id)
+    return next((a for a in known if a.tool_use_id == call.tool_use_id), None)
 
 
 def _new_request(

@@ -91,6 +91,7 @@ def _put_progress(
     *,
     condition: str,
     values: dict[str, Any],
+    names: dict[str, str] | None = None,
     expires_at: int | None,
 ) -> bool:
     item: dict[str, Any] = {
@@ -105,8 +106,8 @@ def _put_progress(
     if expires_at is not None:
         item["expires_at"] = expires_at
     arguments: dict[str, Any] = {"ConditionExpression": condition}
-    if "#status" in condition:
-        arguments["ExpressionAttributeNames"] = {"#status": "status"}
+    if names:
+        arguments["ExpressionAttributeNames"] = names
     if values:
         arguments["ExpressionAttributeValues"] = serialize(values)
     try:
@@ -130,9 +131,11 @@ def claim(
     """Take attempt `attempt` (1 for the first); False when DynamoDB refuses it: another invocation
     took it, or the last attempt was delivered or skipped, or is still being made."""
     values: dict[str, Any] = {}
+    names: dict[str, str] | None = None
     if attempt == 1:
         condition = "attribute_not_exists(PK)"
     else:
+        names = {"#status": "status"}  # a reserved word
         condition = (
             "attempts = :previous AND (#status = :failed OR (#status = :sending AND claimed_epoch <= :stale))"
         )
@@ -150,6 +153,7 @@ def claim(
         state,
         condition=condition,
         values=values,
+        names=names,
         expires_at=expires_at,
     )
 

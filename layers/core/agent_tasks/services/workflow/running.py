@@ -143,7 +143,8 @@ def run_agent(
     tool_secrets = {name: secret_values[name] for name in snapshot.get("secrets") or []}
     transcript = session_store.all_messages(session.id)
     approval = approvals.config_of(execution)
-    decisions = approvals.decisions_for(approvals.list_approvals_of(execution.id)) if approval else {}
+    requested = approvals.list_approvals_of(execution.id) if approval else []
+    decisions = approvals.decisions_for(requested)
     seconds = _invocation_seconds(remaining_millis)
     limits = None
     if execution.deadline_at is not None:
@@ -209,6 +210,7 @@ def run_agent(
             stored,
             transient=watched.failed_transiently,
             approval=approval,
+            requested=requested,
             scrubber=scrubber,
         )
 
@@ -253,6 +255,7 @@ def _after_run(
     *,
     transient: bool = False,
     approval: ApprovalConfig | None = None,
+    requested: list[Approval] | None = None,
     scrubber: Scrubber | None = None,
 ) -> dict[str, Any]:
     state = result.state
@@ -288,7 +291,9 @@ def _after_run(
             raise TransientModelError(result.error or "the model is unavailable")
         raise AgentRunFailed(result.error or "the agent run failed")
     if result.outcome == "waiting" and result.approval_request is not None and approval is not None:
-        request = approvals.request(stored, result.approval_request, approval, scrubber or NO_SECRETS)
+        request = approvals.request(
+            stored, result.approval_request, approval, scrubber or NO_SECRETS, earlier=requested
+        )
         return _wait_for(request)
     if result.outcome == "continue":
         if result.new_messages == 0:
