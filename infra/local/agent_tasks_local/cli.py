@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 import click
 
 from agent_tasks_client.cli import make_cli
 from agent_tasks_local.jwt_dev import DEFAULT_TTL_SECONDS, DevIssuer, state_dir
+from agent_tasks_local.stop_signal import StopSignal
 
 
 @click.command(help="Run the whole service locally against moto.")
@@ -25,9 +24,7 @@ def dev(host: str, port: int, no_rules: bool) -> None:
     from agent_tasks_local.cloud import LocalCloud
 
     cloud = LocalCloud(api_host=host, api_port=port, fire_rules=not no_rules)
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stop = StopSignal()
     cloud.start()
     # What start() built lives as long as the process: keep the collector from walking it again.
     gc.collect()
@@ -45,7 +42,7 @@ def dev(host: str, port: int, no_rules: bool) -> None:
         "Ctrl-C stops everything.",
         flush=True,
     )
-    stopped.wait()
+    stop.wait()
     print("\nstopping...", flush=True)
     cloud.stop()
     # Everything is stopped and nothing is left to save: leave without the interpreter's final
