@@ -7,7 +7,7 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
-SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions scripts/check_package.py scripts/backfill_task_index.py clients/python/agent_tasks_client
+SOURCES := layers/core/agent_tasks infra/local/agent_tasks_local functions scripts/check_package.py scripts/backfill_task_index.py clients/python/agent_tasks_client $(wildcard tests/bench/*.py)
 
 .PHONY: dev test install lint typecheck templates unit integration e2e e2e-aws package contract bench lock clean client-models
 

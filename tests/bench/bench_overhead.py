@@ -140,7 +140,7 @@ def _size(item: dict[str, Any]) -> int:
 def _recording(recorder: Recorder) -> Iterator[None]:
     from botocore.client import BaseClient
 
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
         response = original(client, operation, params)
@@ -148,11 +148,11 @@ def _recording(recorder: Recorder) -> Iterator[None]:
         recorder.record(service, operation, params, response if isinstance(response, dict) else {})
         return response
 
-    BaseClient._make_api_call = recorded  # type: ignore[method-assign]
+    BaseClient._make_api_call = recorded  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 class _LongContext(bench_env.Context):

@@ -35,11 +35,10 @@ WIDE_TURN = 7  # this turn reads twelve files at once: 24 new blocks, past the 2
 OUTPUT_TOKENS_PER_TURN = 300
 PRICE_MODEL = "claude-sonnet-5-5"
 # USD per million tokens: input, output, 5-minute cache write, cache read, from the shipped price data.
-PRICES = (
-    price_table()
-    .models[PRICE_MODEL][-1]
-    .model_dump(include={"input", "output", "cache_write_5m", "cache_read"})
-)
+_PRICE = price_table().models[PRICE_MODEL][-1]
+PRICES: dict[str, float] = {
+    name: float(getattr(_PRICE, name)) for name in ("input", "output", "cache_write_5m", "cache_read")
+}
 SYSTEM_PROMPT = (
     "You are the release auditor. Read the repository's change notes one file at a time, "
     "compare each with the previous release, and list every behaviour change with its risk. "

@@ -137,7 +137,7 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
     plan_start = queried + claim_s / p.claim_workers  # the first dispatch
     for index, slot in enumerate(ordered):
         claimed_at = queried + ((index + 1) / p.claim_workers) * claim_s
-        delay = 0
+        delay = 0.0
         if p.pace_starts:
             planned = plan_start + planned_start_offset(index, quota)
             if planned > claimed_at:
@@ -185,7 +185,7 @@ def simulate(p: ScaleParameters) -> dict[str, Any]:
                 at(queue[0].available_at, "instance_free")
                 continue
             batch_id = next(batch_ids)
-            taken = []
+            taken: list[_Slot] = []
             while queue and len(taken) < p.batch_size and queue[0].available_at <= now:
                 taken.append(queue.popleft())
             in_batch[batch_id] = len(taken)

@@ -337,7 +337,7 @@ class MessagesServer:
         wanted = {v for key, values in query.items() if key.startswith("lifecycle") for v in values}
         wanted = wanted or {"active", "deprecated"}
         listed = [model_info(m) for m in self.models if m["lifecycle"] in wanted]
-        after = (query.get("after_id") or [None])[0]
+        after = next(iter(query.get("after_id") or []), None)
         if after is not None:
             ids = [m["id"] for m in listed]
             listed = listed[ids.index(after) + 1 :] if after in ids else []
