@@ -172,3 +172,42 @@ def test_the_token_is_never_in_an_answer_a_dump_or_a_log(
 def test_the_step_refuses_a_call_without_a_token(lookahead: InMemoryWorkflows) -> None:
     with pytest.raises(ValueError, match="task_token"):
         STEPS["await_turn"](StepCall(execution_id="any"))
+
+
+def test_a_promotion_whose_answer_was_lost_is_woken_by_the_stale_pending_sweep(
+    lookahead: InMemoryWorkflows,
+) -> None:
+    # Given a run queued at its slot whose workflow waits on its token (the queue's hour ahead of it)
+    going, waiting = _queued_at_its_slot()
+    assert slot_time.await_turn(waiting, TOKEN) == {"waiting": True}
+    # And the promoter's answer lost on the way (the token still waits, for up to the queue's time left)
+    lookahead.answers_to_lose = 1
+    _end(going)
+    promoted = execution_store.get(waiting)
+    assert promoted is not None
+    assert promoted.status == "pending"
+    assert promoted.dequeued_at is not None
+    assert lookahead.resumed == []
+    # When the stale-pending sweep finds it pending past its limit
+    later = promoted.dequeued_at + execution_service.STALE_PENDING_AFTER + timedelta(seconds=1)
+    settled = execution_service.settle_stale_pending(later)
+    # Then the sweep answered the waiting token `run` again instead of ending a run whose workflow waits
+    assert settled == 0
+    assert lookahead.resumed == [(TOKEN, {"next": "run"})]
+    assert execution_store.status_of(waiting) == "pending"
+
+
+def test_a_stale_pending_run_whose_wait_is_over_still_ends_failed(lookahead: InMemoryWorkflows) -> None:
+    # Given a promoted run whose wait is no longer there (answered, its workflow gone), still pending
+    going, waiting = _queued_at_its_slot()
+    assert slot_time.await_turn(waiting, TOKEN) == {"waiting": True}
+    _end(going)
+    assert lookahead.resumed == [(TOKEN, {"next": "run"})]
+    promoted = execution_store.get(waiting)
+    assert promoted is not None
+    assert promoted.dequeued_at is not None
+    # When the stale-pending sweep finds it
+    later = promoted.dequeued_at + execution_service.STALE_PENDING_AFTER + timedelta(seconds=1)
+    # Then it ends failed, as any run pending without a workflow does
+    assert execution_service.settle_stale_pending(later) == 1
+    assert execution_store.status_of(waiting) == "failed"

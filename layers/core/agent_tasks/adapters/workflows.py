@@ -107,12 +107,13 @@ class StepFunctionsWorkflows:
 @dataclass
 class InMemoryWorkflows:
     """A fake: records starts, stops and answered task tokens; `refuse_with` makes every start fail with
-    that code; a token in `gone_tokens` is no longer waiting. Safe to share between threads (the
-    scheduler's ticks and starters run in several at once).
+        that code; a token in `gone_tokens` is no longer waiting; `answers_to_lose` loses the next answers
+    (SendTaskSuccess) as a dropped connection does, the token still waiting. Safe to share between threads (the
+        scheduler's ticks and starters run in several at once).
 
-    `throttle(n)` refuses the next n starts as the AWS adapter does when Step Functions answers
-    ThrottlingException (its token bucket empty); `fail_next(error, n)` raises `error` from the next n
-    starts (a timeout, a crash of the caller)."""
+        `throttle(n)` refuses the next n starts as the AWS adapter does when Step Functions answers
+        ThrottlingException (its token bucket empty); `fail_next(error, n)` raises `error` from the next n
+        starts (a timeout, a crash of the caller)."""
 
     started: list[str] = field(default_factory=list)
     # execution id -> the not_before its workflow was started with (a slot started ahead)
@@ -121,6 +122,8 @@ class InMemoryWorkflows:
     resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     released: list[tuple[str, str]] = field(default_factory=list)
     gone_tokens: set[str] = field(default_factory=set)
+    # Answers (resume) still to be lost, as a dropped connection loses one: the token keeps waiting.
+    answers_to_lose: int = 0
     refuse_with: str | None = None
     start_calls: int = 0
     _failures: list[BaseException] = field(default_factory=list, repr=False)
@@ -164,6 +167,9 @@ class InMemoryWorkflows:
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         with self._lock:
             if task_token in self.gone_tokens:
+                return False
+            if self.answers_to_lose > 0:
+                self.answers_to_lose -= 1
                 return False
             self.resumed.append((task_token, output))
             self.gone_tokens.add(task_token)

@@ -158,26 +158,42 @@ def _start_workflow(execution: Execution, *, defer_throttled: bool = False) -> E
     return _fail_pending(execution.id, f"the workflow could not be started ({failure})") or execution
 
 
-def _fail_pending(execution_id: str, reason: str) -> Execution | None:
-    """End an execution that is still pending as `failed` (None if it has moved on meanwhile)."""
+def _fail_pending(execution_id: str, reason: str, *, wake_waiting_turn: bool = False) -> Execution | None:
+    """End an execution that is still pending as `failed` (None if it has moved on meanwhile). With
+    `wake_waiting_turn`, a run promoted out of its slot's queue whose workflow still waits on its turn
+    token (the promoter's answer was lost) is answered `run` again instead, and goes on."""
     execution = execution_store.get(execution_id)
     if execution is None:
+        return None
+    if wake_waiting_turn and _woken_again(execution):
         return None
     from agent_tasks.services.ending import end_execution  # announcing needs notifications: lazily
 
     return end_execution(execution, "failed", reason=reason, from_statuses={"pending"})
 
 
+def _woken_again(execution: Execution) -> bool:
+    """Answer `run` once more to the WaitForTurn state of a pending run that kept a turn token: True when
+    the wait was still there (it goes on to Prepare now); False when it is over (answered, timed out)."""
+    if execution.status != "pending" or execution.turn_token is None:
+        return False
+    from agent_tasks import adapters
+
+    if not adapters.workflows().resume(execution.turn_token, {"next": "run"}):
+        return False
+    logger.warning("stale pending execution's turn answered again", extra={"execution_id": execution.id})
+    return True
+
+
 def settle_stale_pending(now: datetime) -> int:
     """The sweeper: end every execution pending since before `now - STALE_PENDING_AFTER` (its workflow
-    never started, e.g. the API function died between writing it and StartExecution). Returns how many."""
+    never started, e.g. the API function died between writing it and StartExecution), except one whose
+    workflow still waits on its turn, which is woken again. Returns how many ended."""
     settled = 0
+    reason = f"the workflow did not start within {int(STALE_PENDING_AFTER.total_seconds() // 60)} minutes"
     for shard in range(get_settings().due_shards):
         for execution_id in execution_store.pending_created_before(shard, now - STALE_PENDING_AFTER):
-            reason = (
-                f"the workflow did not start within {int(STALE_PENDING_AFTER.total_seconds() // 60)} minutes"
-            )
-            if _fail_pending(execution_id, reason) is not None:
+            if _fail_pending(execution_id, reason, wake_waiting_turn=True) is not None:
                 logger.warning("stale pending execution ended", extra={"execution_id": execution_id})
                 settled += 1
     return settled
