@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Other spellings of the same model.
@@ -17,6 +18,7 @@ _VERSION_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
 _DATE_SUFFIX = re.compile(r"(?:-|@)\d{8}$")
 
 
+@functools.lru_cache(maxsize=256)  # a handful of ids, asked once per stored message on every turn
 def base_model_id(model: str) -> str:
     """`claude-sonnet-4-5` for every platform's or date's spelling of it."""
     name = model.strip().lower()
