@@ -107,13 +107,13 @@ class StepFunctionsWorkflows:
 @dataclass
 class InMemoryWorkflows:
     """A fake: records starts, stops and answered task tokens; `refuse_with` makes every start fail with
-        that code; a token in `gone_tokens` is no longer waiting; `answers_to_lose` loses the next answers
-    (SendTaskSuccess) as a dropped connection does, the token still waiting. Safe to share between threads (the
-        scheduler's ticks and starters run in several at once).
+    that code; a token in `gone_tokens` is no longer waiting; `answers_to_lose` loses the next answers
+    (SendTaskSuccess) as a dropped connection does, the token still waiting. Safe to share between
+    threads (the scheduler's ticks and starters run in several at once).
 
-        `throttle(n)` refuses the next n starts as the AWS adapter does when Step Functions answers
-        ThrottlingException (its token bucket empty); `fail_next(error, n)` raises `error` from the next n
-        starts (a timeout, a crash of the caller)."""
+    `throttle(n)` refuses the next n starts as the AWS adapter does when Step Functions answers
+    ThrottlingException (its token bucket empty); `fail_next(error, n)` raises `error` from the next n
+    starts (a timeout, a crash of the caller)."""
 
     started: list[str] = field(default_factory=list)
     # execution id -> the not_before its workflow was started with (a slot started ahead)
