@@ -25,8 +25,8 @@ MINIMUM = {
     "list": ("1 Query", 1),
     "update": ("GetItem + TransactWriteItems", 2),
     "delete": ("GetItem + TransactWriteItems", 2),
-    "execute": ("GetItem + TransactWriteItems, then StartExecution", 2),
-    "execute, Idempotency-Key": ("GetItem + TransactWriteItems (key in the same transaction)", 2),
+    "execute": ("BatchGetItem (task + limits) + TransactWriteItems, then StartExecution", 2),
+    "execute, Idempotency-Key": ("BatchGetItem + TransactWriteItems (key in the same transaction)", 2),
     "get execution": ("1 GetItem", 1),
     "list executions": ("GetItem (owner) + Query", 2),
 }

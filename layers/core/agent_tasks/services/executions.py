@@ -22,10 +22,11 @@ from agent_tasks.observability import bind_execution, logger, record_execution_s
 from agent_tasks.services import concurrency, spend
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.execution_queries import own_execution
-from agent_tasks.services.tasks import owned_task
+from agent_tasks.services.tasks import owned, owned_task
 from agent_tasks.settings import get_settings
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import executions as execution_store
+from agent_tasks.store import start_reads
 
 # What Step Functions answers when a start is over its token bucket (schedules/quotas.py).
 THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
@@ -63,6 +64,7 @@ def create_and_start(
     start: bool = True,
     buffered: bool = False,
     waiting_until: datetime | None = None,
+    limits_read: spend.LimitsRead | None = None,
 ) -> Execution:
     """Write the pending execution with its audit event and run slots (one transaction), then start its
     workflow; over a concurrency limit (or `buffered`: a buffer_one slot) it is written `queued` instead
@@ -75,11 +77,13 @@ def create_and_start(
     With `start=False` the execution is only written, pending, for the caller to start (ensure_started).
     With `waiting_until` (a scheduled slot started ahead: services/slot_time.py) it is written pending
     without run slots and its workflow waits until then; admission and the overlap policy are judged
-    when it begins, at that time.
+    when it begins, at that time. `limits_read`: the owner's spend limits, when the caller read them
+    already (else they are read here).
     """
     _check_runnable(task)
     now = now or utc_now()
-    default_days = spend.admit(task.owner_id, now=now, task_id=task.id)  # refuses at a spend cap
+    # Refuses at a spend cap.
+    default_days = spend.admit(task.owner_id, now=now, task_id=task.id, already_read=limits_read)
     days = task.retention_days or default_days
     execution = Execution(
         id=execution_id or str(uuid.uuid4()),
@@ -207,24 +211,37 @@ def execute(
     idempotency_key: str | None = None,
     lambda_context: Any = None,
 ) -> Execution:
-    """POST /tasks/{id}/execute: a new manual execution, or the first one for a repeated Idempotency-Key."""
-    task = owned_task(actor, task_id, allow_deleted=True)
-    _check_runnable(task)
-    if not idempotency_key:
-        return create_and_start(task, variables, trigger_type="manual", actor=actor)
-    if len(idempotency_key) > 255:
+    """POST /tasks/{id}/execute: a new manual execution, or the first one for a repeated Idempotency-Key.
+    The task and the caller's spend limits are read together (one BatchGetItem)."""
+    if idempotency_key and len(idempotency_key) > 255:
         raise ValidationFailedError.for_field("header.Idempotency-Key", "Idempotency-Key is longer than 255")
-    execution_id = _idempotent_start(actor, task, variables, idempotency_key, lambda_context)
-    execution = execution_store.get(execution_id)
+    stored, limits = start_reads.task_and_limits(task_id, actor.user_id)
+    task = owned(actor, stored, allow_deleted=True)
+    _check_runnable(task)
+    limits_read = spend.LimitsRead(limits)
+    if not idempotency_key:
+        return create_and_start(task, variables, trigger_type="manual", actor=actor, limits_read=limits_read)
+    execution_id, started = _idempotent_start(
+        actor, task, variables, idempotency_key, lambda_context, limits_read
+    )
+    if started is not None:  # this request started it: no need to read it back
+        return started
+    execution = execution_store.get(execution_id)  # a repeated key: the first request's execution
     if execution is None:  # pragma: no cover - the record points at an execution that was written
         raise NotFoundError("no such execution")
     return execution
 
 
 def _idempotent_start(
-    actor: Actor, task: Task, variables: dict[str, Any], key: str, lambda_context: Any
-) -> str:
-    """Powertools idempotency, its records kept by the store (store/idempotency.py)."""
+    actor: Actor,
+    task: Task,
+    variables: dict[str, Any],
+    key: str,
+    lambda_context: Any,
+    limits_read: spend.LimitsRead,
+) -> tuple[str, Execution | None]:
+    """Powertools idempotency, its records kept by the store (store/idempotency.py): the execution's id,
+    and the execution itself when this call started it (None when the key's first request did)."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -244,9 +261,14 @@ def _idempotent_start(
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
 
+    started: list[Execution] = []  # filled when the function really runs (not on a repeated key)
+
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def start(request: dict[str, Any]) -> dict[str, str]:
-        execution = create_and_start(task, request["variables"], trigger_type="manual", actor=actor)
+        execution = create_and_start(
+            task, request["variables"], trigger_type="manual", actor=actor, limits_read=limits_read
+        )
+        started.append(execution)
         return {"execution_id": execution.id}
 
     try:
@@ -257,7 +279,7 @@ def _idempotent_start(
         raise ValidationFailedError.for_field(
             "header.Idempotency-Key", "this Idempotency-Key was used with different variables"
         ) from exc
-    return str(result["execution_id"])
+    return str(result["execution_id"]), (started[0] if started else None)
 
 
 def cancel(actor: Actor, execution_id: str) -> Execution:

@@ -157,11 +157,24 @@ def _check(
     return reached
 
 
-def admit(owner_id: str, *, now: datetime | None = None, task_id: str | None = None) -> int:
-    """Before a new execution, with one read of the owner's limits: raise SpendCapReachedError (a 429
-    naming the cap and its reset time) when a cap is reached; else the days an execution of theirs
-    is kept when its task does not say (theirs, else the service's)."""
-    limits = usage_store.get_limits(owner_id)
+@dataclass(frozen=True)
+class LimitsRead:
+    """The owner's limits as already read with something else (`limits` None: they set none)."""
+
+    limits: SpendLimits | None
+
+
+def admit(
+    owner_id: str,
+    *,
+    now: datetime | None = None,
+    task_id: str | None = None,
+    already_read: LimitsRead | None = None,
+) -> int:
+    """Before a new execution, with one read of the owner's limits (none when `already_read`): raise
+    SpendCapReachedError (a 429 naming the cap and its reset time) when a cap is reached; else the days
+    an execution of theirs is kept when its task does not say (theirs, else the service's)."""
+    limits = already_read.limits if already_read is not None else usage_store.get_limits(owner_id)
     reached = _check(owner_id, limits, now, task_id)
     if reached is not None:
         raise reached.error()

@@ -123,7 +123,11 @@ def read_task(caller: Actor, task_id: str) -> Task:
 def owned_task(caller: Actor, task_id: str, *, allow_deleted: bool = False) -> Task:
     """The caller's own task; anyone else's (public or not) is a 404. With `allow_deleted`, the owner's
     deleted task too, so execute, re-run and restore can say 409 "deleted" rather than 404."""
-    task = task_store.get(task_id)
+    return owned(caller, task_store.get(task_id), allow_deleted=allow_deleted)
+
+
+def owned(caller: Actor, task: Task | None, *, allow_deleted: bool = False) -> Task:
+    """`owned_task`'s judgement of a task already read (None: not stored)."""
     if task is None or task.owner_id != caller.user_id or (task.is_deleted and not allow_deleted):
         raise NotFoundError("no such task")
     return task

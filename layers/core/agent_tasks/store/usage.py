@@ -54,7 +54,11 @@ def usage_sort_key(period: Period, key: str, task_id: str | None = None) -> str:
 
 def get_limits(owner_id: str) -> SpendLimits | None:
     item = get_item(limits_key(owner_id))
-    return SpendLimits.model_validate(item) if item else None
+    return limits_from_item(item) if item else None
+
+
+def limits_from_item(item: dict[str, Any]) -> SpendLimits:
+    return SpendLimits.model_validate(item)
 
 
 def put_limits(limits: SpendLimits, audit: AuditEvent, *, expected_version: int) -> None:
