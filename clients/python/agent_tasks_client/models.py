@@ -281,6 +281,7 @@ class PageApprovalResponse(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -292,6 +293,7 @@ class PageAuditEvent(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -303,6 +305,7 @@ class PageDelivery(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -314,6 +317,7 @@ class PageExecutionResponse(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -325,6 +329,7 @@ class PageMessageResponse(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -336,6 +341,7 @@ class PageReportResponse(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 
@@ -347,6 +353,7 @@ class PageTaskResponse(TypedDict):
     page: int
     page_size: int
     total: int
+    total_exact: NotRequired[bool]
     next_cursor: NotRequired[str | None]
     _links: dict[str, str]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
@@ -80,6 +80,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Counted(NamedTuple):
+    """A count, and whether it is exact (False: counting stopped at its bound, and there are at least
+    `value`)."""
+
+    value: int
+    exact: bool
+
+
 class Page(BaseModel, Generic[Item]):
     """A page of a list, with a total and an opaque cursor for the next page."""
 
@@ -89,6 +97,11 @@ class Page(BaseModel, Generic[Item]):
     page: int = Field(ge=1)
     page_size: int = Field(ge=1, le=100)
     total: int = Field(ge=0)
+    total_exact: bool = Field(
+        default=True,
+        description="False when `total` is a lower bound: a list that grows without bound (a task's "
+        "executions or reports, the audit trail) is counted up to 1,000 items, which bounds a page's cost.",
+    )
     next_cursor: str | None = None
     links: dict[str, str] = Field(
         alias="_links", description="`self`, and `next` / `prev` where those pages exist."

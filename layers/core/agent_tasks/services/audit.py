@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from agent_tasks.models.audit import AuditEvent
 from agent_tasks.models.common import API_BASE, Page
-from agent_tasks.services.paging import CursorPosition, decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import (
+    LIST_TOTAL_AT_MOST,
+    CursorPosition,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+)
 from agent_tasks.store import audit as audit_store
 
 
@@ -27,6 +33,6 @@ def list_events(owner_id: str, *, page_size: int, cursor: str | None) -> Page[Au
         query={},
         page=page,
         page_size=page_size,
-        total=audit_store.count_events(owner_id),
+        total=audit_store.count_events(owner_id, at_most=LIST_TOTAL_AT_MOST),
         next_cursor=next_cursor,
     )

@@ -11,7 +11,13 @@ from agent_tasks.models.executions import Execution, ExecutionResponse, Executio
 from agent_tasks.models.notifications import Delivery
 from agent_tasks.models.tasks import Task, TaskFields
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import CursorPosition, decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import (
+    LIST_TOTAL_AT_MOST,
+    CursorPosition,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+)
 from agent_tasks.services.tasks import owned_task
 from agent_tasks.store import executions as execution_store
 
@@ -78,7 +84,7 @@ def list_for_task(
         query={"status": status},
         page=page,
         page_size=page_size,
-        total=execution_store.count_for_task(task_id, status=status),
+        total=execution_store.count_for_task(task_id, status=status, at_most=LIST_TOTAL_AT_MOST),
         next_cursor=next_cursor,
     )
 

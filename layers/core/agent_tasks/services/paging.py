@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_tasks.errors import BadRequestError
-from agent_tasks.models.common import Page
+from agent_tasks.models.common import Counted, Page
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
 
@@ -125,6 +125,10 @@ def page_links(
     return links
 
 
+# A list that grows without bound is counted up to this many items (Page.total_exact says when beyond).
+LIST_TOTAL_AT_MOST = 1_000
+
+
 def page_of(
     model: type[Item],
     items: list[Item],
@@ -133,13 +137,21 @@ def page_of(
     query: dict[str, Any],
     page: int,
     page_size: int,
-    total: int,
+    total: int | Counted,
     next_cursor: str | None,
 ) -> Page[Item]:
-    """A page of a list with its `_links`; there is a next page exactly when there is a cursor for it."""
+    """A page of a list with its `_links`; there is a next page exactly when there is a cursor for it.
+    A `Counted` total that is not exact is answered as a lower bound (`total_exact` false)."""
     links = page_links(
         path, query, page=page, page_size=page_size, has_next=next_cursor is not None, next_cursor=next_cursor
     )
+    counted = total if isinstance(total, Counted) else Counted(total, exact=True)
     return Page[model](  # type: ignore[valid-type]
-        items=items, page=page, page_size=page_size, total=total, next_cursor=next_cursor, links=links
+        items=items,
+        page=page,
+        page_size=page_size,
+        total=counted.value,
+        total_exact=counted.exact,
+        next_cursor=next_cursor,
+        links=links,
     )

@@ -13,7 +13,7 @@ from agent_tasks.models.reports import Report, ReportResponse
 from agent_tasks.observability import bind_execution, logger
 from agent_tasks.retention import object_tagging
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import LIST_TOTAL_AT_MOST, decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -165,6 +165,6 @@ def list_for_task(
         query={},
         page=page,
         page_size=page_size,
-        total=report_store.count_for_task(task_id),
+        total=report_store.count_for_task(task_id, at_most=LIST_TOTAL_AT_MOST),
         next_cursor=next_cursor,
     )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.common import Counted
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import count, query_page, serialize, table_name, transact
 
@@ -79,6 +80,6 @@ def list_events(
     return [AuditEvent.model_validate(item) for item in items], last_key
 
 
-def count_events(owner_id: str) -> int:
-    """How many events a user's trail holds (a COUNT query: keys only, no items returned)."""
-    return count(audit_partition(owner_id))
+def count_events(owner_id: str, *, at_most: int | None = None) -> Counted:
+    """How many events a user's trail holds (COUNT queries, no items returned; up to `at_most` read)."""
+    return count(audit_partition(owner_id), at_most=at_most)

@@ -195,7 +195,7 @@ def list_page(
 
 def count_for_execution(execution_id: str) -> int:
     """How many delivery records the execution has (a COUNT query: no items come back)."""
-    return count(("PK", f"EXEC#{execution_id}"), DELIVERY_PREFIX)
+    return count(("PK", f"EXEC#{execution_id}"), DELIVERY_PREFIX).value  # bounded: attempts of one run
 
 
 def cursor_key_shape(execution_id: str) -> dict[str, str]:

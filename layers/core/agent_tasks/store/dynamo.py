@@ -22,6 +22,7 @@ from agent_tasks.errors import (
     ThrottledError,
     ValidationFailedError,
 )
+from agent_tasks.models.common import Counted
 from agent_tasks.settings import get_settings
 
 _serializer = TypeSerializer()
@@ -336,22 +337,34 @@ def count(
     filter_expression: str | None = None,
     names: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
-) -> int:
-    """How many items a partition holds under `sort_prefix` (COUNT queries: no items come back)."""
+    at_most: int | None = None,
+) -> Counted:
+    """How many items a partition holds under `sort_prefix` (COUNT queries: no items come back).
+
+    A COUNT query still reads every item it counts (1 MB a call, read units by size), so a partition
+    that grows without bound (a schedule's executions, a user's audit trail) is counted only up to
+    `at_most` items read: beyond it the count is a lower bound (`exact` False)."""
     arguments = _partition_query(
         partition, sort_prefix, index=index, filter_expression=filter_expression, names=names, values=values
     )
     arguments["Select"] = "COUNT"
     total = 0
+    read = 0
     client = aws.dynamodb()
     while True:
+        if at_most is not None:
+            # One item past the bound tells "exactly at_most" from "more than at_most".
+            arguments["Limit"] = at_most + 1 - read
         try:
             result = client.query(**arguments)
         except ClientError as error:
             raise_translated(error)
         total += int(result.get("Count", 0))
+        read += int(result.get("ScannedCount", 0))
         if "LastEvaluatedKey" not in result:
-            return total
+            return Counted(total, exact=True)
+        if at_most is not None and read > at_most:
+            return Counted(total, exact=False)
         arguments["ExclusiveStartKey"] = result["LastEvaluatedKey"]
 
 

@@ -16,6 +16,7 @@ from agent_tasks import aws
 from agent_tasks.errors import ConflictError
 from agent_tasks.jsontext import dumps_flat
 from agent_tasks.models.audit import AuditEvent
+from agent_tasks.models.common import Counted
 from agent_tasks.models.executions import ACTIVE_STATUSES, Execution
 from agent_tasks.store import spill
 from agent_tasks.store.audit import put_audit_item
@@ -284,10 +285,10 @@ def list_for_task(
     return [from_item(item) for item in items], last_key
 
 
-def count_for_task(task_id: str, *, status: str | None = None) -> int:
-    """How many executions a task has (a COUNT query over its GSI1 partition)."""
+def count_for_task(task_id: str, *, status: str | None = None, at_most: int | None = None) -> Counted:
+    """How many executions a task has (COUNT queries over its GSI1 partition, up to `at_most` read)."""
     where = _status_filter([status]) if status is not None else {}
-    return count(_task_partition(task_id), "EXEC#", index="GSI1", **where)
+    return count(_task_partition(task_id), "EXEC#", index="GSI1", at_most=at_most, **where)
 
 
 def cursor_key_shape(task_id: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent_tasks import aws
+from agent_tasks.models.common import Counted
 from agent_tasks.models.reports import Report
 from agent_tasks.settings import get_settings
 from agent_tasks.store.dynamo import (
@@ -100,8 +101,8 @@ def list_for_task(
     return [Report.model_validate(item) for item in items], last_key
 
 
-def count_for_task(task_id: str) -> int:
-    return count(("GSI1PK", f"TASK#{task_id}"), "REPORT#", index="GSI1")
+def count_for_task(task_id: str, *, at_most: int | None = None) -> Counted:
+    return count(("GSI1PK", f"TASK#{task_id}"), "REPORT#", index="GSI1", at_most=at_most)
 
 
 def cursor_key_shape(task_id: str) -> dict[str, str]:

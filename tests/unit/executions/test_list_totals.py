@@ -1,0 +1,120 @@
+"""A list's `total` is counted up to a bound: a task on a minutely schedule keeps ~130,000 executions at
+90 days' retention, and counting them all read every one of them (1 MB a call) on each page asked.
+Below the bound the total is exact; above it the answer says it is a lower bound."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from agent_tasks import aws
+from agent_tasks.models.common import utc_now
+from agent_tasks.models.executions import Execution
+from agent_tasks.models.tasks import Task
+from agent_tasks.services.executions import task_snapshot
+from agent_tasks.services.paging import LIST_TOTAL_AT_MOST
+from agent_tasks.store import executions as execution_store
+from agent_tasks.store.dynamo import count, serialize, write_batch
+from tests.support.api_calls import Api
+from tests.support.executions import stored_task
+from tests.support.fixtures import LambdaClient
+
+# What a typical stored run weighs: a prompt and an answer of about 1.5 KB each (~7 KB an item).
+FILLER = "x" * 1500
+
+
+def _store_runs(task: Task, how_many: int, *, status: str = "completed") -> None:
+    """`how_many` finished runs of `task`, written directly (the scheduler's history, without the runs)."""
+    now = utc_now()
+    items = [
+        execution_store.to_item(
+            Execution(
+                id=str(uuid.uuid4()),
+                task_id=task.id,
+                owner_id=task.owner_id,
+                task_name=task.name,
+                task_version=task.version,
+                task_snapshot=task_snapshot(task),
+                trigger_type="scheduled",
+                prompt_variables={},
+                rendered_prompt=FILLER,
+                status=status,  # type: ignore[arg-type]
+                created_at=now - timedelta(seconds=index),
+                result_data={"final_text": FILLER},
+            )
+        )
+        for index in range(how_many)
+    ]
+    write_batch([serialize(item) for item in items])
+
+
+@pytest.fixture
+def items_read() -> Iterator[list[int]]:
+    """How many items each DynamoDB call read (ScannedCount), in order."""
+    read: list[int] = []
+
+    def record(parsed: Any, **_: Any) -> None:
+        read.append(int(parsed.get("ScannedCount", 0)))
+
+    events = aws.dynamodb().meta.events
+    events.register("after-call.dynamodb", record)
+    try:
+        yield read
+    finally:
+        events.unregister("after-call.dynamodb", record)
+
+
+def _first_page(api: LambdaClient, task: Task, query: dict[str, str] | None = None) -> dict[str, Any]:
+    status, payload, _ = Api(api, task.owner_id).call(
+        "GET", f"/api/v1/tasks/{task.id}/executions", query=query or {}
+    )
+    assert status == 200, payload
+    return payload  # type: ignore[no-any-return]
+
+
+def test_a_long_history_is_counted_up_to_the_bound(api: LambdaClient, items_read: list[int]) -> None:
+    # Given a task with 1,500 runs stored
+    task = stored_task("alice")
+    _store_runs(task, 1500)
+    items_read.clear()
+    # When its owner asks for the first page of its executions
+    page = _first_page(api, task)
+    # Then the page holds 20, and the total says "at least" what was counted, no more than the bound + 1
+    assert len(page["items"]) == 20
+    assert page["total_exact"] is False
+    assert LIST_TOTAL_AT_MOST <= page["total"] <= LIST_TOTAL_AT_MOST + 1
+    # And the whole answer read about the page and the bound, not the whole history
+    assert sum(items_read) <= 20 + 1 + LIST_TOTAL_AT_MOST + 1 + 1
+
+
+def test_a_short_history_has_an_exact_total(api: LambdaClient) -> None:
+    task = stored_task("alice")
+    _store_runs(task, 25)
+    page = _first_page(api, task)
+    assert (page["total"], page["total_exact"]) == (25, True)
+    filtered = _first_page(api, task, {"status": "failed"})
+    assert (filtered["total"], filtered["total_exact"]) == (0, True)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("stored", [9, 10, 11, 12, 30])
+def test_counting_is_exact_up_to_the_bound_and_a_true_lower_bound_past_it(stored: int) -> None:
+    # Given `stored` runs of a task
+    task = stored_task("alice")
+    _store_runs(task, stored)
+    # When they are counted with a bound of 10
+    counted = count(("GSI1PK", f"TASK#{task.id}"), "EXEC#", index="GSI1", at_most=10)
+    # Then up to the bound the count is exact
+    if stored <= 10:
+        assert (counted.value, counted.exact) == (stored, True)
+        return
+    # And past it, it is never more than there are, says "at least" unless it saw the end, and stops
+    # after one item past the bound (which tells "exactly 10" from "more than 10")
+    assert 11 <= counted.value <= stored
+    assert counted.exact is False or counted.value == stored
+    if stored > 11:
+        assert (counted.value, counted.exact) == (11, False)
