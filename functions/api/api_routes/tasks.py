@@ -55,7 +55,8 @@ def list_tasks(
     is_scheduled: Annotated[bool | None, Query()] = None,
     is_active: Annotated[bool | None, Query()] = None,
     q: Annotated[str | None, Query(description="Name contains (case-insensitive).", max_length=255)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    # Without a cursor, page n walks the n-1 pages before it: bounded like the other walked lists.
+    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
     page_size: PageSize = 20,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.api_calls import Api
 from tests.support.events import http_api_event
-from tests.support.fixtures import LambdaClient
+from tests.support.fixtures import LambdaClient, response_json
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
@@ -78,3 +78,12 @@ def test_a_known_method_with_an_id_no_route_takes_is_404_not_405(api: LambdaClie
     response = api(http_api_event("GET", "/api/v1/reports/\x9a\x1f", user="alice", route="/api/v1/{proxy+}"))
     # Then 404: GET is allowed there, the resource just does not exist
     assert response["statusCode"] == 404
+
+
+def test_a_task_list_page_past_100_without_a_cursor_is_refused_naming_the_field(api: LambdaClient) -> None:
+    # Given a page number that would make the list walk 100,000 pages before answering
+    response = api(http_api_event("GET", "/api/v1/tasks", user="alice", query={"page": "5000"}))
+    # Then it is a 422 naming the parameter (beyond page 100, a list is followed by next_cursor)
+    assert response["statusCode"] == 422
+    details = response_json(response)["error"]["details"]
+    assert details[0]["loc"] == ["query", "page"]
