@@ -24,7 +24,7 @@ from agent_tasks.services import approvals
 from agent_tasks.services import execution_queries as queries
 from agent_tasks.services import executions as service
 from api_routes.context import actor, header
-from api_routes.responses import Cursor, PageSize, documented, json_response
+from api_routes.responses import Cursor, PageSize, WalkedPage, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -88,7 +88,7 @@ def preview_task(task_id: str, body: Annotated[ExecuteRequest | None, Body()] = 
 def list_executions(
     task_id: str,
     status: Annotated[ExecutionStatus | None, Query(description="Only executions with this status.")] = None,
-    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
+    page: WalkedPage = 1,
     page_size: PageSize = 20,
     cursor: Cursor = None,
 ) -> Response[str]:

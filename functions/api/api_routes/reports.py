@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agent_tasks.models.common import Page
 from agent_tasks.models.reports import ReportResponse
 from agent_tasks.services import reports as service
 from api_routes.context import caller_id
-from api_routes.responses import Cursor, PageSize, documented, json_response
+from api_routes.responses import Cursor, PageSize, WalkedPage, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -35,7 +32,7 @@ def get_report(report_id: str) -> Response[str]:
 )
 def list_reports(
     task_id: str,
-    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
+    page: WalkedPage = 1,
     page_size: PageSize = 20,
     cursor: Cursor = None,
 ) -> Response[str]:

@@ -23,6 +23,12 @@ _ERROR_TEXT = {
 
 # The query parameters of a cursor-paged list (a route with other bounds spells its own).
 PageSize = Annotated[int, Query(ge=1, le=100)]
+# A list read in key order: without a cursor, page n walks the pages before it, so page is at most 100
+# there (services/paging.check_walk, a 422 naming query.page); with a cursor, the cursor's page counts.
+WalkedPage = Annotated[
+    int,
+    Query(ge=1, le=100_000, description="Without `cursor`, at most 100: beyond it, follow `next_cursor`."),
+]
 Cursor = Annotated[str | None, Query(max_length=2000, description="Opaque; from `next_cursor`.")]
 
 

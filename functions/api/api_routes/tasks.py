@@ -19,7 +19,7 @@ from agent_tasks.models.tasks import (
 )
 from agent_tasks.services import tasks as service
 from api_routes.context import actor, header
-from api_routes.responses import PageSize, documented, json_response
+from api_routes.responses import PageSize, WalkedPage, documented, json_response
 
 router = APIGatewayHttpRouter()
 
@@ -55,8 +55,7 @@ def list_tasks(
     is_scheduled: Annotated[bool | None, Query()] = None,
     is_active: Annotated[bool | None, Query()] = None,
     q: Annotated[str | None, Query(description="Name contains (case-insensitive).", max_length=255)] = None,
-    # Without a cursor, page n walks the n-1 pages before it: bounded like the other walked lists.
-    page: Annotated[int, Query(ge=1, le=100, description="Beyond page 100, follow `next_cursor`.")] = 1,
+    page: WalkedPage = 1,
     page_size: PageSize = 20,
     cursor: Annotated[str | None, Query(max_length=1000, description="Opaque; from `next_cursor`.")] = None,
 ) -> Response[str]:

@@ -99,8 +99,8 @@ class Page(BaseModel, Generic[Item]):
     total: int = Field(ge=0)
     total_exact: bool = Field(
         default=True,
-        description="False when `total` is a lower bound: a list that grows without bound (a task's "
-        "executions or reports, the audit trail) is counted up to 1,000 items, which bounds a page's cost.",
+        description="False when `total` is a lower bound (at least this many): a list that grows without "
+        "bound (a task's executions or reports, the audit trail) is counted over its newest 1,000 items.",
     )
     next_cursor: str | None = None
     links: dict[str, str] = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from agent_tasks.services.actor import Actor
 from agent_tasks.services.paging import (
     LIST_TOTAL_AT_MOST,
     CursorPosition,
+    check_walk,
     decode_cursor,
     encode_cursor,
     page_of,
@@ -63,18 +65,21 @@ def list_for_task(
     status: ExecutionStatus | None,
 ) -> Page[ExecutionResponse]:
     """A task's executions, newest first. Deleted tasks keep their executions, so they list too."""
+    check_walk(page, cursor)
     owned_task(actor, task_id, allow_deleted=True)
     filters = {"task_id": task_id, "status": status, "page_size": page_size}
     if cursor:
         position = decode_cursor(cursor, filters, key_shape=execution_store.cursor_key_shape(task_id))
         page = position.page
         start_key: dict[str, Any] | None = position.key
-        items, more, last_key = _collect(task_id, status, start_key, page_size)
+        items, more, last_key = _collect(task_id, status, start_key, page_size, _ReadBudget())
     else:
-        start_key, more = None, True
+        start_key, more, budget = None, True, _ReadBudget()
         if page > 1:  # no cursor: walk past the earlier pages
-            _, more, start_key = _collect(task_id, status, None, (page - 1) * page_size)
-        items, more, last_key = _collect(task_id, status, start_key, page_size) if more else ([], False, None)
+            _, more, start_key = _collect(task_id, status, None, (page - 1) * page_size, budget)
+        items, more, last_key = (
+            _collect(task_id, status, start_key, page_size, budget) if more else ([], False, None)
+        )
     next_cursor = encode_cursor({"key": last_key, "page": page + 1}, filters) if more and last_key else None
     path = f"{API_BASE}/tasks/{task_id}/executions"
     return page_of(
@@ -86,19 +91,43 @@ def list_for_task(
         page_size=page_size,
         total=execution_store.count_for_task(task_id, status=status, at_most=LIST_TOTAL_AT_MOST),
         next_cursor=next_cursor,
+        cursor=cursor,
+        walked=True,
     )
 
 
+# A status filter that matches few runs would cost a query per page_size runs read, over the whole
+# history: a filtered query reads FILTERED_READ_STEP runs at a time, and one request at most
+# FILTERED_READ_BUDGET (then the page is answered short, its cursor where the reading stopped).
+FILTERED_READ_STEP = 250
+FILTERED_READ_BUDGET = 2_000
+
+
+@dataclass
+class _ReadBudget:
+    """The runs a filtered request may still read (unfiltered reads take only what they answer)."""
+
+    left: int = field(default_factory=lambda: FILTERED_READ_BUDGET)
+
+
 def _collect(
-    task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int
+    task_id: str, status: str | None, start_key: dict[str, Any] | None, wanted: int, budget: _ReadBudget
 ) -> tuple[list[Execution], bool, dict[str, Any] | None]:
-    """Up to `wanted` executions after `start_key`; whether more may follow; the key after the last."""
+    """Up to `wanted` executions after `start_key` (fewer when a filtered read spends `budget`); whether
+    more may follow; the key to go on from."""
     items: list[Execution] = []
     key = start_key
     while len(items) < wanted:
-        page, key = execution_store.list_for_task(
-            task_id, limit=wanted - len(items), start_key=key, status=status
-        )
+        need = wanted - len(items)
+        if status is not None and budget.left <= 0:
+            return items, True, key  # everything up to `key` was read, and its matches are in `items`
+        limit = need if status is None else min(max(need, FILTERED_READ_STEP), budget.left)
+        page, key = execution_store.list_for_task(task_id, limit=limit, start_key=key, status=status)
+        if status is not None:
+            budget.left -= limit
+        if len(page) > need:  # a filtered read found more than the page takes: go on after the last taken
+            items.extend(page[:need])
+            return items, True, execution_store.key_after(items[-1])
         items.extend(page)
         if key is None:
             return items, False, None

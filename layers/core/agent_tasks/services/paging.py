@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_tasks.errors import BadRequestError
+from agent_tasks.errors import BadRequestError, ValidationFailedError
 from agent_tasks.models.common import Counted, Page
 from agent_tasks.observability import logger
 from agent_tasks.settings import get_settings
@@ -111,16 +111,40 @@ def decode_cursor(
     return position
 
 
+# Without a cursor, page n of a list read in key order walks the n-1 pages before it: bounded here.
+MAX_WALKED_PAGE = 100
+
+
+def check_walk(page: int, cursor: str | None) -> None:
+    """A 422 naming `query.page` for a page the list would have to walk too far to reach (a cursor's
+    page is reached directly, whatever its number)."""
+    if cursor is None and page > MAX_WALKED_PAGE:
+        raise ValidationFailedError.for_field(
+            "query.page",
+            f"without a cursor, page is at most {MAX_WALKED_PAGE}; beyond it, follow next_cursor",
+        )
+
+
 def page_links(
-    path: str, query: dict[str, Any], *, page: int, page_size: int, has_next: bool, next_cursor: str | None
+    path: str,
+    query: dict[str, Any],
+    *,
+    page: int,
+    page_size: int,
+    has_next: bool,
+    next_cursor: str | None,
+    cursor: str | None = None,
+    walked: bool = False,
 ) -> dict[str, str]:
+    """`self` (with the cursor this page was asked with, if any), `next`, and `prev` where it can be
+    asked: on a walked list (`walked`), not past MAX_WALKED_PAGE, since no cursor leads back."""
     base = {k: v for k, v in query.items() if v is not None and k not in {"page", "cursor"}}
     base["page_size"] = page_size
-    links = {"self": f"{path}?{urlencode({**base, 'page': page})}"}
+    links = {"self": f"{path}?{urlencode({**base, 'page': page, **({'cursor': cursor} if cursor else {})})}"}
     if has_next:
         extra = {"cursor": next_cursor} if next_cursor else {"page": page + 1}
         links["next"] = f"{path}?{urlencode({**base, 'page': page + 1, **extra})}"
-    if page > 1:
+    if page > 1 and not (walked and page - 1 > MAX_WALKED_PAGE):
         links["prev"] = f"{path}?{urlencode({**base, 'page': page - 1})}"
     return links
 
@@ -139,13 +163,24 @@ def page_of(
     page_size: int,
     total: int | Counted,
     next_cursor: str | None,
+    cursor: str | None = None,
+    walked: bool = False,
 ) -> Page[Item]:
     """A page of a list with its `_links`; there is a next page exactly when there is a cursor for it.
     A `Counted` total that is not exact is answered as a lower bound (`total_exact` false)."""
     links = page_links(
-        path, query, page=page, page_size=page_size, has_next=next_cursor is not None, next_cursor=next_cursor
+        path,
+        query,
+        page=page,
+        page_size=page_size,
+        has_next=next_cursor is not None,
+        next_cursor=next_cursor,
+        cursor=cursor,
+        walked=walked,
     )
     counted = total if isinstance(total, Counted) else Counted(total, exact=True)
+    if not counted.exact:  # a lower bound is never below what this very page holds
+        counted = Counted(max(counted.value, len(items)), exact=False)
     return Page[model](  # type: ignore[valid-type]
         items=items,
         page=page,

@@ -13,7 +13,7 @@ from agent_tasks.models.reports import Report, ReportResponse
 from agent_tasks.observability import bind_execution, logger
 from agent_tasks.retention import object_tagging
 from agent_tasks.services.actor import Actor
-from agent_tasks.services.paging import LIST_TOTAL_AT_MOST, decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import LIST_TOTAL_AT_MOST, check_walk, decode_cursor, encode_cursor, page_of
 from agent_tasks.services.tasks import owned_task
 from agent_tasks.settings import get_settings
 from agent_tasks.store import executions as execution_store
@@ -143,6 +143,7 @@ def own_report(user_id: str, report_id: str) -> ReportResponse:
 def list_for_task(
     user_id: str, task_id: str, *, page: int, page_size: int, cursor: str | None
 ) -> Page[ReportResponse]:
+    check_walk(page, cursor)
     owned_task(Actor(user_id=user_id), task_id, allow_deleted=True)
     filters = {"task_id": task_id, "page_size": page_size}
     start_key: dict[str, Any] | None = None
@@ -167,4 +168,6 @@ def list_for_task(
         page_size=page_size,
         total=report_store.count_for_task(task_id, at_most=LIST_TOTAL_AT_MOST),
         next_cursor=next_cursor,
+        cursor=cursor,
+        walked=True,
     )

@@ -19,7 +19,7 @@ from agent_tasks.models.common import API_BASE, Page, utc_now
 from agent_tasks.models.tasks import Task, TaskCreate, TaskFields, TaskFilters, TaskResponse, TaskUpdate
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.model_rules import check_model_options
-from agent_tasks.services.paging import decode_cursor, encode_cursor, page_of
+from agent_tasks.services.paging import check_walk, decode_cursor, encode_cursor, page_of
 from agent_tasks.store import audit as audit_store
 from agent_tasks.store import tasks as task_store
 from agent_tasks.templates import validate_template
@@ -284,6 +284,7 @@ def list_tasks(
     """A page of the caller's tasks, paged by the store: the cursor is the position after the last task
     answered (tasks created during a walk are neither repeated nor skipped); `page` without a cursor
     walks past the earlier pages."""
+    check_walk(page, cursor)
     query = filters.as_query()
     scope = {**query, "page_size": page_size}
     start_key: dict[str, Any] | None = None
@@ -313,4 +314,6 @@ def list_tasks(
         page_size=page_size,
         total=total,
         next_cursor=next_cursor,
+        cursor=cursor,
+        walked=True,
     )

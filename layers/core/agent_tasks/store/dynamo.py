@@ -343,11 +343,13 @@ def count(
 
     A COUNT query still reads every item it counts (1 MB a call, read units by size), so a partition
     that grows without bound (a schedule's executions, a user's audit trail) is counted only up to
-    `at_most` items read: beyond it the count is a lower bound (`exact` False)."""
+    `at_most` items read: beyond it the count is a lower bound (`exact` False). It counts newest first,
+    as the lists page, so a bounded count covers the items their first pages show."""
     arguments = _partition_query(
         partition, sort_prefix, index=index, filter_expression=filter_expression, names=names, values=values
     )
     arguments["Select"] = "COUNT"
+    arguments["ScanIndexForward"] = False
     total = 0
     read = 0
     client = aws.dynamodb()
