@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from agent_tasks.models.common import utc_now
+from agent_tasks.models.executions import Execution
 from agent_tasks.models.tasks import Task
 from agent_tasks.services.actor import Actor
 from agent_tasks.services.executions import task_snapshot
@@ -50,23 +51,27 @@ def stored_task(owner: str = "user-1", **fields: Any) -> Task:
     return task
 
 
+def execution_of(task: Task, **fields: Any) -> Execution:
+    """An execution of `task` (not stored): a manual, pending one unless `fields` say otherwise."""
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "task_id": task.id,
+        "owner_id": task.owner_id,
+        "task_name": task.name,
+        "task_version": task.version,
+        "task_snapshot": task_snapshot(task),
+        "trigger_type": "manual",
+        "prompt_variables": {},
+        "status": "pending",
+        "created_at": utc_now(),
+    }
+    return Execution.model_validate({**values, **fields})
+
+
 def pending_execution(task: Task, variables: dict[str, Any] | None = None) -> str:
     """A pending execution written without starting a workflow (the steps are then called directly)."""
-    from agent_tasks.models.executions import Execution
-
-    now = utc_now()
-    execution = Execution(
-        id=str(uuid.uuid4()),
-        task_id=task.id,
-        owner_id=task.owner_id,
-        task_name=task.name,
-        task_version=task.version,
-        task_snapshot=task_snapshot(task),
-        trigger_type="manual",
-        prompt_variables=variables or {},
-        status="pending",
-        created_at=now,
-    )
+    execution = execution_of(task, prompt_variables=variables or {})
+    now = execution.created_at
     audit = audit_store.new_event(
         actor_id=task.owner_id,
         owner_id=task.owner_id,

@@ -8,7 +8,6 @@ query) so a history past them stays small; the count itself is tested at the sto
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,14 +16,12 @@ import pytest
 
 from agent_tasks import aws
 from agent_tasks.models.common import utc_now
-from agent_tasks.models.executions import Execution
 from agent_tasks.models.tasks import Task
 from agent_tasks.services import execution_queries
-from agent_tasks.services.executions import task_snapshot
 from agent_tasks.store import executions as execution_store
 from agent_tasks.store.dynamo import count, serialize, write_batch
 from tests.support.api_calls import Api
-from tests.support.executions import stored_task
+from tests.support.executions import execution_of, stored_task
 from tests.support.fixtures import LambdaClient
 
 # What a typical stored run weighs: a prompt and an answer of about 1.5 KB each (~7 KB an item).
@@ -39,17 +36,11 @@ def _store_runs(
     now = utc_now() - ago
     items = [
         execution_store.to_item(
-            Execution(
-                id=str(uuid.uuid4()),
-                task_id=task.id,
-                owner_id=task.owner_id,
-                task_name=task.name,
-                task_version=task.version,
-                task_snapshot=task_snapshot(task),
+            execution_of(
+                task,
                 trigger_type="scheduled",
-                prompt_variables={},
                 rendered_prompt=FILLER,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 created_at=now - timedelta(seconds=index),
                 result_data={"final_text": FILLER},
             )
