@@ -25,9 +25,8 @@ class StopSignal:
 
     def __init__(self, signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
         self._read_end, self._write_end = os.pipe()
-        os.set_blocking(
-            self._write_end, False
-        )  # set_wakeup_fd requires it; a full pipe drops the byte, not the wait
+        # set_wakeup_fd requires a non-blocking end; a full pipe drops a byte, never the wait.
+        os.set_blocking(self._write_end, False)
         signal.set_wakeup_fd(self._write_end)
         for signum in signals:
             signal.signal(signum, _ignore)

@@ -8,13 +8,11 @@ query) so a history past them stays small; the count itself is tested at the sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from agent_tasks import aws
 from agent_tasks.models.common import utc_now
 from agent_tasks.models.tasks import Task
 from agent_tasks.services import execution_queries
@@ -23,6 +21,7 @@ from agent_tasks.store.dynamo import count, serialize, write_batch
 from tests.support.api_calls import Api
 from tests.support.executions import execution_of, stored_task
 from tests.support.fixtures import LambdaClient
+from tests.support.reads import counting_reads
 
 # What a typical stored run weighs: a prompt and an answer of about 1.5 KB each (~7 KB an item).
 FILLER = "x" * 1500
@@ -61,22 +60,6 @@ def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execution_queries, "FILTERED_READ_STEP", 25)
 
 
-@pytest.fixture
-def items_read() -> Iterator[list[int]]:
-    """How many items each DynamoDB call read (ScannedCount), in order."""
-    read: list[int] = []
-
-    def record(parsed: Any, **_: Any) -> None:
-        read.append(int(parsed.get("ScannedCount", 0)))
-
-    events = aws.dynamodb().meta.events
-    events.register("after-call.dynamodb", record)
-    try:
-        yield read
-    finally:
-        events.unregister("after-call.dynamodb", record)
-
-
 def _first_page(api: LambdaClient, task: Task, query: dict[str, str] | None = None) -> dict[str, Any]:
     status, payload, _ = Api(api, task.owner_id).call(
         "GET", f"/api/v1/tasks/{task.id}/executions", query=query or {}
@@ -86,19 +69,19 @@ def _first_page(api: LambdaClient, task: Task, query: dict[str, str] | None = No
 
 
 @pytest.mark.usefixtures("small_bounds")
-def test_a_long_history_is_counted_up_to_the_bound(api: LambdaClient, items_read: list[int]) -> None:
+def test_a_long_history_is_counted_up_to_the_bound(api: LambdaClient) -> None:
     # Given a task with more runs stored than the bound
     task = stored_task("alice")
     _store_runs(task, 3 * COUNTED_AT_MOST)
-    items_read.clear()
     # When its owner asks for the first page of its executions
-    page = _first_page(api, task)
+    with counting_reads() as reads:
+        page = _first_page(api, task)
     # Then the page holds 20, and the total says "at least" what was counted, no more than the bound + 1
     assert len(page["items"]) == 20
     assert page["total_exact"] is False
     assert COUNTED_AT_MOST <= page["total"] <= COUNTED_AT_MOST + 1
     # And the whole answer read about the page and the bound, not the whole history
-    assert sum(items_read) <= 20 + 1 + COUNTED_AT_MOST + 1 + 1
+    assert reads.items <= 20 + 1 + COUNTED_AT_MOST + 1 + 1
 
 
 def test_a_short_history_has_an_exact_total(api: LambdaClient) -> None:
@@ -145,22 +128,20 @@ def test_counting_is_exact_up_to_the_bound_and_a_true_lower_bound_past_it(stored
 
 
 @pytest.mark.usefixtures("small_bounds")
-def test_a_filter_that_matches_nothing_reads_a_bounded_number_of_runs(
-    api: LambdaClient, items_read: list[int]
-) -> None:
+def test_a_filter_that_matches_nothing_reads_a_bounded_number_of_runs(api: LambdaClient) -> None:
     # Given completed runs past the filtered budget, and an old failed one under them
     task = stored_task("alice")
     _store_runs(task, 1, status="failed", ago=timedelta(days=1))
     _store_runs(task, 3 * FILTERED_BUDGET)
-    items_read.clear()
     # When the failed ones are listed
-    page = _first_page(api, task, {"status": "failed"})
+    with counting_reads() as reads:
+        page = _first_page(api, task, {"status": "failed"})
     # Then the answer read at most the filtered budget and the bounded count, in few queries, and says
     # where to go on: the page is short (empty), with a cursor
     assert page["items"] == []
     assert page["next_cursor"] is not None
-    assert sum(items_read) <= FILTERED_BUDGET + COUNTED_AT_MOST + 2
-    assert len(items_read) <= 1 + FILTERED_BUDGET // 25 + 2
+    assert reads.items <= FILTERED_BUDGET + COUNTED_AT_MOST + 2
+    assert reads.calls <= 1 + FILTERED_BUDGET // 25 + 2
     # And following the cursors finds the failed run in the end
     found: list[dict[str, Any]] = []
     cursor = page["next_cursor"]

@@ -97,8 +97,9 @@ def list_for_task(
 
 
 # A status filter that matches few runs would cost a query per page_size runs read, over the whole
-# history: a filtered query reads FILTERED_READ_STEP runs at a time, and one request at most
-# FILTERED_READ_BUDGET (then the page is answered short, its cursor where the reading stopped).
+# history: a filtered read that comes back short reads twice as many runs the next time, up to
+# FILTERED_READ_STEP a query, and one request at most FILTERED_READ_BUDGET (then the page is answered
+# short, its cursor where the reading stopped). A filter that matches most runs reads what it answers.
 FILTERED_READ_STEP = 250
 FILTERED_READ_BUDGET = 2_000
 
@@ -117,13 +118,16 @@ def _collect(
     more may follow; the key to go on from."""
     items: list[Execution] = []
     key = start_key
+    filtered = status is not None
+    limit = 0
     while len(items) < wanted:
         need = wanted - len(items)
-        if status is not None and budget.left <= 0:
+        if filtered and budget.left <= 0:
             return items, True, key  # everything up to `key` was read, and its matches are in `items`
-        limit = need if status is None else min(max(need, FILTERED_READ_STEP), budget.left)
+        # Unfiltered, or a filtered first read: the page's need; then twice the last read, capped.
+        limit = need if not filtered else min(max(need, min(2 * limit, FILTERED_READ_STEP)), budget.left)
         page, key = execution_store.list_for_task(task_id, limit=limit, start_key=key, status=status)
-        if status is not None:
+        if filtered:
             budget.left -= limit
         if len(page) > need:  # a filtered read found more than the page takes: go on after the last taken
             items.extend(page[:need])

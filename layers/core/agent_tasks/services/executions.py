@@ -177,13 +177,14 @@ def _fail_pending(execution_id: str, reason: str, *, wake_waiting_turn: bool = F
 
 
 def _woken_again(execution: Execution) -> bool:
-    """Answer `run` once more to the WaitForTurn state of a pending run that kept a turn token: True when
-    the wait was still there (it goes on to Prepare now); False when it is over (answered, timed out)."""
-    if execution.status != "pending" or execution.turn_token is None:
+    """Answer `run` once more to the WaitForTurn state of a run promoted out of its slot's queue (still
+    pending, its turn token kept): True when the wait was still there (it goes on to Prepare now);
+    False when it is over (answered, timed out), or the run keeps no token."""
+    if execution.status != "pending":
         return False
-    from agent_tasks import adapters
+    from agent_tasks.services.slot_time import hand_back_turn
 
-    if not adapters.workflows().resume(execution.turn_token, {"next": "run"}):
+    if not hand_back_turn(execution, left_status="queued"):
         return False
     logger.warning("stale pending execution's turn answered again", extra={"execution_id": execution.id})
     return True

@@ -187,14 +187,15 @@ def check_turn(execution_id: str, *, now: datetime | None = None) -> dict[str, A
     return {"next": "run"} if execution.status == "pending" else {"next": "stop"}
 
 
-def hand_back_turn(execution: Execution, *, left_status: str) -> None:
+def hand_back_turn(execution: Execution, *, left_status: str) -> bool:
     """A run left the queue (`left_status` the status it was in when it left): answer the token its
     workflow waits on, if it keeps one: `run` when it was admitted (now pending), `stop` when it ended.
-    A token no longer waiting (timed out, answered) is logged by the adapter, never raised."""
+    True when the wait took the answer; a token no longer waiting (timed out, answered) is logged by
+    the adapter, never raised."""
     if execution.turn_token is None or left_status not in {"queued", "pending"}:
-        return
+        return False
     decision = "run" if execution.status == "pending" else "stop"
-    adapters.workflows().resume(execution.turn_token, {"next": decision})
+    return adapters.workflows().resume(execution.turn_token, {"next": decision})
 
 
 def _pending(execution: Execution, slot: datetime) -> PendingSlot:
